@@ -1,0 +1,442 @@
+// The subflow TCP engine: one RFC 9293 connection as a pure state machine. It is fed segments,
+// application calls and the time; it never reads a clock. Segments come out of
+// PollTransmit(now, buf) (or NextTransmission + Emit, which lets the MPTCP layer shorten a
+// segment and add its own options); NextDeadline() says when to call again.
+//
+// Input processing (RFC 9293 §3.10.7, RFC 5961, RFC 7323) is in engine_input.h, output
+// (segmentation, loss recovery per RFC 6675, timers) in engine_output.h; both define members of
+// this class and are included at the end of this header.
+#ifndef MPTCP_TCP_ENGINE_H_
+#define MPTCP_TCP_ENGINE_H_
+
+#include <algorithm>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+
+#include "mptcp/address.h"
+#include "mptcp/cc/controller.h"
+#include "mptcp/cc/factory.h"
+#include "mptcp/seq.h"
+#include "mptcp/tcp/engine_types.h"
+#include "mptcp/tcp/recv_buffer.h"
+#include "mptcp/tcp/retransmit_queue.h"
+#include "mptcp/tcp/rtt.h"
+#include "mptcp/tcp/send_buffer.h"
+#include "mptcp/tcp/tcp_config.h"
+#include "mptcp/tcp/tcp_mib.h"
+#include "mptcp/tcp/tcp_state.h"
+#include "mptcp/time.h"
+#include "mptcp/wire/tcp.h"
+
+namespace mptcp::tcp {
+
+class TcpEngine {
+ public:
+  // Option bytes a TCP header can carry (RFC 9293 §3.1).
+  static constexpr size_t kMaxOptionSpace = 40;
+  static constexpr uint32_t kTimestampOptionLength = 12;  // NOP NOP TS, RFC 7323 Appendix A
+
+  // `tuple` is this side's view (local = us). `iss` is our initial sequence number (see
+  // IsnGenerator, RFC 6528); `ts_offset` the random per-connection timestamp offset
+  // (RFC 7323 §5.4).
+  TcpEngine(const TcpConfig& config, const FourTuple& tuple, SeqNum32 iss, uint32_t ts_offset = 0)
+      : config_(config),
+        tuple_(tuple),
+        iss_(iss),
+        ts_offset_(ts_offset),
+        send_buffer_(config.send_buffer),
+        recv_buffer_(config.recv_buffer, config.max_ooo_ranges),
+        rtt_(config.rto_initial, config.rto_min, config.rto_max),
+        cc_(cc::MakeController(config.congestion_control, config.mss,
+                               config.initial_cwnd_segments)) {
+    snd_una_ = snd_nxt_ = iss_;
+    buf_seq_ = iss_ + 1;
+    rcv_wscale_ = 0;
+    if (config_.window_scaling) {
+      // RFC 7323 §2.3: the smallest shift that lets the window cover the receive buffer.
+      while (rcv_wscale_ < wire::kMaxWindowScale &&
+             (size_t{0xffff} << rcv_wscale_) < config_.recv_buffer) {
+        ++rcv_wscale_;
+      }
+    }
+  }
+
+  TcpEngine(const TcpEngine&) = delete;
+  TcpEngine& operator=(const TcpEngine&) = delete;
+  TcpEngine(TcpEngine&&) = default;
+  TcpEngine& operator=(TcpEngine&&) = default;
+
+  // --- Opening ---------------------------------------------------------------------------
+  // Active open (RFC 9293 §3.10.1): CLOSED -> SYN-SENT; the SYN comes out of PollTransmit.
+  void Connect(Timestamp now);
+  // Passive open: CLOSED -> LISTEN. The first SYN that arrives is accepted.
+  void Listen();
+
+  // --- Input -----------------------------------------------------------------------------
+  // A parsed segment from the peer (its checksum already verified by the caller).
+  SegmentOutcome OnSegment(Timestamp now, const wire::TcpRepr& seg);
+  // Raw TCP segment bytes from the peer: checksum verified against the 4-tuple, then parsed.
+  SegmentOutcome OnSegmentBytes(Timestamp now, std::span<const uint8_t> segment);
+
+  // --- Application -----------------------------------------------------------------------
+  // Queues bytes to send; returns how many fit in the send buffer (0 once closed for sending).
+  size_t Write(std::span<const uint8_t> data);
+  // Copies out in-order received bytes; returns the count (0: nothing now, or EOF).
+  size_t Read(std::span<uint8_t> out);
+  // Zero-copy read: view up to `max` readable bytes, then Consume() them.
+  RecvBuffer::Pieces PeekReadable(size_t max) const { return recv_buffer_.PeekReadable(max); }
+  void Consume(size_t n);
+  // Graceful close of our direction (RFC 9293 §3.10.4): a FIN follows the queued data.
+  void Close(Timestamp now);
+  // Abort (RFC 9293 §3.10.5): a RST if synchronized, then CLOSED at once.
+  void Abort();
+
+  // --- Output ----------------------------------------------------------------------------
+  // The next segment to send, if any, leaving `option_reserve` bytes of option space (and
+  // shrinking the payload accordingly) for the caller's options. Changes nothing.
+  std::optional<Transmission> NextTransmission(Timestamp now, size_t option_reserve = 0) const;
+  // Writes the planned segment (with `extra_options`, whole kind-30 options, appended) into
+  // `buf` and commits its effects. Returns the segment length; 0 if `buf` is too small or
+  // the plan is stale. `buf` needs 60 + MSS bytes at most.
+  size_t Emit(Timestamp now, const Transmission& tx, std::span<const uint8_t> extra_options,
+              std::span<uint8_t> buf);
+  // NextTransmission + Emit without extra options. nullopt when there is nothing to send.
+  std::optional<size_t> PollTransmit(Timestamp now, std::span<uint8_t> buf) {
+    auto tx = NextTransmission(now);
+    if (!tx) return std::nullopt;
+    const size_t n = Emit(now, *tx, {}, buf);
+    if (n == 0) return std::nullopt;
+    return n;
+  }
+  // Asks for an ACK to be sent now (the MPTCP layer uses it to carry a DATA_ACK or a signal).
+  void RequestAck() { ack_now_ = true; }
+
+  // --- Time ------------------------------------------------------------------------------
+  // The earliest time at which PollTransmit or OnTimeout has something to do:
+  // Timestamp::Zero() (i.e. "now") when a segment is ready, Never() when idle.
+  Timestamp NextDeadline() const;
+  // Runs the timers due at `now`. Does nothing when nothing is due.
+  void OnTimeout(Timestamp now);
+
+  // --- Events and state ------------------------------------------------------------------
+  std::optional<TcpEvent> PollEvent();
+
+  TcpState state() const { return state_; }
+  CloseReason close_reason() const { return close_reason_; }
+  const FourTuple& tuple() const { return tuple_; }
+  const TcpMib& mib() const { return mib_; }
+  const TcpConfig& config() const { return config_; }
+  const RttEstimator& rtt() const { return rtt_; }
+  const cc::CongestionController& congestion_controller() const { return *cc_; }
+  cc::CongestionController& mutable_congestion_controller() { return *cc_; }
+  // Replaces the controller (the MPTCP layer installs a coupled one).
+  void SetCongestionController(std::unique_ptr<cc::CongestionController> c) {
+    c->set_mss(smss());
+    cc_ = std::move(c);
+  }
+
+  SeqNum32 iss() const { return iss_; }
+  SeqNum32 irs() const { return irs_; }
+  SeqNum32 snd_una() const { return snd_una_; }
+  SeqNum32 snd_nxt() const { return snd_nxt_; }
+  SeqNum32 rcv_nxt() const { return rcv_nxt_; }
+  uint32_t snd_wnd() const { return snd_wnd_; }
+  // Sequence number of the next byte Write() would queue, i.e. after all queued data.
+  SeqNum32 write_seq() const { return buf_seq_ + static_cast<uint32_t>(send_buffer_.size()); }
+  // Sequence number of the first byte Read() would return.
+  SeqNum32 read_seq() const { return rcv_nxt_ - static_cast<uint32_t>(recv_buffer_.readable()); }
+  size_t send_buffer_free() const { return CanSend(state_) && !fin_queued_ ? send_buffer_.free_space() : 0; }
+  size_t send_buffer_used() const { return send_buffer_.size(); }
+  size_t unsent_bytes() const {
+    const size_t sent = static_cast<size_t>(SeqMin(snd_nxt_, write_seq()) - buf_seq_);
+    return send_buffer_.size() - std::min(sent, send_buffer_.size());
+  }
+  size_t readable() const { return recv_buffer_.readable(); }
+  bool peer_fin_received() const { return fin_received_; }
+  // True once Read() has drained everything before the peer's FIN.
+  bool eof() const { return fin_received_ && recv_buffer_.readable() == 0; }
+  uint32_t bytes_in_flight() const { return rtq_.pipe(); }
+  uint32_t cwnd() const { return cc_->cwnd(); }
+  bool in_recovery() const { return in_recovery_; }
+  // Payload bytes per full segment (peer MSS less the timestamp option), RFC 6691.
+  uint32_t smss() const { return snd_mss_ - (ts_ok_ ? kTimestampOptionLength : 0); }
+  bool sack_enabled() const { return sack_ok_; }
+  bool timestamps_enabled() const { return ts_ok_; }
+  uint8_t snd_wscale() const { return snd_wscale_; }
+  uint8_t rcv_wscale() const { return rcv_wscale_; }
+  // Bytes cwnd and the peer's window would let us send now (what a scheduler may hand over).
+  uint32_t SendableNow() const;
+
+  // MPTCP hooks. With an external send window the peer's advertised window does not gate new
+  // data (the connection layer enforces the data-level window, RFC 8684 §3.3.4); with an
+  // advertised-window override, that value (in bytes) is advertised instead of the buffer's.
+  void set_external_send_window(bool on) { external_send_window_ = on; }
+  void set_advertised_window_override(std::optional<uint32_t> bytes) { adv_override_ = bytes; }
+
+ private:
+  friend class TcpEngineTestPeer;
+
+  // --- input helpers (engine_input.h) ---
+  SegmentOutcome OnSegmentListen(Timestamp now, const wire::TcpRepr& seg);
+  SegmentOutcome OnSegmentSynSent(Timestamp now, const wire::TcpRepr& seg);
+  SegmentOutcome OnSegmentSynchronized(Timestamp now, const wire::TcpRepr& seg);
+  bool SequenceAcceptable(SeqNum32 seq, size_t seg_len) const;
+  void NegotiateOptions(const wire::TcpRepr& syn);
+  void ProcessAck(Timestamp now, const wire::TcpRepr& seg, SegmentOutcome& out);
+  void ProcessText(Timestamp now, const wire::TcpRepr& seg, SeqNum32 seq,
+                   std::span<const uint8_t> payload, SegmentOutcome& out);
+  void ProcessFin(Timestamp now, SegmentOutcome& out);
+  void UpdateTsRecent(const wire::TcpRepr& seg);
+  uint32_t ReceiveWindow() const;
+  bool RateLimitedAck(Timestamp now);
+  void SendChallengeAck(Timestamp now);
+  void ScheduleAck(Timestamp now, bool immediately);
+  void EnterEstablished(Timestamp now, SegmentOutcome& out);
+  void EnterTimeWait(Timestamp now);
+  void EnterClosed(CloseReason reason);
+  void QueueResetReply(const wire::TcpRepr& seg);
+  void SetState(TcpState s, SegmentOutcome* out = nullptr);
+  void PushEvent(TcpEventType t, CloseReason r = CloseReason::kNone);
+
+  // --- output helpers (engine_output.h) ---
+  std::optional<Transmission> PlanData(size_t option_reserve) const;
+  uint32_t MaxPayload(size_t option_reserve) const;
+  size_t SackOptionLength(size_t space) const;
+  void FillSackBlocks(wire::TcpOptions& opts, size_t space) const;
+  uint16_t WindowField(bool syn) const;
+  uint32_t TsVal(Timestamp now) const;
+  void OnRetransmissionTimeout(Timestamp now);
+  void UpdatePersistTimer(Timestamp now);
+  Duration PersistInterval() const;
+  bool DataSent() const { return snd_nxt_ > buf_seq_; }
+  SeqNum32 data_end() const { return write_seq(); }
+
+  TcpConfig config_;
+  FourTuple tuple_;
+  TcpState state_ = TcpState::kClosed;
+  CloseReason close_reason_ = CloseReason::kNone;
+  bool passive_ = false;  // opened from LISTEN (RFC 9293: RST in SYN-RECEIVED returns there)
+
+  // Send sequence space (RFC 9293 §3.3.1).
+  SeqNum32 iss_;
+  SeqNum32 snd_una_;
+  SeqNum32 snd_nxt_;          // highest sequence number sent + 1 (never rewound)
+  SeqNum32 buf_seq_;          // sequence number of send_buffer_ byte 0
+  uint32_t snd_wnd_ = 0;      // peer's window in bytes (scaled)
+  uint32_t max_snd_wnd_ = 0;  // RFC 5961 §5.2 MAX.SND.WND
+  SeqNum32 snd_wl1_, snd_wl2_;
+  uint32_t snd_mss_ = 536;
+  uint8_t snd_wscale_ = 0;
+  bool fin_queued_ = false;   // Close() called: FIN follows the data
+  bool fin_sent_ = false;
+  bool syn_pending_ = false;  // SYN or SYN-ACK to (re)send
+  int syn_retransmits_ = 0;
+  Timestamp syn_sent_time_;
+  bool syn_retransmitted_ = false;
+
+  // Receive sequence space.
+  SeqNum32 irs_;
+  SeqNum32 rcv_nxt_;
+  uint8_t rcv_wscale_ = 0;
+  SeqNum32 rcv_adv_;           // right edge of the window we last advertised
+  bool fin_received_ = false;
+  std::optional<SeqNum32> ooo_fin_seq_;  // a FIN that arrived beyond a hole
+  std::array<SeqNum32, 4> recent_ooo_{};  // RFC 2018 §4: most recent out-of-order arrivals
+  uint8_t recent_ooo_count_ = 0;
+
+  // Negotiated options.
+  bool ws_ok_ = false;
+  bool sack_ok_ = false;
+  bool ts_ok_ = false;
+  uint32_t ts_offset_ = 0;
+  uint32_t ts_recent_ = 0;
+  SeqNum32 last_ack_sent_;
+
+  // Buffers and recovery.
+  SendBuffer send_buffer_;
+  RecvBuffer recv_buffer_;
+  RetransmitQueue rtq_;
+  RttEstimator rtt_;
+  std::unique_ptr<cc::CongestionController> cc_;
+  int dupacks_ = 0;
+  bool in_recovery_ = false;
+  bool rto_recovery_ = false;
+  // RFC 6675 §5 step 4.3 / RFC 6582 §3.2 step 5: this retransmission goes out regardless of
+  // cwnd (the first on entering recovery, and after each NewReno partial ACK).
+  bool retransmit_now_ = false;  // the recovery episode began with an RTO, not fast retransmit
+  SeqNum32 recovery_point_;
+  int consecutive_rtos_ = 0;
+  bool write_blocked_ = false;  // Write() saw a full buffer: report Writable later
+
+  // ACK state.
+  bool ack_now_ = false;
+  int unacked_segments_ = 0;
+  bool rst_pending_ = false;
+  SeqNum32 rst_seq_;
+  SeqNum32 rst_ack_;
+  bool rst_with_ack_ = false;
+  bool probe_pending_ = false;
+  int challenge_acks_in_window_ = 0;
+  Timestamp challenge_window_start_;
+
+  // Timers.
+  Timer rto_timer_;
+  Timer delack_timer_;
+  Timer persist_timer_;
+  Timer time_wait_timer_;
+  int persist_backoff_ = 0;
+
+  // MPTCP hooks.
+  bool external_send_window_ = false;
+  std::optional<uint32_t> adv_override_;
+
+  // Events, as a bitmask polled in a fixed order.
+  uint8_t pending_events_ = 0;
+  CloseReason pending_close_reason_ = CloseReason::kNone;
+
+  Timestamp last_now_;         // the latest time any call was given (for Write's timers)
+  uint64_t plan_counter_ = 0;  // bumped on every state change that invalidates a plan
+  TcpMib mib_;
+};
+
+// --- small members ---------------------------------------------------------------------------
+
+inline void TcpEngine::SetState(TcpState s, SegmentOutcome* out) {
+  if (s == state_) return;
+  state_ = s;
+  ++plan_counter_;
+  if (out) out->state_changed = true;
+}
+
+inline void TcpEngine::PushEvent(TcpEventType t, CloseReason r) {
+  pending_events_ |= static_cast<uint8_t>(1u << static_cast<int>(t));
+  if (t == TcpEventType::kClosed) pending_close_reason_ = r;
+}
+
+inline std::optional<TcpEvent> TcpEngine::PollEvent() {
+  for (int i = 0; i <= static_cast<int>(TcpEventType::kClosed); ++i) {
+    const uint8_t bit = static_cast<uint8_t>(1u << i);
+    if (pending_events_ & bit) {
+      pending_events_ &= static_cast<uint8_t>(~bit);
+      const auto type = static_cast<TcpEventType>(i);
+      return TcpEvent{type, type == TcpEventType::kClosed ? pending_close_reason_
+                                                          : CloseReason::kNone};
+    }
+  }
+  return std::nullopt;
+}
+
+inline void TcpEngine::Connect(Timestamp now) {
+  if (state_ != TcpState::kClosed) return;
+  SetState(TcpState::kSynSent);
+  syn_pending_ = true;
+  ++mib_.active_opens;
+  (void)now;
+}
+
+inline void TcpEngine::Listen() {
+  if (state_ != TcpState::kClosed) return;
+  passive_ = true;
+  SetState(TcpState::kListen);
+}
+
+inline size_t TcpEngine::Write(std::span<const uint8_t> data) {
+  if (!CanSend(state_) || fin_queued_) return 0;
+  const size_t n = send_buffer_.Append(data);
+  if (n < data.size()) write_blocked_ = true;
+  if (n > 0) {
+    ++plan_counter_;
+    UpdatePersistTimer(last_now_);
+  }
+  return n;
+}
+
+inline size_t TcpEngine::Read(std::span<uint8_t> out) {
+  const size_t n = std::min(out.size(), recv_buffer_.readable());
+  if (n == 0) return 0;
+  const auto pieces = recv_buffer_.PeekReadable(n);
+  pieces.CopyTo(out);
+  Consume(n);
+  return n;
+}
+
+inline void TcpEngine::Consume(size_t n) {
+  n = std::min(n, recv_buffer_.readable());
+  if (n == 0) return;
+  const uint32_t before = ReceiveWindow();
+  recv_buffer_.Consume(n);
+  ++plan_counter_;
+  // Announce a window that reading opened (ReceiveWindow() applies SWS avoidance).
+  if (IsSynchronized(state_) && !fin_received_ && ReceiveWindow() > before) ack_now_ = true;
+}
+
+inline void TcpEngine::Close(Timestamp now) {
+  (void)now;
+  switch (state_) {
+    case TcpState::kClosed:
+      return;
+    case TcpState::kListen:
+    case TcpState::kSynSent:
+      // RFC 9293 §3.10.4: no connection yet, delete the TCB.
+      EnterClosed(CloseReason::kNormal);
+      return;
+    case TcpState::kSynReceived:
+    case TcpState::kEstablished:
+      fin_queued_ = true;
+      // RFC 9293 §3.10.4: "In any case, enter FIN-WAIT-1 state." From SYN-RECEIVED the FIN
+      // waits until the handshake completes.
+      if (state_ == TcpState::kEstablished) SetState(TcpState::kFinWait1);
+      ++plan_counter_;
+      return;
+    case TcpState::kCloseWait:
+      fin_queued_ = true;
+      SetState(TcpState::kLastAck);
+      return;
+    default:
+      return;  // already closing
+  }
+}
+
+inline void TcpEngine::Abort() {
+  if (state_ == TcpState::kClosed) return;
+  // RFC 9293 §3.10.5: in SYN-RECEIVED and the synchronized states send <SEQ=SND.NXT><CTL=RST>.
+  if (state_ != TcpState::kListen && state_ != TcpState::kSynSent &&
+      state_ != TcpState::kTimeWait) {
+    rst_pending_ = true;
+    rst_seq_ = snd_nxt_;
+    rst_with_ack_ = false;
+    if (send_buffer_.size() > 0 || recv_buffer_.readable() > 0) ++mib_.abort_on_close;
+  }
+  EnterClosed(CloseReason::kAborted);
+}
+
+inline void TcpEngine::EnterClosed(CloseReason reason) {
+  if (state_ == TcpState::kClosed && close_reason_ != CloseReason::kNone) return;
+  SetState(TcpState::kClosed);
+  close_reason_ = reason;
+  rto_timer_.Disarm();
+  delack_timer_.Disarm();
+  persist_timer_.Disarm();
+  time_wait_timer_.Disarm();
+  ack_now_ = false;
+  probe_pending_ = false;
+  syn_pending_ = false;
+  PushEvent(TcpEventType::kClosed, reason);
+}
+
+inline void TcpEngine::EnterTimeWait(Timestamp now) {
+  SetState(TcpState::kTimeWait);
+  rto_timer_.Disarm();
+  persist_timer_.Disarm();
+  // RFC 9293 §3.10.7.4: start (or restart) the 2 MSL timer.
+  time_wait_timer_.Arm(now + config_.time_wait);
+}
+
+}  // namespace mptcp::tcp
+
+#include "mptcp/tcp/engine_input.h"   // IWYU pragma: export
+#include "mptcp/tcp/engine_output.h"  // IWYU pragma: export
+
+#endif  // MPTCP_TCP_ENGINE_H_

@@ -1,0 +1,158 @@
+// Conversation tests of loss recovery: RTO timing with exponential backoff and Karn's rule
+// (RFC 6298), fast retransmit and NewReno partial ACKs (RFC 5681, RFC 6582), SACK-based
+// recovery (RFC 6675), and giving up after too many retransmissions (RFC 9293 §3.8.3).
+#include <gtest/gtest.h>
+
+#include "mptcp/tcp/engine.h"
+#include "mptcp/tcp/engine_test_util.h"
+
+namespace mptcp::tcp::testing {
+namespace {
+
+using C = Conversation;
+
+Seg DataSeg(uint32_t seq, size_t stream_offset, size_t len) {
+  return Seg().SeqN(seq).AckN(5001).Win(20000).Bytes(C::PatternBytes(stream_offset, len));
+}
+
+TEST(EngineRecoveryTest, RtoBacksOffExponentiallyAndKarnSkipsTheSample) {
+  C c;
+  c.EstablishActive();  // RTO 300 ms
+  c.WritePattern(1000);
+  const Seg first = Seg().Flags(kAck | kPsh).SeqN(1001).AckN(5001).Win(20000)
+                        .Bytes(C::PatternBytes(0, 1000));
+  c.Expect(Ms(100), first);
+  c.ExpectNothing(Ms(399));
+  c.Expect(Ms(400), first, "RTO 300 ms");
+  c.ExpectNothing(Ms(999));
+  c.Expect(Ms(1000), first, "backed off: 600 ms");
+  c.ExpectNothing(Ms(2199));
+  c.Expect(Ms(2200), first, "1200 ms");
+  EXPECT_EQ(c.engine().mib().timeouts, 3u);
+  EXPECT_EQ(c.engine().mib().retrans_segs, 3u);
+  EXPECT_EQ(c.engine().cwnd(), 1000u) << "RFC 5681 §3.1: loss window of one segment";
+  const Duration srtt = c.engine().rtt().srtt();
+  c.Send(Ms(2300), Seg().SeqN(5001).AckN(2001).Win(30000));
+  EXPECT_EQ(c.engine().rtt().srtt(), srtt) << "Karn: no sample from a retransmitted segment";
+  EXPECT_EQ(c.engine().rtt().backoff_count(), 0) << "backoff reset by new data acked";
+  EXPECT_TRUE(c.engine().NextDeadline().IsNever());
+}
+
+TEST(EngineRecoveryTest, GivesUpAfterMaxRetransmits) {
+  TcpConfig cfg = C::DefaultConfig();
+  cfg.max_retransmits = 2;
+  C c(cfg);
+  c.EstablishActive();
+  c.WritePattern(10);
+  c.Poll(Ms(100));
+  EXPECT_TRUE(c.Poll(Ms(400)).has_value());   // 1st retransmission
+  EXPECT_TRUE(c.Poll(Ms(1000)).has_value());  // 2nd
+  c.ExpectNothing(Ms(2200), "third expiry: abort");
+  EXPECT_EQ(c.engine().state(), TcpState::kClosed);
+  EXPECT_EQ(c.engine().close_reason(), CloseReason::kTimeout);
+  EXPECT_EQ(c.engine().mib().abort_on_timeout, 1u);
+  auto ev = c.Events();
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev.back(), (TcpEvent{TcpEventType::kClosed, CloseReason::kTimeout}));
+}
+
+TEST(EngineRecoveryTest, FastRetransmitOnThreeDupAcksWithoutSack) {
+  C c;
+  c.EstablishActive(30000, /*peer_sack=*/false);
+  c.WritePattern(5000);
+  for (int i = 0; i < 5; ++i) c.Poll(Ms(100));
+  // Segment 1001 is lost; the four after it each produce a duplicate ACK.
+  c.Send(Ms(200), Seg().SeqN(5001).AckN(1001).Win(30000));
+  c.ExpectNothing(Ms(200), "one dup ACK");
+  c.Send(Ms(201), Seg().SeqN(5001).AckN(1001).Win(30000));
+  c.ExpectNothing(Ms(201), "two");
+  c.Send(Ms(202), Seg().SeqN(5001).AckN(1001).Win(30000));
+  c.Expect(Ms(202), DataSeg(1001, 0, 1000), "third: fast retransmit");
+  EXPECT_TRUE(c.engine().in_recovery());
+  EXPECT_EQ(c.engine().mib().fast_retrans, 1u);
+  EXPECT_EQ(c.engine().mib().reno_recovery, 1u);
+  // RFC 5681 §3.2: ssthresh = max(FlightSize / 2, 2 * SMSS) = 2500; cwnd = ssthresh.
+  EXPECT_EQ(c.engine().congestion_controller().ssthresh(), 2500u);
+  EXPECT_EQ(c.engine().cwnd(), 2500u);
+  // The cumulative ACK covering everything ends recovery.
+  auto out = c.Send(Ms(300), Seg().SeqN(5001).AckN(6001).Win(30000));
+  EXPECT_EQ(out.bytes_acked, 5000u);
+  EXPECT_FALSE(c.engine().in_recovery());
+  EXPECT_EQ(c.engine().bytes_in_flight(), 0u);
+}
+
+TEST(EngineRecoveryTest, NewRenoPartialAckRetransmitsTheNextHole) {
+  C c;
+  c.EstablishActive(30000, /*peer_sack=*/false);
+  c.WritePattern(6000);
+  for (int i = 0; i < 6; ++i) c.Poll(Ms(100));
+  // Segments 1001 and 3001 are lost.
+  for (int i = 0; i < 3; ++i) c.Send(Ms(200 + i), Seg().SeqN(5001).AckN(1001).Win(30000));
+  c.Expect(Ms(202), DataSeg(1001, 0, 1000), "fast retransmit");
+  // Partial ACK (RFC 6582 §3.2 step 5): up to the second hole. Retransmit it at once.
+  auto out = c.Send(Ms(300), Seg().SeqN(5001).AckN(3001).Win(30000));
+  EXPECT_EQ(out.bytes_acked, 2000u);
+  EXPECT_TRUE(c.engine().in_recovery());
+  c.Expect(Ms(300), DataSeg(3001, 2000, 1000), "partial ACK: next hole");
+  c.Send(Ms(400), Seg().SeqN(5001).AckN(7001).Win(30000));
+  EXPECT_FALSE(c.engine().in_recovery());
+  EXPECT_EQ(c.engine().mib().retrans_segs, 2u);
+  EXPECT_EQ(c.engine().mib().timeouts, 0u) << "recovered without an RTO";
+}
+
+TEST(EngineRecoveryTest, SackRecoveryRetransmitsOnlyTheHoles) {
+  C c;
+  c.EstablishActive();
+  c.WritePattern(8000);
+  for (int i = 0; i < 8; ++i) c.Poll(Ms(100));
+  // 1001 and 4001 are lost. SACKs arrive for what got through.
+  c.Send(Ms(200), Seg().SeqN(5001).AckN(1001).Win(30000).Sack(2001, 4001));
+  c.ExpectNothing(Ms(200), "two segments SACKed above the hole: not yet lost");
+  c.Send(Ms(201), Seg().SeqN(5001).AckN(1001).Win(30000).Sack(5001, 6001).Sack(2001, 4001));
+  // RFC 6675 IsLost(1001): three SACKed segments above it. 4001 has only one above: not lost.
+  c.Expect(Ms(201), DataSeg(1001, 0, 1000), "first hole");
+  EXPECT_EQ(c.engine().mib().sack_recovery, 1u);
+  // cwnd = 4000 after the event; pipe = 4001, 6001, 7001 and the retransmission = 4000.
+  c.ExpectNothing(Ms(201), "cwnd full");
+  c.Send(Ms(202), Seg().SeqN(5001).AckN(1001).Win(30000).Sack(5001, 8001).Sack(2001, 4001));
+  c.Expect(Ms(202), DataSeg(4001, 3000, 1000), "second hole, now with three SACKed above");
+  c.Send(Ms(300), Seg().SeqN(5001).AckN(4001).Win(30000).Sack(5001, 9001));
+  c.Send(Ms(301), Seg().SeqN(5001).AckN(9001).Win(30000));
+  EXPECT_FALSE(c.engine().in_recovery());
+  EXPECT_EQ(c.engine().mib().retrans_segs, 2u) << "only the two holes were resent";
+  EXPECT_EQ(c.engine().bytes_in_flight(), 0u);
+}
+
+TEST(EngineRecoveryTest, SacksOutsideTheWindowAreDiscardedAndDsackCounted) {
+  C c;
+  c.EstablishActive();
+  c.WritePattern(3000);
+  for (int i = 0; i < 3; ++i) c.Poll(Ms(100));
+  c.Send(Ms(200), Seg().SeqN(5001).AckN(2001).Win(30000).Sack(9001, 9500));
+  EXPECT_EQ(c.engine().mib().sack_discard, 1u);
+  // RFC 2883: a first block below the cumulative ACK reports a duplicate.
+  c.Send(Ms(201), Seg().SeqN(5001).AckN(2001).Win(30000).Sack(1001, 2001));
+  EXPECT_EQ(c.engine().mib().dsack_recv, 1u);
+}
+
+TEST(EngineRecoveryTest, RtoDuringSackRecoveryResendsEverythingUnsacked) {
+  C c;
+  c.EstablishActive();
+  c.WritePattern(4000);
+  for (int i = 0; i < 4; ++i) c.Poll(Ms(100));
+  c.Send(Ms(150), Seg().SeqN(5001).AckN(1001).Win(30000).Sack(3001, 4001));
+  c.ExpectNothing(Ms(150));
+  // No further ACKs: the RTO (restarted at 100 + 300) fires; cwnd = 1 segment.
+  c.Expect(Ms(400), DataSeg(1001, 0, 1000), "RTO: SND.UNA first");
+  c.ExpectNothing(Ms(400), "cwnd = 1 MSS");
+  c.Send(Ms(500), Seg().SeqN(5001).AckN(2001).Win(30000).Sack(3001, 4001));
+  // Slow start: cwnd 2; 2001 is resent, 3001 is SACKed and skipped, then 4001 (new FIN-less end).
+  c.Expect(Ms(500), DataSeg(2001, 1000, 1000), "next unsacked");
+  c.Expect(Ms(500), Seg().Flags(kAck | kPsh).SeqN(4001).AckN(5001).Win(20000)
+                        .Bytes(C::PatternBytes(3000, 1000)),
+           "the unsacked tail");
+  c.ExpectNothing(Ms(500));
+}
+
+}  // namespace
+}  // namespace mptcp::tcp::testing

@@ -1,0 +1,261 @@
+// The sender's record of every segment sent and not yet cumulatively acknowledged: the SACK
+// scoreboard of RFC 6675, loss marking (IsLost, NewReno partial ACKs, RTO), the "pipe" estimate
+// of bytes in flight, and RTT samples that obey Karn's rule. Records follow transmission
+// boundaries; a record may be split when a retransmission must be shorter.
+#ifndef MPTCP_TCP_RETRANSMIT_QUEUE_H_
+#define MPTCP_TCP_RETRANSMIT_QUEUE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <optional>
+#include <span>
+
+#include "mptcp/seq.h"
+#include "mptcp/time.h"
+#include "mptcp/wire/tcp_options.h"
+
+namespace mptcp::tcp {
+
+struct SentSegment {
+  SeqNum32 seq;
+  uint32_t len = 0;          // sequence space covered, including a FIN
+  Timestamp sent_time;       // of the latest transmission
+  bool fin = false;
+  bool sacked = false;       // selectively acknowledged (RFC 2018)
+  bool lost = false;         // deemed lost and not yet retransmitted
+  bool retransmitted = false;  // ever retransmitted: no RTT sample from it (Karn, RFC 6298 §3)
+
+  SeqNum32 end() const { return seq + len; }
+  bool in_pipe() const { return !sacked && !lost; }
+};
+
+struct CumulativeAckResult {
+  uint32_t bytes_acked = 0;  // sequence space newly acknowledged
+  bool fin_acked = false;
+  std::optional<Duration> rtt;  // from the newest acked, never-retransmitted record
+  std::optional<Timestamp> newest_acked_sent_time;
+};
+
+struct SackResult {
+  uint32_t bytes_newly_sacked = 0;
+  std::optional<Duration> rtt;
+  bool dsack = false;           // a D-SACK block (RFC 2883 §4) reported a duplicate
+  int discarded_blocks = 0;     // blocks outside (SND.UNA, SND.MAX]
+};
+
+class RetransmitQueue {
+ public:
+  // RFC 6675 §2: DupThresh.
+  static constexpr int kDupThresh = 3;
+
+  bool empty() const { return q_.empty(); }
+  size_t size() const { return q_.size(); }
+  const SentSegment& operator[](size_t i) const { return q_[i]; }
+  // RFC 6675 "pipe": bytes sent and neither acknowledged, SACKed, nor deemed lost.
+  uint32_t pipe() const { return pipe_; }
+  uint32_t sacked_bytes() const { return sacked_bytes_; }
+  uint32_t lost_bytes() const { return lost_bytes_; }
+  bool has_lost() const { return lost_bytes_ > 0; }
+
+  void OnSent(SeqNum32 seq, uint32_t len, bool fin, Timestamp now) {
+    q_.push_back(SentSegment{seq, len, now, fin});
+    pipe_ += len;
+  }
+
+  // Index of the first record deemed lost, if any.
+  std::optional<size_t> FirstLost() const {
+    if (lost_bytes_ == 0) return std::nullopt;
+    for (size_t i = 0; i < q_.size(); ++i) {
+      if (q_[i].lost) return i;
+    }
+    return std::nullopt;
+  }
+
+  // Splits record i so that it covers `first_len` and a new record covers the rest.
+  void Split(size_t i, uint32_t first_len) {
+    SentSegment& s = q_[i];
+    if (first_len == 0 || first_len >= s.len) return;
+    SentSegment tail = s;
+    tail.seq = s.seq + first_len;
+    tail.len = s.len - first_len;
+    s.len = first_len;
+    s.fin = false;
+    q_.insert(q_.begin() + static_cast<std::ptrdiff_t>(i) + 1, tail);
+  }
+
+  // Record i (deemed lost) is being sent again.
+  void OnRetransmitted(size_t i, Timestamp now) {
+    SentSegment& s = q_[i];
+    if (s.lost) {
+      s.lost = false;
+      lost_bytes_ -= s.len;
+      pipe_ += s.len;
+    }
+    s.retransmitted = true;
+    s.sent_time = now;
+  }
+
+  // Removes everything below `ack` (RFC 9293 §3.10.7.4: SND.UNA < SEG.ACK =< SND.NXT already
+  // checked by the caller). A record straddling `ack` is trimmed.
+  CumulativeAckResult OnCumulativeAck(SeqNum32 ack, Timestamp now) {
+    CumulativeAckResult r;
+    while (!q_.empty() && q_.front().seq < ack) {
+      SentSegment& s = q_.front();
+      if (s.end() <= ack) {
+        r.bytes_acked += s.len;
+        r.fin_acked |= s.fin;
+        NoteRtt(s, now, r.rtt, r.newest_acked_sent_time);
+        Forget(s, s.len);
+        q_.pop_front();
+      } else {
+        // Partially acknowledged (the peer or a middlebox resegmented).
+        const uint32_t n = static_cast<uint32_t>(ack - s.seq);
+        Forget(s, n);
+        s.seq = ack;
+        s.len -= n;
+        r.bytes_acked += n;
+        break;
+      }
+    }
+    return r;
+  }
+
+  // Applies SACK blocks (RFC 2018 §4). A record is SACKed only when a block covers it
+  // entirely. `snd_una`/`snd_max` bound the valid range; a block at or below SND.UNA, or inside
+  // an earlier block's range, is a D-SACK (RFC 2883 §4).
+  SackResult OnSackBlocks(std::span<const wire::SackBlock> blocks, SeqNum32 snd_una,
+                          SeqNum32 snd_max, Timestamp now) {
+    SackResult r;
+    for (size_t b = 0; b < blocks.size(); ++b) {
+      const wire::SackBlock& blk = blocks[b];
+      if (!(blk.left < blk.right)) {
+        ++r.discarded_blocks;
+        continue;
+      }
+      // RFC 2883 §4: the first block is a D-SACK when it lies below the cumulative ACK or
+      // inside the second block.
+      if (b == 0 && (blk.left < snd_una ||
+                     (blocks.size() > 1 && blocks[1].left <= blk.left &&
+                      blk.right <= blocks[1].right))) {
+        r.dsack = true;
+        continue;
+      }
+      if (blk.right > snd_max || blk.left < snd_una) {
+        ++r.discarded_blocks;
+        continue;
+      }
+      std::optional<Timestamp> unused;
+      // Records are in sequence order: find the first that could be covered.
+      for (SentSegment& s : q_) {
+        if (s.end() <= blk.left) continue;
+        if (s.seq >= blk.right) break;
+        if (s.sacked || s.seq < blk.left || s.end() > blk.right) continue;
+        s.sacked = true;
+        if (s.lost) {
+          s.lost = false;
+          lost_bytes_ -= s.len;
+        } else {
+          pipe_ -= s.len;
+        }
+        sacked_bytes_ += s.len;
+        r.bytes_newly_sacked += s.len;
+        NoteRtt(s, now, r.rtt, unused);
+      }
+    }
+    return r;
+  }
+
+  // RFC 6675 §4 IsLost(): a record is lost when DupThresh discontiguous SACKed records, or more
+  // than (DupThresh - 1) * SMSS SACKed bytes, lie above it. Returns bytes newly marked lost.
+  uint32_t DetectLossesFromSack(uint32_t smss) {
+    if (sacked_bytes_ == 0) return 0;
+    uint32_t newly = 0;
+    int sacked_above = 0;
+    uint64_t sacked_bytes_above = 0;
+    for (size_t i = q_.size(); i-- > 0;) {
+      SentSegment& s = q_[i];
+      if (s.sacked) {
+        ++sacked_above;
+        sacked_bytes_above += s.len;
+        continue;
+      }
+      if (sacked_above >= kDupThresh ||
+          sacked_bytes_above > uint64_t{kDupThresh - 1} * smss) {
+        if (!s.lost && !s.retransmitted) {
+          MarkLost(s);
+          newly += s.len;
+        }
+      }
+    }
+    return newly;
+  }
+
+  // RFC 6582 / RFC 5681 §3.2 without SACK: the first unacknowledged record is presumed lost
+  // (fast retransmit, or a partial ACK during recovery).
+  uint32_t MarkFirstLost() {
+    if (q_.empty() || q_.front().sacked || q_.front().lost) return 0;
+    MarkLost(q_.front());
+    return q_.front().len;
+  }
+
+  // RFC 6675 §5.1 / RFC 5681 §3.1 after an RTO: everything not SACKed is resent.
+  uint32_t MarkAllLost() {
+    uint32_t newly = 0;
+    for (SentSegment& s : q_) {
+      if (s.sacked || s.lost) continue;
+      MarkLost(s);
+      newly += s.len;
+    }
+    return newly;
+  }
+
+  // RFC 2018 §8: after a timeout the receiver may have reneged; forget SACK marks so that
+  // everything outstanding counts again.
+  void ClearSacks() {
+    for (SentSegment& s : q_) {
+      if (!s.sacked) continue;
+      s.sacked = false;
+      sacked_bytes_ -= s.len;
+      pipe_ += s.len;
+    }
+  }
+
+  // Highest sequence number SACKed, if any.
+  std::optional<SeqNum32> HighestSacked() const {
+    for (size_t i = q_.size(); i-- > 0;) {
+      if (q_[i].sacked) return q_[i].end();
+    }
+    return std::nullopt;
+  }
+
+ private:
+  void MarkLost(SentSegment& s) {
+    s.lost = true;
+    pipe_ -= s.len;
+    lost_bytes_ += s.len;
+  }
+  // Removes `n` bytes of record s from the counters.
+  void Forget(const SentSegment& s, uint32_t n) {
+    if (s.sacked) sacked_bytes_ -= n;
+    else if (s.lost) lost_bytes_ -= n;
+    else pipe_ -= n;
+  }
+  static void NoteRtt(const SentSegment& s, Timestamp now, std::optional<Duration>& rtt,
+                      std::optional<Timestamp>& newest) {
+    if (s.retransmitted) return;  // Karn's rule (RFC 6298 §3)
+    if (!newest || s.sent_time > *newest) {
+      newest = s.sent_time;
+      rtt = now - s.sent_time;
+    }
+  }
+
+  std::deque<SentSegment> q_;
+  uint32_t pipe_ = 0;
+  uint32_t sacked_bytes_ = 0;
+  uint32_t lost_bytes_ = 0;
+};
+
+}  // namespace mptcp::tcp
+
+#endif  // MPTCP_TCP_RETRANSMIT_QUEUE_H_

@@ -1,0 +1,63 @@
+// Tunables of one subflow TCP engine. Defaults follow Linux where the RFCs leave a choice, and
+// every limit on memory is here, so a connection's footprint is known in advance.
+#ifndef MPTCP_TCP_TCP_CONFIG_H_
+#define MPTCP_TCP_TCP_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "mptcp/cc/controller.h"
+#include "mptcp/time.h"
+
+namespace mptcp::tcp {
+
+struct TcpConfig {
+  // The MSS we announce and the largest payload we send before the peer's MSS is known
+  // (RFC 9293 §3.7.1; 1460 = 1500-byte MTU minus IPv4 and TCP headers).
+  uint16_t mss = 1460;
+  // RFC 9293 §3.7.1: without an MSS option the peer's MSS is taken to be 536 (IPv4).
+  uint16_t default_peer_mss = 536;
+
+  // Buffer limits in bytes. The receive buffer bounds both in-order unread data and
+  // out-of-order data; the advertised window never exceeds its free space.
+  size_t send_buffer = 256 * 1024;
+  size_t recv_buffer = 256 * 1024;
+  // Most disjoint out-of-order ranges held at once; a segment needing more is dropped.
+  size_t max_ooo_ranges = 32;
+
+  // Options offered on our SYN (and accepted in a SYN-ACK only when the peer offered them).
+  bool window_scaling = true;  // RFC 7323 §2
+  bool sack = true;            // RFC 2018
+  bool timestamps = true;      // RFC 7323 §3
+  // Nagle's algorithm (RFC 9293 §3.7.4). Off by default: MPTCP's scheduler batches itself.
+  bool nagle = false;
+
+  // RFC 6298 retransmission timer. RFC 6298 says a 1 s minimum; Linux uses 200 ms.
+  Duration rto_initial = Duration::Seconds(1);
+  Duration rto_min = Duration::Millis(200);
+  Duration rto_max = Duration::Seconds(120);
+  // Consecutive RTOs before the connection is aborted (Linux tcp_retries2 = 15) and
+  // SYN retransmissions before a connect fails (Linux tcp_syn_retries = 6).
+  int max_retransmits = 15;
+  int max_syn_retransmits = 6;
+
+  // Delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2): ACK at least every `delayed_ack_segments`
+  // full-sized segments and within `delayed_ack_timeout` (RFC: at most 500 ms).
+  Duration delayed_ack_timeout = Duration::Millis(40);
+  int delayed_ack_segments = 2;
+
+  // 2*MSL before TIME-WAIT closes (RFC 9293 §3.4.2; Linux uses 60 s).
+  Duration time_wait = Duration::Seconds(60);
+
+  // RFC 5961 §7: challenge ACKs are rate-limited per connection.
+  int challenge_ack_limit = 10;
+  Duration challenge_ack_interval = Duration::Seconds(1);
+
+  // Congestion control.
+  cc::CcAlgorithm congestion_control = cc::CcAlgorithm::kCubic;
+  uint32_t initial_cwnd_segments = 10;  // RFC 6928
+};
+
+}  // namespace mptcp::tcp
+
+#endif  // MPTCP_TCP_TCP_CONFIG_H_

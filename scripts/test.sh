@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The whole test suite, as README's quickstart and CI run it:
+#   1. installs what it needs (Debian 12),
+#   2. `bazel test //...` (unit, conformance and, as root, interop tests),
+#   3. the same under ASan + UBSan,
+#   4. each libFuzzer target for FUZZ_SECONDS (default 60) under ASan + UBSan,
+# and prints the test counts. Exits non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+FUZZ_SECONDS="${FUZZ_SECONDS:-60}"
+./scripts/install-deps.sh
+
+summary() {  # extracts "Test cases: finished with N passing and M failing out of T test cases"
+  grep -E "^(Test cases:|Executed )" "$1" | tail -2 | sed 's/^/  /'
+}
+
+status=0
+log_dir="$(mktemp -d)"
+trap 'rm -rf "$log_dir"' EXIT
+
+run_bazel_tests() {  # $1: log name, rest: bazel flags
+  local log="$log_dir/$1.log"; shift
+  if bazel test "$@" //... >"$log" 2>&1; then
+    grep -E "^//.*(PASSED|SKIPPED)" "$log" | sed 's/^/  /' || true
+  else
+    status=1
+    grep -E "^//|^ERROR|FAILED" "$log" | sed 's/^/  /' || tail -40 "$log"
+  fi
+}
+
+echo "== bazel test //... (gcc, -O2) =="
+run_bazel_tests test
+
+echo "== bazel test --config=asan //... (ASan + UBSan) =="
+run_bazel_tests asan --config=asan
+
+echo "== libFuzzer, ${FUZZ_SECONDS}s per target (clang, ASan + UBSan) =="
+fuzz_targets=$(bazel query 'attr(tags, "fuzz_target", //fuzz/...)' 2>/dev/null || true)
+for t in $fuzz_targets; do
+  name="${t##*:}"
+  if ! bazel build --config=fuzz "$t" >"$log_dir/fuzz-build.log" 2>&1; then
+    echo "  $name: BUILD FAILED"; tail -20 "$log_dir/fuzz-build.log"; status=1; continue
+  fi
+  bin="bazel-bin/fuzz/$name"
+  work="$log_dir/corpus-$name"
+  mkdir -p "$work"
+  if "$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" "fuzz/corpus/$name" \
+      >"$log_dir/fuzz-$name.log" 2>&1; then
+    runs=$(grep -E "stat::number_of_executed_units" "$log_dir/fuzz-$name.log" | awk '{print $2}')
+    echo "  $name: 0 findings in ${FUZZ_SECONDS}s, ${runs:-?} executions"
+  else
+    echo "  $name: FINDING"; tail -40 "$log_dir/fuzz-$name.log"; status=1
+  fi
+done
+
+echo "== Summary =="
+echo " gcc:";  summary "$log_dir/test.log"
+echo " asan:"; summary "$log_dir/asan.log"
+if [ $status -eq 0 ]; then echo "ALL PASSED"; else echo "FAILURES (see above)"; fi
+exit $status
