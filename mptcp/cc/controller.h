@@ -119,6 +119,8 @@ class CongestionController {
   CongestionController& operator=(const CongestionController&) = delete;
 
   virtual std::string_view name() const = 0;
+  // Bytes of this controller object (for memory accounting).
+  virtual size_t state_bytes() const = 0;
 
   // A data segment of `bytes` was sent; `bytes_in_flight` includes it (pipe after sending).
   virtual void OnPacketSent(Timestamp /*now*/, uint32_t /*bytes*/,

@@ -68,6 +68,7 @@ class Cubic final : public CongestionController {
   }
 
   std::string_view name() const override { return "cubic"; }
+  size_t state_bytes() const override { return sizeof(*this); }
 
   void OnPacketSent(Timestamp now, uint32_t bytes, uint32_t bytes_in_flight) override {
     // Restarting with nothing else in flight: the idle time before it is application-limited

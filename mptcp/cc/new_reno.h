@@ -27,6 +27,7 @@ class NewReno final : public CongestionController {
         cwnd_(internal::InitialWindow(initial_cwnd_segments_, this->mss())) {}
 
   std::string_view name() const override { return "newreno"; }
+  size_t state_bytes() const override { return sizeof(*this); }
 
   void OnAck(const AckEvent& ev) override {
     if (ev.bytes_acked == 0) return;

@@ -53,14 +53,15 @@ class TcpEngine {
                                config.initial_cwnd_segments)) {
     snd_una_ = snd_nxt_ = iss_;
     buf_seq_ = iss_ + 1;
-    rcv_wscale_ = 0;
-    if (config_.window_scaling) {
-      // RFC 7323 §2.3: the smallest shift that lets the window cover the receive buffer.
-      while (rcv_wscale_ < wire::kMaxWindowScale &&
-             (size_t{0xffff} << rcv_wscale_) < config_.recv_buffer) {
-        ++rcv_wscale_;
-      }
-    }
+    rcv_wscale_ = InitialRcvWscale(config_);
+  }
+
+  // RFC 7323 §2.3: the smallest shift that lets the window cover the receive buffer.
+  static uint8_t InitialRcvWscale(const TcpConfig& c) {
+    uint8_t shift = 0;
+    if (!c.window_scaling) return 0;
+    while (shift < wire::kMaxWindowScale && (size_t{0xffff} << shift) < c.recv_buffer) ++shift;
+    return shift;
   }
 
   TcpEngine(const TcpEngine&) = delete;
@@ -111,7 +112,37 @@ class TcpEngine {
     return n;
   }
   // Asks for an ACK to be sent now (the MPTCP layer uses it to carry a DATA_ACK or a signal).
-  void RequestAck() { ack_now_ = true; }
+  void RequestAck() {
+    ack_now_ = true;
+    ++plan_counter_;
+  }
+  // Asks for a pure ACK ahead of any data (for a signal that does not fit beside a data
+  // mapping, such as MPTCP's ADD_ADDR).
+  void RequestPureAck() {
+    pure_ack_now_ = true;
+    ++plan_counter_;
+  }
+  // Asks for a zero-window probe (RFC 9293 §3.8.6.1), which the peer must answer with an ACK;
+  // the MPTCP layer uses it when the shared data-level window is closed.
+  void RequestProbe() {
+    if (IsSynchronized(state_)) probe_pending_ = true;
+    ++plan_counter_;
+  }
+  // Counts a segment the caller dropped before handing it over (checksum, parse errors).
+  void NoteDrop(DropReason reason) {
+    ++mib_.in_segs;
+    if (reason == DropReason::kBadChecksum) {
+      ++mib_.in_csum_errors;
+    } else {
+      ++mib_.in_malformed;
+    }
+  }
+  // Queued bytes [seq, seq + len) from the send buffer, without copying (for the MPTCP layer's
+  // DSS checksum over a segment about to be emitted).
+  SendBuffer::Pieces PeekSendData(SeqNum32 seq, size_t len) const {
+    if (seq < buf_seq_) return {};
+    return send_buffer_.Peek(static_cast<uint32_t>(seq - buf_seq_), len);
+  }
 
   // --- Time ------------------------------------------------------------------------------
   // The earliest time at which PollTransmit or OnTimeout has something to do:
@@ -160,12 +191,22 @@ class TcpEngine {
   uint32_t bytes_in_flight() const { return rtq_.pipe(); }
   uint32_t cwnd() const { return cc_->cwnd(); }
   bool in_recovery() const { return in_recovery_; }
+  // Retransmission timeouts since data was last acknowledged (a failing path shows here).
+  int consecutive_rtos() const { return consecutive_rtos_; }
   // Payload bytes per full segment (peer MSS less the timestamp option), RFC 6691.
   uint32_t smss() const { return snd_mss_ - (ts_ok_ ? kTimestampOptionLength : 0); }
   bool sack_enabled() const { return sack_ok_; }
   bool timestamps_enabled() const { return ts_ok_; }
   uint8_t snd_wscale() const { return snd_wscale_; }
   uint8_t rcv_wscale() const { return rcv_wscale_; }
+  // Bytes of engine state (the object, the retransmission records and the controller),
+  // besides the data buffers; and the bytes the buffers hold allocated.
+  size_t StateBytes() const {
+    return sizeof(*this) + rtq_.allocated_bytes() + cc_->state_bytes();
+  }
+  size_t BufferBytes() const {
+    return send_buffer_.allocated_bytes() + recv_buffer_.allocated_bytes();
+  }
   // Bytes cwnd and the peer's window would let us send now (what a scheduler may hand over).
   uint32_t SendableNow() const;
 
@@ -184,6 +225,7 @@ class TcpEngine {
   SegmentOutcome OnSegmentSynchronized(Timestamp now, const wire::TcpRepr& seg);
   bool SequenceAcceptable(SeqNum32 seq, size_t seg_len) const;
   void NegotiateOptions(const wire::TcpRepr& syn);
+  void ReturnToListen();
   void ProcessAck(Timestamp now, const wire::TcpRepr& seg, SegmentOutcome& out);
   void ProcessText(Timestamp now, const wire::TcpRepr& seg, SeqNum32 seq,
                    std::span<const uint8_t> payload, SegmentOutcome& out);
@@ -272,6 +314,7 @@ class TcpEngine {
 
   // ACK state.
   bool ack_now_ = false;
+  bool pure_ack_now_ = false;
   int unacked_segments_ = 0;
   bool rst_pending_ = false;
   SeqNum32 rst_seq_;

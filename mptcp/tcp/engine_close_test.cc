@@ -180,3 +180,22 @@ TEST(EngineCloseTest, DataAfterPeerFinIsIgnored) {
 
 }  // namespace
 }  // namespace mptcp::tcp::testing
+
+namespace mptcp::tcp::testing {
+namespace {
+
+TEST(EngineCloseTest, PeerFinBeforeOurFinLeftTheQueueStillSendsOurs) {
+  C c;
+  c.EstablishActive(/*peer_window=*/0);  // our FIN cannot wait behind data: there is none
+  c.engine().Close(Ms(200));
+  EXPECT_EQ(c.engine().state(), TcpState::kFinWait1);
+  // The peer's FIN arrives before we polled our FIN out: CLOSING, and the FIN still goes.
+  c.Send(Ms(201), Seg().Flags(kAck | kFin).SeqN(5001).AckN(1001).Win(30000));
+  EXPECT_EQ(c.engine().state(), TcpState::kClosing);
+  c.Expect(Ms(201), Seg().Flags(kAck | kFin).SeqN(1001).AckN(5002).Win(19999), "our FIN");
+  c.Send(Ms(210), Seg().SeqN(5002).AckN(1002).Win(30000));
+  EXPECT_EQ(c.engine().state(), TcpState::kTimeWait);
+}
+
+}  // namespace
+}  // namespace mptcp::tcp::testing

@@ -157,6 +157,27 @@ inline SegmentOutcome TcpEngine::OnSegmentSynSent(Timestamp now, const wire::Tcp
   return out;
 }
 
+// Forgets the half-open connection (nothing was exchanged but the SYNs): LISTEN again, with
+// the same ISS and counters.
+inline void TcpEngine::ReturnToListen() {
+  state_ = TcpState::kListen;
+  ++plan_counter_;
+  irs_ = rcv_nxt_ = rcv_adv_ = SeqNum32(0);
+  snd_una_ = snd_nxt_ = iss_;
+  buf_seq_ = iss_ + 1;
+  snd_wnd_ = max_snd_wnd_ = 0;
+  snd_mss_ = config_.default_peer_mss;
+  snd_wscale_ = 0;
+  rcv_wscale_ = InitialRcvWscale(config_);
+  ws_ok_ = sack_ok_ = ts_ok_ = false;
+  syn_pending_ = syn_retransmitted_ = false;
+  syn_retransmits_ = 0;
+  ack_now_ = pure_ack_now_ = false;
+  rto_timer_.Disarm();
+  delack_timer_.Disarm();
+  rtt_ = RttEstimator(config_.rto_initial, config_.rto_min, config_.rto_max);
+}
+
 inline void TcpEngine::NegotiateOptions(const wire::TcpRepr& syn) {
   const wire::TcpOptions& o = syn.options;
   // RFC 9293 §3.7.1: 536 when the peer sends no MSS; never above what we can send, and not
@@ -203,11 +224,16 @@ inline bool TcpEngine::SequenceAcceptable(SeqNum32 seq, size_t seg_len) const {
 // §3.8.6.2.2: "shrinking the window" is strongly discouraged), and it moves right only in steps
 // of at least min(buffer / 2, MSS), the receiver side of silly-window-syndrome avoidance.
 inline uint32_t TcpEngine::ReceiveWindow() const {
+  const uint64_t cap = uint64_t{0xffff} << rcv_wscale_;
+  // MPTCP (RFC 8684 §3.3.4): the connection's shared window, relative to its DATA_ACK, is
+  // what the peer sees; it may shrink from this subflow's point of view as data arrives on
+  // others, so the edge rules below do not apply to it.
+  if (adv_override_) return static_cast<uint32_t>(std::min<uint64_t>(*adv_override_, cap));
   const uint64_t advertised = rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
-  uint64_t wnd = adv_override_ ? *adv_override_ : recv_buffer_.window();
+  uint64_t wnd = recv_buffer_.window();
   const uint64_t threshold = std::min<uint64_t>(config_.recv_buffer / 2, config_.mss);
   if (wnd < advertised + threshold) wnd = advertised;
-  return static_cast<uint32_t>(std::min<uint64_t>(wnd, uint64_t{0xffff} << rcv_wscale_));
+  return static_cast<uint32_t>(std::min<uint64_t>(wnd, cap));
 }
 
 // RFC 5961 §7: challenge ACKs (and ACKs for out-of-window pure ACKs, as Linux's
@@ -317,10 +343,7 @@ inline SegmentOutcome TcpEngine::OnSegmentSynchronized(Timestamp now, const wire
     out.state_changed = true;
     if (state_ == TcpState::kSynReceived && passive_) {
       // RFC 9293 §3.10.7.4: a passively opened connection returns to LISTEN.
-      TcpEngine fresh(config_, tuple_, iss_, ts_offset_);
-      fresh.Listen();
-      fresh.mib_ = mib_;
-      *this = std::move(fresh);
+      ReturnToListen();
       return out;
     }
     if (state_ == TcpState::kSynReceived) {

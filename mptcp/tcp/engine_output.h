@@ -132,8 +132,9 @@ inline std::optional<Transmission> TcpEngine::NextTransmission(Timestamp now,
   } else if (state_ == TcpState::kTimeWait) {
     if (ack_now_) tx = Transmission{TxKind::kAck, snd_nxt_};
   } else if (IsSynchronized(state_)) {
+    if (pure_ack_now_) tx = Transmission{TxKind::kAck, snd_nxt_};
     // 1. RFC 6675 NextSeg() rule 1: the first segment deemed lost, within cwnd.
-    if (auto i = rtq_.FirstLost()) {
+    if (auto i = tx ? std::nullopt : rtq_.FirstLost()) {
       const SentSegment& rec = rtq_[*i];
       const uint32_t data_len = rec.len - (rec.fin ? 1 : 0);
       const uint32_t pipe = rtq_.pipe();
@@ -150,8 +151,8 @@ inline std::optional<Transmission> TcpEngine::NextTransmission(Timestamp now,
     }
     // 2. New data, then 3. a bare FIN, 4. a window probe, 5. an ACK.
     if (!tx) tx = PlanData(option_reserve);
-    if (!tx && fin_queued_ && !fin_sent_ && unsent_bytes() == 0 &&
-        (state_ == TcpState::kFinWait1 || state_ == TcpState::kLastAck)) {
+    // (FIN-WAIT-1, LAST-ACK, or CLOSING when the peer's FIN overtook ours.)
+    if (!tx && fin_queued_ && !fin_sent_ && unsent_bytes() == 0) {
       tx = Transmission{TxKind::kFin, snd_nxt_, 0, true};
     }
     if (!tx && probe_pending_) tx = Transmission{TxKind::kProbe, snd_una_ - 1};
@@ -310,6 +311,7 @@ inline size_t TcpEngine::Emit(Timestamp now, const Transmission& tx,
   }
   // Every segment but a SYN or RST carries the current ACK.
   if (repr.has_flag(wire::TcpFlag::kAck)) {
+    if (tx.kind == TxKind::kAck) pure_ack_now_ = false;
     ack_now_ = false;
     unacked_segments_ = 0;
     delack_timer_.Disarm();

@@ -7,10 +7,10 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
 #include <span>
 
+#include "mptcp/fifo.h"
 #include "mptcp/seq.h"
 #include "mptcp/time.h"
 #include "mptcp/wire/tcp_options.h"
@@ -81,7 +81,7 @@ class RetransmitQueue {
     tail.len = s.len - first_len;
     s.len = first_len;
     s.fin = false;
-    q_.insert(q_.begin() + static_cast<std::ptrdiff_t>(i) + 1, tail);
+    q_.insert(i + 1, tail);
   }
 
   // Record i (deemed lost) is being sent again.
@@ -221,6 +221,10 @@ class RetransmitQueue {
     }
   }
 
+  size_t allocated_bytes() const { return q_.allocated_bytes(); }
+  // Frees the memory of an empty queue.
+  void ShrinkIfEmpty() { q_.ShrinkIfEmpty(); }
+
   // Highest sequence number SACKed, if any.
   std::optional<SeqNum32> HighestSacked() const {
     for (size_t i = q_.size(); i-- > 0;) {
@@ -250,7 +254,7 @@ class RetransmitQueue {
     }
   }
 
-  std::deque<SentSegment> q_;
+  Fifo<SentSegment> q_;
   uint32_t pipe_ = 0;
   uint32_t sacked_bytes_ = 0;
   uint32_t lost_bytes_ = 0;

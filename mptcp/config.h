@@ -1,0 +1,50 @@
+// Tunables of an MPTCP connection and endpoint. Every memory bound is here.
+#ifndef MPTCP_CONFIG_H_
+#define MPTCP_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "mptcp/tcp/tcp_config.h"
+#include "mptcp/time.h"
+
+namespace mptcp {
+
+enum class SchedulerKind : uint8_t {
+  kMinRtt,      // lowest smoothed RTT first among subflows with room (the default, as Linux)
+  kRoundRobin,  // rotate among subflows with room
+};
+
+struct ConnectionConfig {
+  // Each subflow's TCP engine. Its buffers bound per-subflow memory; the subflow receive
+  // buffer should cover the connection window, since a peer may use it all on one subflow.
+  tcp::TcpConfig subflow;
+
+  // Connection-level buffers (RFC 8684 §3.3.4: one receive window shared by all subflows).
+  size_t send_buffer = 1024 * 1024;
+  size_t recv_buffer = 1024 * 1024;
+  // Disjoint out-of-order ranges at the data level (interleaved subflows create many).
+  size_t max_ooo_ranges = 1024;
+
+  // RFC 8684 §3.3.1: ask for DSS checksums (either side asking makes them required).
+  bool checksum = false;
+  // Subflows per connection, the initial one included (Linux's default limit is 2 extra).
+  size_t max_subflows = 8;
+  // Largest chunk of connection data handed to one subflow at a time (one DSS mapping).
+  size_t max_mapping = 64 * 1024;
+  // A subflow with this many consecutive RTOs is stale: it gets no new data and its
+  // outstanding data is reinjected elsewhere (RFC 8684 §3.3.6; Linux's stale_loss_cnt is 4).
+  int stale_rto_threshold = 2;
+  // Data-level retransmission: when DATA_ACK has not moved for this long (and at least the
+  // largest subflow RTO) while data is outstanding, the oldest data is reinjected.
+  Duration data_rto_min = Duration::Millis(500);
+  // Interval between retransmissions of a signal (ADD_ADDR until echoed, DATA_FIN, the
+  // MP_JOIN third ACK) absent a better estimate.
+  Duration signal_retransmit = Duration::Millis(500);
+
+  SchedulerKind scheduler = SchedulerKind::kMinRtt;
+};
+
+}  // namespace mptcp
+
+#endif  // MPTCP_CONFIG_H_

@@ -1,0 +1,645 @@
+// Connection's input path: MP_CAPABLE and MP_JOIN handshakes (RFC 8684 §3.1, §3.2), DSS
+// processing (§3.3: DATA_ACK, mappings, DATA_FIN), data-level reassembly, address signals
+// (§3.4), MP_PRIO, MP_FAIL, MP_FASTCLOSE and MP_TCPRST, and fallback (§3.7). Included by
+// connection.h; not a standalone header.
+#ifndef MPTCP_CONNECTION_INPUT_H_
+#define MPTCP_CONNECTION_INPUT_H_
+
+#ifndef MPTCP_CONNECTION_H_
+#error "include mptcp/connection.h instead"
+#endif
+
+namespace mptcp {
+
+// The MPTCP options of one segment, parsed once. A malformed option is counted and ignored
+// (RFC 8684 §3: "an implementation MUST ignore" options it cannot parse is the robust reading;
+// Linux does the same).
+struct Connection::ParsedOptions {
+  std::optional<wire::MpCapable> mpc;
+  std::optional<wire::MpJoinSyn> join_syn;
+  std::optional<wire::MpJoinSynAck> join_synack;
+  std::optional<wire::MpJoinAck> join_ack;
+  std::optional<wire::Dss> dss;
+  std::optional<wire::AddAddr> add_addr;
+  std::optional<wire::RemoveAddr> remove_addr;
+  std::optional<wire::MpPrio> prio;
+  std::optional<wire::MpFail> fail;
+  std::optional<wire::MpFastclose> fastclose;
+  std::optional<wire::MpTcpRst> tcprst;
+  bool any = false;
+};
+
+inline Connection::ParsedOptions Connection::ParseOptions(const wire::TcpRepr& seg) {
+  ParsedOptions o;
+  for (std::span<const uint8_t> bytes : seg.options.mptcp_options()) {
+    auto parsed = wire::ParseMptcpOption(bytes);
+    if (!parsed.ok()) {
+      ++mib_.bad_option;
+      continue;
+    }
+    o.any = true;
+    std::visit(
+        [&o](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, wire::MpCapable>) o.mpc = v;
+          if constexpr (std::is_same_v<T, wire::MpJoinSyn>) o.join_syn = v;
+          if constexpr (std::is_same_v<T, wire::MpJoinSynAck>) o.join_synack = v;
+          if constexpr (std::is_same_v<T, wire::MpJoinAck>) o.join_ack = v;
+          if constexpr (std::is_same_v<T, wire::Dss>) o.dss = v;
+          if constexpr (std::is_same_v<T, wire::AddAddr>) o.add_addr = v;
+          if constexpr (std::is_same_v<T, wire::RemoveAddr>) o.remove_addr = v;
+          if constexpr (std::is_same_v<T, wire::MpPrio>) o.prio = v;
+          if constexpr (std::is_same_v<T, wire::MpFail>) o.fail = v;
+          if constexpr (std::is_same_v<T, wire::MpFastclose>) o.fastclose = v;
+          if constexpr (std::is_same_v<T, wire::MpTcpRst>) o.tcprst = v;
+        },
+        *parsed);
+  }
+  return o;
+}
+
+inline Disposition Connection::AcceptSyn(Timestamp now, const FourTuple& tuple,
+                                         const wire::TcpRepr& syn) {
+  last_now_ = now;
+  initial_local_ = tuple.local;
+  const ParsedOptions o = ParseOptions(syn);
+  // RFC 8684 §3.1: a v1 SYN carries MP_CAPABLE with no key (length 4); a higher version is
+  // answered with v1. A v0 SYN (RFC 6824, with a key) is not supported: plain TCP, as Linux.
+  const bool mp_capable = o.mpc && o.mpc->version >= 1 && !o.mpc->sender_key;
+  if (mp_capable) {
+    ++mib_.mp_capable_syn_rx;
+    if (o.mpc->checksum_required()) checksum_ = true;
+  } else {
+    mptcp_ = false;
+    fallen_back_ = true;
+  }
+  Subflow& s = AddSubflow(SubflowKind::kInitial, false, tuple, now);
+  s.engine.Listen();
+  const auto out = s.engine.OnSegment(now, syn);
+  if (!out.accepted()) return Disposition::Dropped("SYN refused", out.drop);
+  return Disposition::Accepted();
+}
+
+inline Disposition Connection::AcceptJoin(Timestamp now, const FourTuple& tuple,
+                                          const wire::TcpRepr& syn, const wire::MpJoinSyn& join) {
+  last_now_ = now;
+  ++mib_.mp_join_syn_rx;
+  // RFC 8684 §3.2: joins need the keys (both known once fully established) and MPTCP in use;
+  // the subflow limit is the local policy Linux calls "subflows".
+  if (!mptcp_ || !remote_key_ || closed_ || data_fin_queued_) {
+    ++mib_.mp_join_rejected;
+    return Disposition::Dropped("join refused: connection not joinable");
+  }
+  if (subflows_.size() >= config_.max_subflows) {
+    ++mib_.mp_join_rejected;
+    return Disposition::Dropped("join refused: subflow limit");
+  }
+  if (FindSubflow(tuple) != nullptr) return Disposition::Dropped("join on a tuple in use");
+  Subflow& s = AddSubflow(SubflowKind::kJoin, false, tuple, now);
+  s.remote_nonce = join.sender_nonce;
+  s.remote_id = join.address_id;
+  s.backup_remote = join.backup;
+  s.local_nonce = rng_.Next32();
+  s.local_id = LocalAddressId(tuple.local.ip);
+  s.engine.Listen();
+  const auto out = s.engine.OnSegment(now, syn);
+  if (!out.accepted()) return Disposition::Dropped("join SYN refused", out.drop);
+  return Disposition::Accepted();
+}
+
+inline absl::StatusOr<SubflowId> Connection::OpenSubflow(Timestamp now, const FourTuple& tuple,
+                                                         bool backup) {
+  last_now_ = now;
+  if (!mptcp_) return absl::FailedPreconditionError("connection fell back to TCP");
+  // RFC 8684 §3.2: joins need both keys known to both sides, i.e. a fully established
+  // connection (the peer may not have our key before that).
+  if (!remote_key_ || !established_ || !fully_established_) {
+    return absl::FailedPreconditionError("connection not fully established yet");
+  }
+  if (closed_ || data_fin_queued_) return absl::FailedPreconditionError("connection closing");
+  if (subflows_.size() >= config_.max_subflows) {
+    return absl::ResourceExhaustedError("subflow limit reached");
+  }
+  if (FindSubflow(tuple) != nullptr) return absl::AlreadyExistsError("tuple already in use");
+  Subflow& s = AddSubflow(SubflowKind::kJoin, true, tuple, now);
+  s.local_nonce = rng_.Next32();
+  s.local_id = LocalAddressId(tuple.local.ip);
+  s.backup_local = backup;
+  s.engine.Connect(now);
+  ++mib_.mp_join_syn_tx;
+  return s.id;
+}
+
+inline Disposition Connection::OnSegment(Timestamp now, const FourTuple& path,
+                                         std::span<const uint8_t> segment) {
+  last_now_ = now;
+  Subflow* s = FindSubflow(path);
+  if (s == nullptr) return Disposition::Dropped("no such subflow");
+  // RFC 9293 §3.1: verify the checksum against the pseudo-header of this path.
+  if (!wire::VerifyTcpChecksum(path.remote.ip, path.local.ip, segment)) {
+    s->engine.NoteDrop(tcp::DropReason::kBadChecksum);
+    return Disposition::Dropped("bad TCP checksum", tcp::DropReason::kBadChecksum);
+  }
+  auto repr = wire::TcpRepr::Parse(segment);
+  if (!repr.ok()) {
+    s->engine.NoteDrop(tcp::DropReason::kMalformed);
+    return Disposition::Dropped("malformed TCP segment", tcp::DropReason::kMalformed);
+  }
+  Disposition d = OnSubflowSegment(now, *s, *repr);
+  SweepSubflows(now);
+  return d;
+}
+
+// The MP_CAPABLE / MP_JOIN checks a SYN-ACK must pass before the engine may complete the
+// handshake with it.
+inline Disposition Connection::CheckSynAck(Subflow& s, const ParsedOptions& o) {
+  if (s.kind == SubflowKind::kInitial) {
+    // RFC 8684 §3.1: MP_CAPABLE with the server's key (length 12, version 1), else fallback.
+    if (mptcp_ && o.mpc && o.mpc->version == 1 && o.mpc->sender_key && !o.mpc->receiver_key) {
+      remote_key_ = *o.mpc->sender_key;
+      remote_token_ = crypto::KeyToken(*remote_key_);
+      remote_idsn_ = crypto::KeyIdsn(*remote_key_);
+      rcv_data_nxt_ = remote_idsn_ + 1;
+      if (o.mpc->checksum_required()) checksum_ = true;
+      ++mib_.mp_capable_synack_rx;
+    } else if (mptcp_) {
+      ++mib_.mp_capable_fallback_synack;
+      mptcp_ = false;
+      fallen_back_ = true;
+      s.engine.set_external_send_window(false);
+    }
+    return Disposition::Accepted();
+  }
+  // RFC 8684 §3.2: the SYN/ACK must carry MP_JOIN whose truncated HMAC is
+  // HMAC(Key-B || Key-A, R-B || R-A) from the responder B.
+  if (!o.join_synack) {
+    ResetSubflow(s, wire::MpTcpRstReason::kMptcpSpecific);
+    return Disposition::Reset("join SYN-ACK without MP_JOIN");
+  }
+  const uint64_t expected = crypto::JoinSynAckHmac(*remote_key_, local_key_,
+                                                   o.join_synack->sender_nonce, s.local_nonce);
+  if (o.join_synack->truncated_hmac != expected) {
+    ++mib_.mp_join_synack_hmac_failure;
+    ResetSubflow(s, wire::MpTcpRstReason::kMptcpSpecific);
+    return Disposition::Reset("join SYN-ACK HMAC mismatch");
+  }
+  ++mib_.mp_join_synack_rx;
+  s.remote_nonce = o.join_synack->sender_nonce;
+  s.remote_id = o.join_synack->address_id;
+  s.backup_remote = o.join_synack->backup;
+  return Disposition::Accepted();
+}
+
+inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
+                                                const wire::TcpRepr& seg) {
+  const ParsedOptions o = ParseOptions(seg);
+  const tcp::TcpState before = s.engine.state();
+  const bool syn = seg.has_flag(wire::TcpFlag::kSyn);
+  const bool ack = seg.has_flag(wire::TcpFlag::kAck);
+  const bool rst = seg.has_flag(wire::TcpFlag::kRst);
+
+  // RFC 8684 §3.5: MP_FASTCLOSE carrying our key closes the whole connection at once.
+  if (o.fastclose && remote_key_ && o.fastclose->receiver_key == local_key_) {
+    ++mib_.mp_fastclose_rx;
+    ResetConnection(CloseReason::kReset, /*fastclose=*/false);
+    return Disposition::Reset("MP_FASTCLOSE");
+  }
+  if (o.tcprst && rst) {
+    ++mib_.mp_rst_rx;
+    s.peer_rst_reason = o.tcprst;
+  }
+  if (before == tcp::TcpState::kSynSent && syn && ack && !rst) {
+    Disposition d = CheckSynAck(s, o);
+    if (!d.accepted()) return d;
+  }
+
+  // The mapping table is bounded: rather than accept data whose mapping cannot be kept (and
+  // lose it silently), drop the segment before TCP acknowledges it; the peer resends it. The
+  // same for a 4-octet DSN before the peer's key (hence its IDSN) is known: it cannot be
+  // expanded to 64 bits yet (RFC 8684 §3.3.1).
+  if (mptcp_ && o.dss && o.dss->mapping && !seg.payload.empty()) {
+    if (s.rx.full()) {
+      ++mib_.rcv_window_drop;
+      return Disposition::Dropped("mapping table full");
+    }
+    if (!remote_key_ && !o.dss->mapping->dsn_is_64bit) {
+      return Disposition::Dropped("32-bit mapping before the key exchange completed");
+    }
+  }
+  const tcp::SegmentOutcome out = s.engine.OnSegment(now, seg);
+  if (out.reset) return Disposition::Reset("subflow reset by the peer");
+  if (!out.accepted()) return Disposition::Dropped("dropped by TCP", out.drop);
+
+  if (before != s.engine.state()) {
+    Disposition d = OnHandshakeDone(now, s, before, seg, o);
+    if (!d.accepted()) return d;
+  }
+  // RFC 8684 §3.2: the initiator of a join may send data once its third ACK is acknowledged
+  // (the fourth ACK); any acceptable segment from the peer after it proves that.
+  if (s.join_ack_pending && !syn && s.engine.state() == tcp::TcpState::kEstablished &&
+      before == tcp::TcpState::kEstablished) {
+    s.join_ack_pending = false;
+    s.join_ack_timer.Disarm();
+    s.fully_established = true;
+  }
+
+  // RFC 8684 §3.1: a server whose third ACK was lost learns the client's key from the
+  // MP_CAPABLE the client repeats on its first data.
+  if (mptcp_ && role_ == Role::kServer && !remote_key_ && s.kind == SubflowKind::kInitial &&
+      tcp::IsSynchronized(s.engine.state()) && o.mpc && o.mpc->sender_key &&
+      o.mpc->receiver_key == local_key_) {
+    TakeClientKey(now, s, *o.mpc);
+  }
+  if (mptcp_) {
+    if (o.dss) {
+      OnDss(now, s, seg, *o.dss);
+    } else if (o.mpc && o.mpc->data_len && s.kind == SubflowKind::kInitial && role_ == Role::kServer &&
+               remote_key_ && o.mpc->receiver_key == local_key_) {
+      // RFC 8684 §3.1: the client's first data repeats MP_CAPABLE with its data-level length,
+      // which maps subflow byte 1 to DSN IDSN + 1.
+      AddRxMapping(s, remote_idsn_ + 1, 1, *o.mpc->data_len, false, o.mpc->checksum);
+    } else if (!seg.payload.empty() && !fully_established_ && subflows_.size() == 1 &&
+               !o.any) {
+      // RFC 8684 §3.7: data without any MPTCP option before the connection is known to work
+      // end to end: the path strips options; continue as TCP.
+      ++mib_.dss_no_match_tcp;
+      EnterFallback(now);
+    }
+    if (mptcp_) OnSignals(now, s, o);
+  }
+  DrainSubflow(now, s);
+  return Disposition::Accepted();
+}
+
+// A subflow's TCP state changed on this segment: finish the MPTCP side of the handshake.
+inline Disposition Connection::OnHandshakeDone(Timestamp now, Subflow& s, tcp::TcpState before,
+                                               const wire::TcpRepr& seg,
+                                               const ParsedOptions& o) {
+  const tcp::TcpState st = s.engine.state();
+  const bool now_established = st == tcp::TcpState::kEstablished ||
+                               st == tcp::TcpState::kCloseWait ||
+                               st == tcp::TcpState::kFinWait1;
+  const bool was_handshaking =
+      before == tcp::TcpState::kSynSent || before == tcp::TcpState::kSynReceived;
+  if (!was_handshaking || !now_established) return Disposition::Accepted();
+
+  if (s.kind == SubflowKind::kJoin) {
+    if (s.initiator) {
+      // Our third ACK carries MP_JOIN with the full HMAC; resend it until acknowledged.
+      s.join_ack_pending = true;
+      s.join_ack_timer.Arm(now + std::max(s.engine.rtt().rto(), config_.signal_retransmit));
+      return Disposition::Accepted();
+    }
+    // RFC 8684 §3.2: the third ACK's HMAC is HMAC(Key-A || Key-B, R-A || R-B).
+    const auto expected = crypto::JoinAckHmac(*remote_key_, local_key_, s.remote_nonce,
+                                              s.local_nonce);
+    if (!o.join_ack || o.join_ack->hmac != expected) {
+      ++mib_.mp_join_ack_hmac_failure;
+      ResetSubflow(s, wire::MpTcpRstReason::kAdministrativelyProhibited);
+      return Disposition::Reset("join third ACK HMAC mismatch");
+    }
+    ++mib_.mp_join_ack_rx;
+    s.fully_established = true;
+    s.engine.RequestAck();  // the fourth ACK, which lets the initiator send data
+    return Disposition::Accepted();
+  }
+
+  // The initial subflow.
+  (void)seg;
+  if (role_ == Role::kServer && mptcp_) {
+    // RFC 8684 §3.1: the third ACK (or the first data) echoes both keys.
+    if (o.mpc && o.mpc->sender_key && o.mpc->receiver_key == local_key_) {
+      TakeClientKey(now, s, *o.mpc);
+    } else if (!o.any) {
+      ++mib_.mp_capable_fallback_ack;
+      EnterFallback(now);
+    }
+    // (MPTCP options without the key: the third ACK was lost and a later segment came
+    // first; the MP_CAPABLE on the client's first data brings the key.)
+    if (mptcp_) return Disposition::Accepted();
+  }
+  OnInitialSubflowUp(now, s);
+  return Disposition::Accepted();
+}
+
+inline void Connection::TakeClientKey(Timestamp now, Subflow& s, const wire::MpCapable& mpc) {
+  remote_key_ = *mpc.sender_key;
+  remote_token_ = crypto::KeyToken(*remote_key_);
+  remote_idsn_ = crypto::KeyIdsn(*remote_key_);
+  rcv_data_nxt_ = remote_idsn_ + 1;
+  fully_established_ = true;
+  ++mib_.mp_capable_ack_rx;
+  OnInitialSubflowUp(now, s);
+}
+
+inline void Connection::OnInitialSubflowUp(Timestamp now, Subflow& s) {
+  s.fully_established = true;
+  data_wnd_end_ = std::max(data_wnd_end_, data_una_ + s.engine.snd_wnd());
+  last_data_progress_ = now;
+  MarkEstablished();
+}
+
+inline void Connection::OnDss(Timestamp now, Subflow& s, const wire::TcpRepr& seg,
+                              const wire::Dss& dss) {
+  // RFC 8684 §3.1: the client is fully established once any DSS arrives from the server.
+  if (role_ == Role::kClient && !fully_established_ && remote_key_) fully_established_ = true;
+  if (s.kind == SubflowKind::kInitial && !s.fully_established) s.fully_established = true;
+  if (dss.data_ack) {
+    // RFC 8684 §3.3.1: a 4-octet DATA_ACK is the low half of the 64-bit value.
+    const Dsn64 ack = dss.data_ack->is_64bit ? dss.data_ack->value
+                                             : ExpandDsn32(static_cast<uint32_t>(dss.data_ack->value), data_una_);
+    // RFC 8684 §3.3.4: the window is relative to DATA_ACK, scaled by this subflow's factor.
+    OnDataAck(now, ack, uint64_t{seg.window} << s.engine.snd_wscale());
+  }
+  if (dss.mapping) {
+    const wire::DssMapping& m = *dss.mapping;
+    if (!remote_key_ && !m.dsn_is_64bit) return;  // cannot expand yet (segment was dropped)
+    const Dsn64 dsn = m.dsn_is_64bit ? m.dsn : ExpandDsn32(static_cast<uint32_t>(m.dsn), rcv_data_nxt_);
+    if (m.data_len == 0) {
+      // RFC 8684 §3.3.1 / §3.7: an infinite mapping: the peer fell back.
+      ++mib_.infinite_map_rx;
+      if (subflows_.size() == 1) EnterFallback(now);
+      return;
+    }
+    AddRxMapping(s, dsn, m.subflow_seq, m.data_len, dss.data_fin, m.checksum);
+  }
+}
+
+inline void Connection::AddRxMapping(Subflow& s, Dsn64 dsn, uint32_t rel_ssn, uint16_t wire_len,
+                                     bool data_fin, std::optional<uint16_t> checksum) {
+  // RFC 8684 §3.3.3: a DATA_FIN takes one octet of the data-level length; a DATA_FIN alone
+  // has length 1 and subflow sequence number 0.
+  const uint32_t data_len = wire_len - (data_fin ? 1u : 0u);
+  if (data_fin) {
+    const Dsn64 fin_dsn = dsn + data_len;
+    if (!remote_data_fin_dsn_ || *remote_data_fin_dsn_ != fin_dsn) remote_data_fin_dsn_ = fin_dsn;
+  }
+  if (data_len == 0) {
+    CheckRemoteDataFin();
+    return;
+  }
+  RxMapping m;
+  m.ssn = s.AbsoluteRxSsn(rel_ssn);
+  m.dsn = dsn;
+  m.len = data_len;
+  m.checksum = checksum_ ? checksum : std::nullopt;
+  m.data_fin = data_fin;
+  m.wire_len = wire_len;
+  m.relative_ssn = rel_ssn;
+  // Mappings for data already delivered are of no use (a retransmission's repeat).
+  if (m.ssn_end() <= s.engine.read_seq() && !data_fin) return;
+  switch (s.rx.Add(m)) {
+    case RxMappings::AddResult::kAdded:
+    case RxMappings::AddResult::kDuplicate:
+      break;
+    case RxMappings::AddResult::kConflict:
+      ++mib_.dss_not_matching;
+      break;
+    case RxMappings::AddResult::kFull:
+      ++mib_.rcv_window_drop;
+      break;
+  }
+}
+
+inline void Connection::OnDataAck(Timestamp now, Dsn64 ack, uint64_t window) {
+  // The highest DSN we could have sent, DATA_FIN included.
+  const Dsn64 snd_max = data_fin_dsn_ && snd_data_nxt_ >= *data_fin_dsn_ ? *data_fin_dsn_ + 1
+                                                                        : snd_data_nxt_;
+  if (ack > snd_max) return;  // acknowledges data never sent: ignore (RFC 8684 §3.3.2)
+  if (ack >= data_una_) data_wnd_end_ = std::max(data_wnd_end_, ack + window);
+  if (ack <= data_una_) return;
+  const Dsn64 data_end = data_una_ + send_buffer_.size();
+  const uint64_t n = std::min(ack, data_end) - data_una_;
+  send_buffer_.Consume(n);
+  data_una_ = ack;
+  if (data_fin_dsn_ && ack > *data_fin_dsn_) data_fin_acked_ = true;
+  last_data_progress_ = now;
+  data_rto_backoff_ = 0;
+  for (auto& s : subflows_) s->tx.Prune(s->engine.snd_una(), data_una_);
+  if (write_blocked_ && send_buffer_.free_space() > 0) {
+    write_blocked_ = false;
+    PushEvent(Event{.type = EventType::kWritable});
+  }
+}
+
+inline void Connection::OnSignals(Timestamp now, Subflow& s, const ParsedOptions& o) {
+  if (o.add_addr && remote_key_) {
+    const wire::AddAddr& a = *o.add_addr;
+    if (a.echo) {
+      // The peer confirms our announcement: stop resending it.
+      for (auto it = add_addr_.begin(); it != add_addr_.end(); ++it) {
+        if (!it->echo && it->id == a.address_id) {
+          add_addr_.erase(it);
+          break;
+        }
+      }
+    } else {
+      // RFC 8684 §3.4.1: HMAC(Key-A || Key-B, Address ID || Address || Port), A the sender.
+      const uint64_t expected =
+          crypto::AddAddrHmac(*remote_key_, local_key_, a.address_id, a.address, a.port);
+      if (!a.hmac || *a.hmac != expected) {
+        ++mib_.add_addr_hmac_failure;
+      } else {
+        ++mib_.add_addr;
+        if (role_ == Role::kClient && !fully_established_) fully_established_ = true;
+        PushEvent(Event{.type = EventType::kAddressAnnounced,
+                        .address_id = a.address_id,
+                        .address = SocketAddress{a.address, a.port.value_or(0)}});
+        add_addr_.push_back(PendingAddAddr{a.address_id, SocketAddress{a.address, a.port.value_or(0)},
+                                           /*echo=*/true, 0, now});
+      }
+    }
+  }
+  if (o.remove_addr) {
+    ++mib_.rm_addr;
+    for (uint8_t id : o.remove_addr->address_ids()) {
+      PushEvent(Event{.type = EventType::kAddressRemoved, .address_id = id});
+      // RFC 8684 §3.4.2: subflows using the removed address are closed.
+      for (auto& sub : subflows_) {
+        if (sub->remote_id == id && sub->alive() && !(sub->kind == SubflowKind::kInitial && id == 0 && subflows_.size() == 1)) {
+          ++mib_.rm_subflow;
+          ResetSubflow(*sub, wire::MpTcpRstReason::kUnspecified);
+        }
+      }
+    }
+  }
+  if (o.prio) {
+    // RFC 8684 §3.3.8: the peer asks us to use this subflow as a backup (or not).
+    ++mib_.mp_prio_rx;
+    s.backup_remote = o.prio->backup;
+  }
+  if (o.fail) {
+    // RFC 8684 §3.7: the peer saw a checksum failure at o.fail->dsn.
+    ++mib_.mp_fail_rx;
+    if (subflows_.size() == 1 && !reinjected_ever_) {
+      EnterFallback(now);
+    } else {
+      ResetSubflow(s, wire::MpTcpRstReason::kMiddleboxInterference);
+    }
+  }
+}
+
+// Moves the subflow's in-order bytes to the connection through its mappings.
+inline void Connection::DrainSubflow(Timestamp now, Subflow& s) {
+  if (!mptcp_) {
+    // Plain TCP after fallback: the subflow stream is the data stream.
+    while (s.engine.readable() > 0 && recv_buffer_.window() > 0) {
+      const auto pieces = s.engine.PeekReadable(recv_buffer_.window());
+      Deliver(rcv_data_nxt_, pieces);
+      s.engine.Consume(pieces.size());
+    }
+    if (s.engine.eof() && !remote_fin_done_) {
+      remote_fin_done_ = true;
+      PushEvent(Event{.type = EventType::kReadable});
+    }
+    return;
+  }
+  if (!remote_key_) return;
+  for (int guard = 0; guard < 1024 && s.engine.readable() > 0; ++guard) {
+    const SeqNum32 r = s.engine.read_seq();
+    const RxMapping* m = s.rx.Find(r);
+    if (m == nullptr) {
+      // In-order data that no mapping covers (RFC 8684 §3.3.1 requires one). On the only
+      // subflow before anything went wrong, take it as the infinite mapping of a fallback.
+      if (subflows_.size() == 1 && !reinjected_ever_) {
+        ++mib_.dss_no_match_tcp;
+        EnterFallback(now);
+        DrainSubflow(now, s);
+      } else {
+        ++mib_.dss_no_match_tcp;
+        ResetSubflow(s, wire::MpTcpRstReason::kMptcpSpecific);
+      }
+      return;
+    }
+    if (!DeliverMapped(s, *m)) break;
+  }
+  s.rx.PruneBefore(s.engine.read_seq());
+  CheckRemoteDataFin();
+}
+
+// Delivers what the subflow has of mapping m from its read position. False when it must wait
+// (the whole mapping is needed to verify its checksum).
+inline bool Connection::DeliverMapped(Subflow& s, const RxMapping& m) {
+  const SeqNum32 r = s.engine.read_seq();
+  const uint32_t offset = static_cast<uint32_t>(r - m.ssn);
+  const size_t avail = std::min<size_t>(s.engine.readable(), m.len - offset);
+  if (m.checksum) {
+    // RFC 8684 §3.3.1: the checksum covers the whole mapping; deliver only once it verifies.
+    if (offset != 0 || s.engine.readable() < m.len) return false;
+    const auto pieces = s.engine.PeekReadable(m.len);
+    wire::InternetChecksum sum;
+    sum.Add(pieces.first);
+    sum.Add(pieces.second);
+    if (!wire::VerifyDssChecksumFromPayloadSum(m.dsn, m.relative_ssn, m.wire_len, sum,
+                                               *m.checksum)) {
+      ++mib_.data_csum_err;
+      // RFC 8684 §3.7: on the only subflow, fall back (MP_FAIL); otherwise drop the subflow.
+      if (subflows_.size() == 1 && !reinjected_ever_) {
+        ++mib_.mp_fail_tx;
+        EnterFallback(last_now_);
+      } else {
+        ResetSubflow(s, wire::MpTcpRstReason::kMiddleboxInterference);
+      }
+      return false;
+    }
+  }
+  const auto pieces = s.engine.PeekReadable(avail);
+  Deliver(m.dsn + offset, pieces);
+  s.engine.Consume(avail);
+  return true;
+}
+
+// Places bytes with data sequence number `dsn` into the connection's reassembly buffer.
+inline void Connection::Deliver(Dsn64 dsn, const RecvBuffer::Pieces& data) {
+  bool advanced = false;
+  bool out_of_order = false;
+  for (std::span<const uint8_t> piece : {data.first, data.second}) {
+    if (piece.empty()) continue;
+    const Dsn64 end = dsn + piece.size();
+    if (end <= rcv_data_nxt_) {  // all old: a reinjected or retransmitted copy
+      mib_.duplicate_data += piece.size();
+      dsn = end;
+      continue;
+    }
+    if (dsn < rcv_data_nxt_) {
+      const size_t skip = static_cast<size_t>(rcv_data_nxt_ - dsn);
+      mib_.duplicate_data += skip;
+      piece = piece.subspan(skip);
+      dsn = rcv_data_nxt_;
+    }
+    // Offsets are relative to RCV.NXT at the data level, which moves with each write.
+    const uint64_t offset = dsn - rcv_data_nxt_;
+    if (offset >= recv_buffer_.capacity()) {
+      mib_.rcv_window_drop += piece.size();  // beyond the window we advertised
+      dsn = end;
+      continue;
+    }
+    const auto w = recv_buffer_.Write(static_cast<size_t>(offset), piece);
+    if (w.rejected_too_many_ranges) mib_.rcv_window_drop += piece.size();
+    else if (w.accepted < piece.size()) mib_.rcv_window_drop += piece.size() - w.accepted;
+    out_of_order |= offset > 0;
+    rcv_data_nxt_ += w.advanced;
+    advanced |= w.advanced > 0;
+    dsn = end;
+  }
+  if (out_of_order) ++mib_.ofo_queue;
+  if (advanced) PushEvent(Event{.type = EventType::kReadable});
+}
+
+inline void Connection::CheckRemoteDataFin() {
+  if (remote_fin_done_ || !remote_data_fin_dsn_ || rcv_data_nxt_ != *remote_data_fin_dsn_) return;
+  // RFC 8684 §3.3.3: the DATA_FIN occupies one octet of data sequence space.
+  rcv_data_nxt_ += 1;
+  remote_fin_done_ = true;
+  PushEvent(Event{.type = EventType::kReadable});
+  if (Subflow* s = BestSubflowForSignal()) s->engine.RequestAck();  // DATA_ACK it
+}
+
+inline void Connection::EnterFallback(Timestamp now) {
+  if (fallen_back_) return;
+  (void)now;
+  mptcp_ = false;
+  fallen_back_ = true;
+  PushEvent(Event{.type = EventType::kFellBackToTcp});
+  for (auto& s : subflows_) {
+    s->engine.set_external_send_window(false);
+    s->engine.set_advertised_window_override(std::nullopt);
+    s->fully_established = true;
+    s->rx.clear();
+  }
+  // Data already handed to the subflow continues the same byte stream; what the connection
+  // still holds goes out as plain TCP.
+  if (established_) return;
+  MarkEstablished();
+}
+
+// Resets one subflow (RST with MP_TCPRST, RFC 8684 §3.6); the connection carries on.
+inline void Connection::ResetSubflow(Subflow& s, wire::MpTcpRstReason reason) {
+  if (!s.alive()) return;
+  s.rst_reason = wire::MpTcpRst{0, static_cast<uint8_t>(reason)};
+  ++mib_.mp_rst_tx;
+  s.engine.Abort();
+}
+
+inline void Connection::ResetConnection(CloseReason reason, bool fastclose) {
+  for (auto& s : subflows_) {
+    if (!s->alive()) continue;
+    s->fastclose = fastclose && remote_key_.has_value();
+    if (s->fastclose) ++mib_.mp_fastclose_tx;
+    s->engine.Abort();
+  }
+  if (!closed_) {
+    closed_ = true;
+    close_reason_ = reason;
+    PushEvent(Event{.type = EventType::kClosed, .subflow = 0, .reason = reason});
+  }
+}
+
+inline void Connection::Abort(Timestamp now) {
+  last_now_ = now;
+  ResetConnection(CloseReason::kAborted, mptcp_);
+}
+
+}  // namespace mptcp
+
+#endif  // MPTCP_CONNECTION_INPUT_H_

@@ -1,0 +1,621 @@
+// Connection's output path: the scheduler handing data to subflows within the shared window
+// (RFC 8684 §3.3.4), the MPTCP options each segment carries (MP_CAPABLE, MP_JOIN, DSS with
+// DATA_ACK / mapping / DATA_FIN, ADD_ADDR, REMOVE_ADDR, MP_PRIO, MP_TCPRST, MP_FASTCLOSE),
+// reinjection (§3.3.6), the close sequence (§3.3.3) and the connection's timers. Included by
+// connection.h; not a standalone header.
+#ifndef MPTCP_CONNECTION_OUTPUT_H_
+#define MPTCP_CONNECTION_OUTPUT_H_
+
+#ifndef MPTCP_CONNECTION_H_
+#error "include mptcp/connection.h instead"
+#endif
+
+namespace mptcp {
+
+// Option space the engine keeps free on data segments for the largest DSS: DATA_ACK (8) and a
+// mapping with 8-octet DSN and checksum: 4 + 8 + 8 + 4 + 2 + 2 = 28 (RFC 8684 §3.3).
+inline constexpr size_t kDssReserve = 28;
+
+struct Connection::OutOptions {
+  std::array<uint8_t, 40> buf{};
+  size_t len = 0;
+  int add_addr_index = -1;  // which add_addr_ entry went out
+  bool remove_addr = false;
+  bool mp_prio = false;
+  bool mpc = false;
+
+  std::span<const uint8_t> bytes() const { return {buf.data(), len}; }
+  size_t room() const { return buf.size() - len; }
+  template <typename T>
+  bool Add(const T& option) {
+    auto n = wire::EmitMptcpOption(option, std::span<uint8_t>(buf).subspan(len));
+    if (!n.ok()) return false;
+    len += *n;
+    return true;
+  }
+};
+
+inline void Connection::AnnounceAddress(uint8_t address_id, const SocketAddress& address) {
+  for (auto& a : add_addr_) {
+    if (!a.echo && a.id == address_id) return;
+  }
+  local_ids_.emplace_back(address_id, address.ip);
+  add_addr_.push_back(PendingAddAddr{address_id, address, false, 0, last_now_});
+}
+
+inline void Connection::WithdrawAddress(uint8_t address_id) {
+  remove_addr_.push_back(address_id);
+  for (auto it = add_addr_.begin(); it != add_addr_.end();) {
+    it = (!it->echo && it->id == address_id) ? add_addr_.erase(it) : it + 1;
+  }
+  for (auto& s : subflows_) {
+    if (s->local_id == address_id && s->alive() && address_id != 0) {
+      ++mib_.rm_subflow;
+      ResetSubflow(*s, wire::MpTcpRstReason::kUnspecified);
+    }
+  }
+  if (Subflow* s = BestSubflowForSignal()) s->engine.RequestPureAck();
+}
+
+inline bool Connection::SetBackup(SubflowId id, bool backup) {
+  Subflow* s = FindSubflow(id);
+  if (s == nullptr || !s->alive()) return false;
+  s->backup_local = backup;
+  if (mptcp_) {
+    s->send_mp_prio = true;
+    s->engine.RequestPureAck();
+  }
+  return true;
+}
+
+inline Subflow* Connection::BestSubflowForSignal() {
+  Subflow* best = nullptr;
+  for (auto& s : subflows_) {
+    if (!s->fully_established || !s->alive() || s->engine.state() == tcp::TcpState::kTimeWait) {
+      continue;
+    }
+    if (best == nullptr || (best->stale && !s->stale) ||
+        (best->stale == s->stale && s->engine.rtt().srtt() < best->engine.rtt().srtt())) {
+      best = s.get();
+    }
+  }
+  return best;
+}
+
+inline void Connection::UpdateAdvertisedWindows() {
+  if (!mptcp_) return;
+  const uint32_t wnd = static_cast<uint32_t>(std::min<size_t>(recv_buffer_.window(), UINT32_MAX));
+  for (auto& s : subflows_) s->engine.set_advertised_window_override(wnd);
+}
+
+inline bool Connection::CanSchedule() const {
+  if (closed_ || !established_) return false;
+  if (mptcp_ && !remote_key_) return false;
+  return true;
+}
+
+inline void Connection::WriteToSubflow(Subflow& s, Dsn64 dsn, uint32_t len) {
+  const SeqNum32 ssn = s.engine.write_seq();
+  const auto pieces = send_buffer_.Peek(static_cast<size_t>(dsn - data_una_), len);
+  size_t written = s.engine.Write(pieces.first);
+  if (written == pieces.first.size()) written += s.engine.Write(pieces.second);
+  if (mptcp_) s.tx.Add(ssn, dsn, static_cast<uint32_t>(written));
+}
+
+// Hands connection data to subflows: reinjections first, then new data within the peer's
+// data-level window, each chunk to the subflow the scheduler picks.
+inline void Connection::Schedule(Timestamp now) {
+  if (!CanSchedule()) return;
+  const Dsn64 data_end = data_una_ + send_buffer_.size();
+  if (!mptcp_) {
+    // Plain TCP: the one subflow takes what it can; the connection keeps nothing in flight.
+    for (auto& s : subflows_) {
+      if (!s->alive()) continue;
+      while (snd_data_nxt_ < data_end && s->engine.send_buffer_free() > 0) {
+        const uint32_t len = static_cast<uint32_t>(
+            std::min<uint64_t>(data_end - snd_data_nxt_, s->engine.send_buffer_free()));
+        WriteToSubflow(*s, snd_data_nxt_, len);
+        snd_data_nxt_ += len;
+      }
+      // The subflow now owns those bytes: release them here.
+      OnDataAck(now, snd_data_nxt_, 0);
+      break;
+    }
+    return;
+  }
+  std::array<SubflowCandidate, 16> cand;
+  std::array<Subflow*, 16> cand_sub;
+  for (int guard = 0; guard < 256; ++guard) {
+    // Next range: a reinjection, else new data.
+    Dsn64 dsn;
+    uint64_t avail;
+    bool reinject = false;
+    while (!reinject_.empty()) {
+      DataRange& r = reinject_.front();
+      if (r.dsn + r.len <= data_una_) {
+        reinject_.pop_front();
+        continue;
+      }
+      if (r.dsn < data_una_) {
+        r.len -= static_cast<uint32_t>(data_una_ - r.dsn);
+        r.dsn = data_una_;
+      }
+      break;
+    }
+    if (!reinject_.empty()) {
+      dsn = reinject_.front().dsn;
+      avail = reinject_.front().len;
+      reinject = true;
+    } else {
+      dsn = snd_data_nxt_;
+      if (dsn >= data_end) return;
+      // RFC 8684 §3.3.4: nothing beyond DATA_ACK + window.
+      if (dsn >= data_wnd_end_) {
+        ++mib_.snd_wnd_shared;
+        return;
+      }
+      avail = std::min(data_end, data_wnd_end_) - dsn;
+    }
+    // Candidates: regular subflows; backups only when no regular subflow is alive.
+    bool regular_alive = false;
+    for (auto& s : subflows_) {
+      if (s->can_carry_data() && !s->backup()) regular_alive = true;
+    }
+    size_t n = 0;
+    for (auto& s : subflows_) {
+      if (n == cand.size()) break;
+      if (!s->can_carry_data() || (s->backup() && regular_alive)) continue;
+      const uint32_t room = SubflowRoom(*s, avail);
+      cand[n] = SubflowCandidate{s->id,
+                                 s->engine.rtt().srtt(),
+                                 s->engine.rtt().has_sample(),
+                                 room,
+                                 s->engine.cwnd(),
+                                 s->engine.bytes_in_flight(),
+                                 s->backup()};
+      cand_sub[n++] = s.get();
+    }
+    const auto pick = scheduler_->Pick(std::span<const SubflowCandidate>(cand.data(), n));
+    if (!pick || cand[*pick].room == 0) return;
+    Subflow& s = *cand_sub[*pick];
+    const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(
+        {avail, cand[*pick].room, config_.max_mapping, kMaxMappingLength}));
+    if (len == 0) return;
+    WriteToSubflow(s, dsn, len);
+    if (reinject) {
+      DataRange& r = reinject_.front();
+      r.dsn += len;
+      r.len -= len;
+      if (r.len == 0) reinject_.pop_front();
+    } else {
+      snd_data_nxt_ += len;
+    }
+  }
+}
+
+// Bytes the scheduler may hand subflow s now: what cwnd allows beyond what is already queued
+// on it, within its send buffer; never a sliver below one segment unless that finishes the
+// `avail` bytes on offer.
+inline uint32_t Connection::SubflowRoom(const Subflow& s, uint64_t avail) const {
+  const uint32_t sendable = s.engine.SendableNow();
+  const uint32_t queued = static_cast<uint32_t>(s.engine.unsent_bytes());
+  uint32_t room = sendable > queued ? sendable - queued : 0;
+  room = static_cast<uint32_t>(std::min<size_t>(room, s.engine.send_buffer_free()));
+  if (room < s.engine.smss() && room < avail) room = 0;
+  return room;
+}
+
+inline void Connection::MaybeQueueDataFin() {
+  if (!data_fin_queued_ || data_fin_dsn_ || closed_ || !established_) return;
+  if (snd_data_nxt_ != data_una_ + send_buffer_.size()) return;  // data still to hand out
+  data_fin_dsn_ = snd_data_nxt_;
+  if (!mptcp_) {
+    for (auto& s : subflows_) s->engine.Close(last_now_);
+    return;
+  }
+  // RFC 8684 §3.3.3: the DATA_FIN goes out in a DSS (alone: length 1, subflow seq 0) and is
+  // resent until DATA_ACKed.
+  if (Subflow* s = BestSubflowForSignal()) s->engine.RequestPureAck();
+  last_data_progress_ = last_now_;
+}
+
+// Builds the MPTCP options for a planned segment, shortening its payload to one mapping.
+inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmission& tx,
+                                       OutOptions& out) {
+  (void)now;
+  switch (tx.kind) {
+    case tcp::TxKind::kSyn:
+      if (s.kind == SubflowKind::kInitial) {
+        if (mptcp_) {
+          // RFC 8684 §3.1: version 1, H (HMAC-SHA256), A when we want checksums; no key.
+          out.Add(wire::MpCapable{1, static_cast<uint8_t>(wire::MpCapable::kFlagH |
+                                                          (config_.checksum ? wire::MpCapable::kFlagA : 0))});
+        }
+      } else {
+        out.Add(wire::MpJoinSyn{s.backup_local, s.local_id, remote_token_, s.local_nonce});
+      }
+      return out.len;
+    case tcp::TxKind::kSynAck:
+      if (s.kind == SubflowKind::kInitial) {
+        if (mptcp_) {
+          wire::MpCapable m{1, static_cast<uint8_t>(wire::MpCapable::kFlagH |
+                                                    (checksum_ ? wire::MpCapable::kFlagA : 0))};
+          m.sender_key = local_key_;
+          out.Add(m);
+        }
+      } else {
+        // RFC 8684 §3.2: HMAC(Key-B || Key-A, R-B || R-A), leftmost 64 bits; B is us.
+        out.Add(wire::MpJoinSynAck{s.backup_local, s.local_id,
+                                   crypto::JoinSynAckHmac(local_key_, *remote_key_, s.local_nonce,
+                                                          s.remote_nonce),
+                                   s.local_nonce});
+      }
+      return out.len;
+    case tcp::TxKind::kRst:
+      if (s.fastclose && remote_key_) out.Add(wire::MpFastclose{*remote_key_});
+      if (s.rst_reason) out.Add(*s.rst_reason);
+      return out.len;
+    default:
+      break;
+  }
+  if (!mptcp_) return 0;
+  if (s.kind == SubflowKind::kJoin && s.initiator && s.join_ack_pending) {
+    // RFC 8684 §3.2: the third ACK carries HMAC(Key-A || Key-B, R-A || R-B), 160 bits.
+    out.Add(wire::MpJoinAck{crypto::JoinAckHmac(local_key_, *remote_key_, s.local_nonce,
+                                                s.remote_nonce)});
+    tx.payload_len = 0;
+    return out.len;
+  }
+  if (!remote_key_) return 0;
+
+  std::optional<wire::DssMapping> mapping;
+  bool data_fin = false;
+  if (tx.payload_len > 0) {
+    const TxMapping* m = s.tx.Find(tx.seq);
+    if (m != nullptr) {
+      tx.payload_len = std::min<uint32_t>(tx.payload_len, static_cast<uint32_t>(m->ssn_end() - tx.seq));
+      wire::DssMapping dm;
+      dm.dsn = m->dsn + static_cast<uint32_t>(tx.seq - m->ssn);
+      dm.dsn_is_64bit = true;
+      dm.subflow_seq = s.RelativeTxSsn(tx.seq);
+      dm.data_len = static_cast<uint16_t>(tx.payload_len);
+      if (checksum_) {
+        const auto pieces = s.engine.PeekSendData(tx.seq, tx.payload_len);
+        wire::InternetChecksum sum;
+        sum.Add(pieces.first);
+        sum.Add(pieces.second);
+        dm.checksum = wire::DssChecksumFromPayloadSum(dm.dsn, dm.subflow_seq, dm.data_len, sum);
+      }
+      mapping = dm;
+    }
+  } else if (data_fin_dsn_ && !data_fin_acked_) {
+    // RFC 8684 §3.3.3: a DATA_FIN without data: length 1, subflow sequence number 0.
+    wire::DssMapping dm;
+    dm.dsn = *data_fin_dsn_;
+    dm.dsn_is_64bit = true;
+    dm.subflow_seq = 0;
+    dm.data_len = 1;
+    if (checksum_) dm.checksum = wire::DssChecksum(dm.dsn, 0, 1, {});
+    mapping = dm;
+    data_fin = true;
+  }
+
+  // RFC 8684 §3.1: until the server shows it has our key (any DSS from it), the client's
+  // segments repeat MP_CAPABLE with both keys; its first data carries the data-level length.
+  if (s.kind == SubflowKind::kInitial && role_ == Role::kClient && !fully_established_ &&
+      (tx.payload_len == 0 || (mapping && mapping->subflow_seq == 1 && !data_fin))) {
+    wire::MpCapable m{1, static_cast<uint8_t>(wire::MpCapable::kFlagH |
+                                              (checksum_ ? wire::MpCapable::kFlagA : 0))};
+    m.sender_key = local_key_;
+    m.receiver_key = *remote_key_;
+    if (tx.payload_len > 0) {
+      m.data_len = mapping->data_len;
+      m.checksum = mapping->checksum;
+    }
+    out.Add(m);
+    out.mpc = true;
+    return out.len;
+  }
+
+  wire::Dss dss;
+  dss.data_ack = wire::DataAck{rcv_data_nxt_, true};
+  dss.mapping = mapping;
+  dss.data_fin = data_fin;
+  // Signals ride on pure ACKs; ADD_ADDR may need the whole option space (Linux drops the DSS
+  // for it too).
+  const size_t space = tx.payload_len > 0 ? kDssReserve : tx.option_space;
+  if (tx.payload_len == 0 && tx.kind == tcp::TxKind::kAck) {
+    for (size_t i = 0; i < add_addr_.size(); ++i) {
+      PendingAddAddr& a = add_addr_[i];
+      if (a.next > now) continue;
+      wire::AddAddr opt;
+      opt.echo = a.echo;
+      opt.address_id = a.id;
+      opt.address = a.address.ip;
+      if (a.address.port != 0) opt.port = a.address.port;
+      if (!a.echo) {
+        opt.hmac = crypto::AddAddrHmac(local_key_, *remote_key_, a.id, a.address.ip, opt.port);
+      }
+      const size_t need = wire::EncodedLength(wire::MptcpOption{opt});
+      const size_t dss_len = wire::EncodedLength(wire::MptcpOption{dss});
+      if (need + dss_len > space && !data_fin) {
+        if (need > space) continue;
+        out.Add(opt);  // alone
+        out.add_addr_index = static_cast<int>(i);
+        return out.len;
+      }
+      if (need + dss_len <= space) {
+        out.Add(opt);
+        out.add_addr_index = static_cast<int>(i);
+      }
+      break;
+    }
+    if (!remove_addr_.empty()) {
+      wire::RemoveAddr r;
+      for (uint8_t id : remove_addr_) r.Add(id);
+      if (out.len + wire::EncodedLength(wire::MptcpOption{r}) +
+              wire::EncodedLength(wire::MptcpOption{dss}) <= space) {
+        out.Add(r);
+        out.remove_addr = true;
+      }
+    }
+    if (s.send_mp_prio &&
+        out.len + 3 + wire::EncodedLength(wire::MptcpOption{dss}) <= space) {
+      out.Add(wire::MpPrio{s.backup_local});
+      out.mp_prio = true;
+    }
+  }
+  out.Add(dss);
+  return out.len;
+}
+
+inline void Connection::AfterEmit(Timestamp now, Subflow& s, const OutOptions& out) {
+  if (out.add_addr_index >= 0) {
+    PendingAddAddr& a = add_addr_[static_cast<size_t>(out.add_addr_index)];
+    if (a.echo) {
+      ++mib_.echo_add;
+      add_addr_.erase(add_addr_.begin() + out.add_addr_index);
+    } else {
+      ++mib_.add_addr_tx;
+      // Resent until echoed (RFC 8684 §3.4.1), at most a few times.
+      if (++a.sends >= 5) {
+        add_addr_.erase(add_addr_.begin() + out.add_addr_index);
+      } else {
+        a.next = now + config_.signal_retransmit * (int64_t{1} << a.sends);
+      }
+    }
+  }
+  if (out.remove_addr) remove_addr_.clear();
+  if (out.mp_prio) {
+    s.send_mp_prio = false;
+    ++mib_.mp_prio_tx;
+  }
+  // Pending signals need another pure ACK.
+  bool more = !remove_addr_.empty();
+  for (const auto& a : add_addr_) more |= a.next <= now;
+  if (more) {
+    if (Subflow* b = BestSubflowForSignal()) b->engine.RequestPureAck();
+  }
+}
+
+inline std::optional<Transmit> Connection::PollTransmit(Timestamp now, std::span<uint8_t> buf) {
+  last_now_ = now;
+  SweepSubflows(now);
+  if (!closed_) {
+    UpdateAdvertisedWindows();
+    Schedule(now);
+    MaybeQueueDataFin();
+  }
+  const size_t n = subflows_.size();
+  for (size_t k = 0; k < n; ++k) {
+    Subflow& s = *subflows_[(rr_cursor_ + k) % n];
+    auto tx = s.engine.NextTransmission(now, mptcp_ ? kDssReserve : 0);
+    if (!tx) continue;
+    OutOptions opts;
+    BuildOptions(now, s, *tx, opts);
+    const size_t len = s.engine.Emit(now, *tx, opts.bytes(), buf);
+    if (len == 0) continue;
+    AfterEmit(now, s, opts);
+    rr_cursor_ = (rr_cursor_ + k + 1) % n;
+    return Transmit{s.engine.tuple(), len, s.id};
+  }
+  SweepSubflows(now);
+  return std::nullopt;
+}
+
+inline void Connection::ReinjectFrom(Subflow& s) {
+  if (!mptcp_) return;
+  s.tx.ForEachUnacked(data_una_, [this](Dsn64 dsn, uint32_t len) {
+    reinject_.push_back(DataRange{dsn, len});
+    mib_.reinjected_bytes += len;
+    reinjected_ever_ = true;
+  });
+}
+
+inline void Connection::SweepSubflows(Timestamp now) {
+  (void)now;
+  for (auto& sp : subflows_) {
+    Subflow& s = *sp;
+    if (!s.up_reported && s.fully_established && s.alive()) {
+      s.up_reported = true;
+      PushEvent(Event{.type = EventType::kSubflowUp, .subflow = s.id});
+    }
+    if (mptcp_ && s.alive()) {
+      // The peer closed this subflow while the connection goes on: close our side too.
+      if (s.engine.state() == tcp::TcpState::kCloseWait) s.engine.Close(now);
+      // RFC 8684 §3.3.6: a subflow that keeps timing out is stale; move its data elsewhere.
+      if (!s.stale && s.fully_established &&
+          s.engine.consecutive_rtos() >= config_.stale_rto_threshold) {
+        s.stale = true;
+        ++mib_.subflow_stale;
+        ReinjectFrom(s);
+      } else if (s.stale && s.engine.consecutive_rtos() == 0) {
+        s.stale = false;
+        ++mib_.subflow_recover;
+      }
+    }
+    if (!s.alive() && !s.down_reported) {
+      s.down_reported = true;
+      if (s.up_reported) {
+        CloseReason r = CloseReason::kNormal;
+        switch (s.engine.close_reason()) {
+          case tcp::CloseReason::kReset: r = CloseReason::kReset; break;
+          case tcp::CloseReason::kRefused: r = CloseReason::kRefused; break;
+          case tcp::CloseReason::kTimeout: r = CloseReason::kTimeout; break;
+          case tcp::CloseReason::kAborted: r = CloseReason::kAborted; break;
+          default: break;
+        }
+        PushEvent(Event{.type = EventType::kSubflowDown, .subflow = s.id, .reason = r});
+      }
+      if (!closed_) ReinjectFrom(s);
+      s.tx.clear();
+      s.rx.clear();
+    }
+  }
+  // Forget subflows that are closed and have nothing left to send (a final RST).
+  std::erase_if(subflows_, [](const std::unique_ptr<Subflow>& s) {
+    return !s->alive() && s->down_reported && !s->engine.NextTransmission(Timestamp::Zero());
+  });
+  if (rr_cursor_ >= subflows_.size()) rr_cursor_ = 0;
+  FinishIfDone();
+}
+
+inline void Connection::FinishIfDone() {
+  if (closed_) return;
+  size_t alive = 0;
+  size_t open = 0;  // neither closed nor in TIME-WAIT
+  tcp::CloseReason last = tcp::CloseReason::kNone;
+  for (const auto& s : subflows_) {
+    if (s->alive()) ++alive;
+    if (s->alive() && s->engine.state() != tcp::TcpState::kTimeWait) ++open;
+    if (!s->alive()) last = s->engine.close_reason();
+  }
+  const bool both_fins = data_fin_acked_ && remote_fin_done_;
+  if (mptcp_ && both_fins) {
+    // RFC 8684 §3.3.3: with both DATA_FINs acknowledged, the subflows close.
+    for (auto& s : subflows_) {
+      if (s->alive()) s->engine.Close(last_now_);
+    }
+  }
+  const bool fallback_done = !mptcp_ && remote_fin_done_ && data_fin_dsn_.has_value();
+  if (open == 0 && (both_fins || fallback_done)) {
+    closed_ = true;
+    close_reason_ = CloseReason::kNormal;
+    PushEvent(Event{.type = EventType::kClosed, .subflow = 0, .reason = CloseReason::kNormal});
+    return;
+  }
+  if (alive == 0 && !subflows_.empty()) {
+    // Every subflow is gone before a clean close.
+    CloseReason r = CloseReason::kReset;
+    if (last == tcp::CloseReason::kTimeout) r = CloseReason::kTimeout;
+    if (last == tcp::CloseReason::kRefused || !established_) r = CloseReason::kRefused;
+    if (last == tcp::CloseReason::kTimeout && !established_) r = CloseReason::kTimeout;
+    closed_ = true;
+    close_reason_ = r;
+    PushEvent(Event{.type = EventType::kClosed, .subflow = 0, .reason = r});
+  }
+}
+
+// The data-level timer runs while data or a DATA_FIN is unacknowledged, or while data waits
+// behind a closed shared window (then it probes).
+inline bool Connection::DataTimerNeeded() const {
+  if (closed_ || !mptcp_ || !established_ || !remote_key_) return false;
+  if (snd_data_nxt_ > data_una_ || (data_fin_dsn_ && !data_fin_acked_)) return true;
+  return data_una_ + send_buffer_.size() > snd_data_nxt_ && snd_data_nxt_ >= data_wnd_end_;
+}
+
+inline Duration Connection::DataRto() const {
+  Duration worst = config_.data_rto_min;
+  for (const auto& s : subflows_) {
+    if (s->can_carry_data()) worst = std::max(worst, s->engine.rtt().rto() * 2);
+  }
+  for (int i = 0; i < data_rto_backoff_ && worst < Duration::Seconds(60); ++i) worst = worst * 2;
+  return worst;
+}
+
+inline Timestamp Connection::NextDeadline() const {
+  Timestamp t = Timestamp::Never();
+  for (const auto& s : subflows_) {
+    t = Earliest(t, s->engine.NextDeadline());
+    if (s->join_ack_pending) t = Earliest(t, s->join_ack_timer.deadline());
+  }
+  if (t == Timestamp::Zero()) return t;
+  for (const auto& a : add_addr_) t = Earliest(t, a.next);
+  // Data the scheduler could hand out now (mirrors Schedule()).
+  if (CanSchedule() && !closed_) {
+    const Dsn64 data_end = data_una_ + send_buffer_.size();
+    uint64_t avail = 0;
+    for (const DataRange& r : reinject_) {
+      if (r.dsn + r.len > data_una_) {
+        avail = r.dsn + r.len - std::max(r.dsn, data_una_);
+        break;
+      }
+    }
+    if (avail == 0 && snd_data_nxt_ < data_end) {
+      avail = mptcp_ ? (snd_data_nxt_ < data_wnd_end_ ? std::min(data_end, data_wnd_end_) - snd_data_nxt_ : 0)
+                     : data_end - snd_data_nxt_;
+    }
+    if (avail > 0) {
+      for (const auto& s : subflows_) {
+        if (!mptcp_) {
+          if (s->alive() && s->engine.send_buffer_free() > 0) return Timestamp::Zero();
+          continue;
+        }
+        if (s->can_carry_data() && SubflowRoom(*s, avail) > 0) return Timestamp::Zero();
+      }
+    }
+    if (data_fin_queued_ && !data_fin_dsn_ && snd_data_nxt_ == data_end) return Timestamp::Zero();
+  }
+  if (DataTimerNeeded()) t = Earliest(t, last_data_progress_ + DataRto());
+  return t;
+}
+
+inline void Connection::OnTimeout(Timestamp now) {
+  last_now_ = now;
+  for (auto& sp : subflows_) {
+    Subflow& s = *sp;
+    const Timestamp d = s.engine.NextDeadline();
+    if (d != Timestamp::Zero() && d <= now) s.engine.OnTimeout(now);
+    if (s.join_ack_pending && s.join_ack_timer.Expired(now)) {
+      // RFC 8684 §3.2: resend the third ACK until the peer acknowledges it.
+      if (++s.join_ack_retries > 5) {
+        ResetSubflow(s, wire::MpTcpRstReason::kMptcpSpecific);
+      } else {
+        s.engine.RequestPureAck();
+        s.join_ack_timer.Arm(now + std::max(s.engine.rtt().rto(), config_.signal_retransmit) *
+                                       (int64_t{1} << s.join_ack_retries));
+      }
+    }
+  }
+  bool signal_due = false;
+  for (const auto& a : add_addr_) signal_due |= a.next <= now;
+  if (signal_due) {
+    if (Subflow* s = BestSubflowForSignal()) s->engine.RequestPureAck();
+  }
+  if (DataTimerNeeded() && now >= last_data_progress_ + DataRto()) {
+    // Data-level retransmission (RFC 8684 §3.3.6): DATA_ACK has not moved for a data RTO.
+    ++mib_.data_rto;
+    // Resend the oldest data, on whichever subflow the scheduler picks: the peer may have
+    // dropped it at the data level even though a subflow acknowledged it.
+    if (snd_data_nxt_ > data_una_) {
+      const uint64_t len = std::min<uint64_t>(snd_data_nxt_ - data_una_, config_.max_mapping);
+      reinject_.push_back(DataRange{data_una_, static_cast<uint32_t>(len)});
+      mib_.reinjected_bytes += len;
+      reinjected_ever_ = true;
+    }
+    if (data_fin_dsn_ && !data_fin_acked_) {
+      if (Subflow* s = BestSubflowForSignal()) s->engine.RequestPureAck();
+    }
+    // The shared window may be closed with nothing in flight: probe it.
+    if (snd_data_nxt_ >= data_wnd_end_) {
+      if (Subflow* s = BestSubflowForSignal()) s->engine.RequestProbe();
+    }
+    ++data_rto_backoff_;
+    last_data_progress_ = now;
+  }
+  SweepSubflows(now);
+}
+
+}  // namespace mptcp
+
+#endif  // MPTCP_CONNECTION_OUTPUT_H_

@@ -1,0 +1,79 @@
+// Connection-level MPTCP counters, with Linux's `nstat MPTcpExt*` names where the event is the
+// same (net/mptcp/mib.c), so that a dump of ours reads like the kernel's.
+#ifndef MPTCP_MIB_H_
+#define MPTCP_MIB_H_
+
+#include <cstdint>
+#include <string_view>
+
+namespace mptcp {
+
+#define MPTCP_MIB_FIELDS(X)                                                      \
+  X(mp_capable_syn_rx, "MPCapableSYNRX")                                         \
+  X(mp_capable_syn_tx, "MPCapableSYNTX")                                         \
+  X(mp_capable_synack_rx, "MPCapableSYNACKRX")                                   \
+  X(mp_capable_ack_rx, "MPCapableACKRX")                                         \
+  X(mp_capable_fallback_ack, "MPCapableFallbackACK")                             \
+  X(mp_capable_fallback_synack, "MPCapableFallbackSYNACK")                       \
+  X(mp_fallback_token_init, "MPFallbackTokenInit")                               \
+  X(mp_join_syn_rx, "MPJoinSynRx")                                               \
+  X(mp_join_syn_tx, "MPJoinSynTx")                                               \
+  X(mp_join_synack_rx, "MPJoinSynAckRx")                                         \
+  X(mp_join_synack_hmac_failure, "MPJoinSynAckHMacFailure")                      \
+  X(mp_join_ack_rx, "MPJoinAckRx")                                               \
+  X(mp_join_ack_hmac_failure, "MPJoinAckHMacFailure")                            \
+  X(mp_join_no_token_found, "MPJoinNoTokenFound")                                \
+  X(mp_join_rejected, "MPJoinRejected")                                          \
+  X(dss_not_matching, "DSSNotMatching")                                          \
+  X(dss_no_match_tcp, "DSSNoMatchTCP")                                           \
+  X(infinite_map_rx, "InfiniteMapRx")                                            \
+  X(infinite_map_tx, "InfiniteMapTx")                                            \
+  X(data_csum_err, "DataCsumErr")                                                \
+  X(ofo_queue, "OFOQueue")                                                       \
+  X(duplicate_data, "DuplicateData")                                             \
+  X(rcv_window_drop, "RcvWndDrop")                                               \
+  X(add_addr, "AddAddr")                                                         \
+  X(add_addr_tx, "AddAddrTx")                                                    \
+  X(add_addr_hmac_failure, "AddAddrHMacFailure")                                 \
+  X(echo_add, "EchoAdd")                                                         \
+  X(rm_addr, "RmAddr")                                                           \
+  X(rm_subflow, "RmSubflow")                                                     \
+  X(mp_prio_tx, "MPPrioTx")                                                      \
+  X(mp_prio_rx, "MPPrioRx")                                                      \
+  X(mp_fail_tx, "MPFailTx")                                                      \
+  X(mp_fail_rx, "MPFailRx")                                                      \
+  X(mp_fastclose_tx, "MPFastcloseTx")                                            \
+  X(mp_fastclose_rx, "MPFastcloseRx")                                            \
+  X(mp_rst_tx, "MPRstTx")                                                        \
+  X(mp_rst_rx, "MPRstRx")                                                        \
+  X(subflow_stale, "SubflowStale")                                               \
+  X(subflow_recover, "SubflowRecover")                                           \
+  X(reinjected_bytes, "ReinjectedBytes")                                         \
+  X(data_rto, "DataRetransTimeout")                                              \
+  X(snd_wnd_shared, "SndWndShared")                                              \
+  X(rcv_wnd_shared, "RcvWndShared")                                              \
+  X(bad_option, "BadOption")
+
+struct MptcpMib {
+#define MPTCP_MIB_DECLARE(field, name) uint64_t field = 0;
+  MPTCP_MIB_FIELDS(MPTCP_MIB_DECLARE)
+#undef MPTCP_MIB_DECLARE
+
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+#define MPTCP_MIB_VISIT(field, name) fn(std::string_view(name), field);
+    MPTCP_MIB_FIELDS(MPTCP_MIB_VISIT)
+#undef MPTCP_MIB_VISIT
+  }
+
+  MptcpMib& operator+=(const MptcpMib& o) {
+#define MPTCP_MIB_ADD(field, name) field += o.field;
+    MPTCP_MIB_FIELDS(MPTCP_MIB_ADD)
+#undef MPTCP_MIB_ADD
+    return *this;
+  }
+};
+
+}  // namespace mptcp
+
+#endif  // MPTCP_MIB_H_
