@@ -330,6 +330,9 @@ inline void Connection::TakeClientKey(Timestamp now, Subflow& s, const wire::MpC
   fully_established_ = true;
   ++mib_.mp_capable_ack_rx;
   OnInitialSubflowUp(now, s);
+  // Tell the client at once that we have its key (a DSS makes it fully established, RFC 8684
+  // §3.1), so it may open subflows even before either side sends data.
+  s.engine.RequestAck();
 }
 
 inline void Connection::OnInitialSubflowUp(Timestamp now, Subflow& s) {

@@ -2,7 +2,8 @@
 // one-way links with seeded loss, delay, reordering and rate, on a virtual clock. The client
 // opens the connection on path 0 and joins the others; each side writes a seeded byte stream,
 // checks every byte it reads, then closes. Scheduled actions (black-holing a path, injecting a
-// RST, a packet filter acting as a middlebox) exercise failures. Same seed, same run.
+// RST, a packet filter acting as a middlebox) exercise failures; per-path counters and an event
+// log show what happened. Same seed, same run.
 #ifndef MPTCP_MULTIPATH_PIPE_H_
 #define MPTCP_MULTIPATH_PIPE_H_
 
@@ -10,7 +11,9 @@
 #include <cstdint>
 #include <cstring>
 #include <functional>
+#include <optional>
 #include <queue>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -18,6 +21,7 @@
 #include "mptcp/endpoint.h"
 #include "mptcp/random.h"
 #include "mptcp/tcp/engine_pipe.h"
+#include "mptcp/wire/checksum.h"
 
 namespace mptcp::testing {
 
@@ -43,10 +47,33 @@ struct MultipathPipeConfig {
   size_t client_bytes = 0;
   size_t server_bytes = 0;
   bool join_all = true;   // open a subflow on every path once established
+  // The server application does not read before this time (a peer that stops reading).
+  Timestamp server_reads_from = Timestamp::Zero();
   bool close_when_done = true;
+  // Keep running at least this long (for tests that inspect an idle connection).
+  Duration run_at_least = Duration::Zero();
+  // A test that aborts or resets on purpose: a close other than kNormal does not fail the run,
+  // which ends once both connections are closed and no packet is in flight.
+  bool allow_abnormal_close = false;
   uint64_t seed = 1;
   Duration deadline = Duration::Seconds(3600);
   uint64_t max_steps = 100'000'000;
+};
+
+// What one path carried (after loss, black-holing and filters): [0] client -> server,
+// [1] server -> client.
+struct PathCounters {
+  uint64_t packets[2] = {};
+  uint64_t payload_bytes[2] = {};  // TCP payload octets
+  uint64_t payload_total() const { return payload_bytes[0] + payload_bytes[1]; }
+};
+
+// A connection event as the harness's application saw it (Readable and Writable, the
+// level-triggered hints, are not logged).
+struct LoggedEvent {
+  Timestamp at;
+  bool client = true;
+  Event event;
 };
 
 struct MultipathPipeResult {
@@ -61,6 +88,10 @@ struct MultipathPipeResult {
   tcp::TcpMib client_tcp, server_tcp;
   bool fell_back = false;
   size_t max_client_buffer_bytes = 0, max_server_buffer_bytes = 0;
+  std::vector<PathCounters> paths;
+  std::vector<LoggedEvent> events;
+  // When each application saw the end of the peer's stream (Never() if it did not).
+  Timestamp client_eof_at = Timestamp::Never(), server_eof_at = Timestamp::Never();
 };
 
 class MultipathPipe {
@@ -72,16 +103,27 @@ class MultipathPipe {
         server_(cfg.server, cfg.seed * 2 + 2),
         filters_(cfg.paths.size()),
         blackholed_(cfg.paths.size(), false),
+        path_counters_(cfg.paths.size()),
         path_free_(cfg.paths.size() * 2, Timestamp::Zero()) {}
 
   Endpoint& client() { return client_; }
   Endpoint& server() { return server_; }
   Connection* client_conn() { return client_.connection(client_id_); }
   Connection* server_conn() { return server_id_ ? server_.connection(server_id_) : nullptr; }
+  ConnectionId client_id() const { return client_id_; }
   Timestamp now() const { return now_; }
+  // What each path has carried so far.
+  const std::vector<PathCounters>& path_counters() const { return path_counters_; }
+  // Connection events so far (see LoggedEvent).
+  const std::vector<LoggedEvent>& events() const { return events_; }
 
   void SetFilter(size_t path, PacketFilter f) { filters_[path] = std::move(f); }
   void SetBlackholed(size_t path, bool on) { blackholed_[path] = on; }
+  // Called with every event either application polls (Readable and Writable included), before
+  // the harness acts on it; e.g. to open a subflow to an announced address.
+  void SetEventHook(std::function<void(MultipathPipe&, bool client, const Event&)> hook) {
+    event_hook_ = std::move(hook);
+  }
   // Runs `fn` once when the simulated clock reaches `at`.
   void At(Timestamp at, std::function<void(MultipathPipe&)> fn) {
     actions_.push_back({at, std::move(fn)});
@@ -152,6 +194,9 @@ class MultipathPipe {
       if (!queue_.empty()) next = Earliest(next, queue_.top().at);
       if (!actions_.empty()) next = Earliest(next, actions_.front().at);
       if (next == Timestamp::Zero() || next < now_) next = now_;
+      if (next.IsNever() && now_ < Timestamp::Zero() + cfg_.run_at_least) {
+        next = Timestamp::Zero() + cfg_.run_at_least;  // idle on purpose
+      }
       if (next.IsNever()) return Fail(res, "stalled: nothing scheduled");
       now_ = next;
       if (now_ > deadline) return Fail(res, "simulated deadline passed");
@@ -172,6 +217,8 @@ class MultipathPipe {
     res.server_read = sides[1].read;
     res.longest_client_stall = sides[0].longest_stall;
     res.longest_server_stall = sides[1].longest_stall;
+    res.client_eof_at = sides[0].eof_at;
+    res.server_eof_at = sides[1].eof_at;
     Collect(res);
     return res;
   }
@@ -186,6 +233,7 @@ class MultipathPipe {
     Timestamp last_read;
     Duration longest_stall;
     bool eof = false;
+    Timestamp eof_at = Timestamp::Never();
   };
   struct InFlight {
     Timestamp at;
@@ -204,9 +252,13 @@ class MultipathPipe {
   bool PumpApp(Side& s, Connection* c, size_t to_send, size_t to_receive,
                MultipathPipeResult& res) {
     if (c == nullptr) return true;
-    while (c->PollEvent()) {
+    while (auto e = c->PollEvent()) {
+      if (e->type != EventType::kReadable && e->type != EventType::kWritable) {
+        events_.push_back(LoggedEvent{now_, s.dir == 0, *e});
+      }
+      if (event_hook_) event_hook_(*this, s.dir == 0, *e);
     }
-    if (c->closed() && c->close_reason() != CloseReason::kNormal) {
+    if (c->closed() && c->close_reason() != CloseReason::kNormal && !cfg_.allow_abnormal_close) {
       Fail(res, absl::StrFormat("%s connection closed: %s", s.dir == 0 ? "client" : "server",
                                 std::string(CloseReasonName(c->close_reason()))));
       return false;
@@ -222,7 +274,8 @@ class MultipathPipe {
     // Read and verify.
     uint8_t buf[32768];
     uint8_t want[32768];
-    while (size_t n = c->Read(buf)) {
+    const bool may_read = s.dir == 0 || now_ >= cfg_.server_reads_from;
+    while (size_t n = may_read ? c->Read(buf) : 0) {
       tcp::testing::EnginePipe::FillStream(cfg_.seed, 1 - s.dir, s.read, std::span<uint8_t>(want, n));
       if (std::memcmp(buf, want, n) != 0) {
         size_t i = 0;
@@ -241,7 +294,10 @@ class MultipathPipe {
         return false;
       }
     }
-    if (c->eof()) s.eof = true;
+    if (c->eof() && !s.eof) {
+      s.eof = true;
+      s.eof_at = now_;
+    }
     // Write.
     while (s.written < to_send && c->write_space() > 0) {
       const size_t n = std::min({sizeof(buf), to_send - s.written, c->write_space()});
@@ -296,6 +352,9 @@ class MultipathPipe {
         ++res.dropped;
         continue;
       }
+      PathCounters& counters = path_counters_[static_cast<size_t>(p)];
+      ++counters.packets[up ? 0 : 1];
+      counters.payload_bytes[up ? 0 : 1] += TcpPayloadLength(pkt);
       Timestamp& free = path_free_[2 * p + (up ? 0 : 1)];
       Timestamp depart = now_;
       if (link.rate_bps > 0) {
@@ -311,9 +370,14 @@ class MultipathPipe {
   }
 
   bool Done(const Side* sides) {
+    if (now_ < Timestamp::Zero() + cfg_.run_at_least) return false;
     Connection* c = client_conn();
     Connection* s = server_conn();
     if (c == nullptr || s == nullptr) return false;
+    if (cfg_.allow_abnormal_close && c->closed() && s->closed() &&
+        (c->close_reason() != CloseReason::kNormal || s->close_reason() != CloseReason::kNormal)) {
+      return queue_.empty();
+    }
     if (sides[0].read != cfg_.server_bytes || sides[1].read != cfg_.client_bytes) return false;
     if (!cfg_.close_when_done) return true;
     return c->closed() && s->closed() && sides[0].eof && sides[1].eof;
@@ -329,7 +393,16 @@ class MultipathPipe {
     }
   }
 
+  static size_t TcpPayloadLength(const std::vector<uint8_t>& pkt) {
+    auto ip = wire::ParseIpPacket(pkt);
+    if (!ip.ok()) return 0;
+    auto tcp = wire::TcpHeaderView::Check(ip->payload);
+    return tcp.ok() ? tcp->payload().size() : 0;
+  }
+
   void Collect(MultipathPipeResult& res) {
+    res.paths = path_counters_;
+    res.events = events_;
     if (Connection* c = client_conn()) {
       res.client_mib = c->mib();
       res.client_tcp = c->SubflowMib();
@@ -357,6 +430,9 @@ class MultipathPipe {
   ConnectionId server_id_ = 0;
   std::vector<PacketFilter> filters_;
   std::vector<bool> blackholed_;
+  std::vector<PathCounters> path_counters_;
+  std::vector<LoggedEvent> events_;
+  std::function<void(MultipathPipe&, bool, const Event&)> event_hook_;
   std::vector<Timestamp> path_free_;
   std::vector<Action> actions_;
   Timestamp now_ = Timestamp::Zero();
@@ -377,6 +453,68 @@ inline std::vector<PathSpec> DocumentationPaths(size_t n, const PipeLinkConfig& 
     v.push_back(p);
   }
   return v;
+}
+
+// --- Middleboxes, for PacketFilter ------------------------------------------------------------
+
+// The TCP segment inside one of the harness's IP packets, writable in place.
+struct MutableSegment {
+  IpAddress src, dst;
+  std::span<uint8_t> bytes;  // TCP header and payload
+  size_t header_length = 0;
+  uint8_t flags = 0;
+  bool has_flag(uint8_t f) const { return (flags & f) != 0; }
+  std::span<uint8_t> payload() const { return bytes.subspan(header_length); }
+  void FixChecksum() const { wire::FillTcpChecksum(src, dst, bytes); }
+};
+
+inline std::optional<MutableSegment> SegmentOf(std::vector<uint8_t>& pkt) {
+  auto ip = wire::ParseIpPacket(pkt);
+  if (!ip.ok() || ip->ip.protocol != wire::kIpProtoTcp) return std::nullopt;
+  auto tcp = wire::TcpHeaderView::Check(ip->payload);
+  if (!tcp.ok()) return std::nullopt;
+  const size_t offset = static_cast<size_t>(ip->payload.data() - pkt.data());
+  return MutableSegment{ip->ip.src, ip->ip.dst,
+                        std::span<uint8_t>(pkt.data() + offset, ip->payload.size()),
+                        tcp->header_length(), tcp->flags()};
+}
+
+// Overwrites every MPTCP option (kind 30) with NOPs and fixes the TCP checksum, as a middlebox
+// that strips unknown options would (the case RFC 8684 §3.7 falls back for). Returns whether
+// anything was stripped.
+inline bool StripMptcpOptions(std::vector<uint8_t>& pkt) {
+  auto seg = SegmentOf(pkt);
+  if (!seg) return false;
+  bool stripped = false;
+  size_t i = wire::kTcpMinHeaderLength;
+  while (i < seg->header_length) {
+    const uint8_t kind = seg->bytes[i];
+    if (kind == 0) break;  // end of option list
+    if (kind == 1 || i + 1 >= seg->header_length) {
+      ++i;
+      continue;
+    }
+    const size_t len = seg->bytes[i + 1];
+    if (len < 2 || i + len > seg->header_length) break;
+    if (kind == 30) {
+      std::fill_n(seg->bytes.begin() + static_cast<ptrdiff_t>(i), len, uint8_t{1});
+      stripped = true;
+    }
+    i += len;
+  }
+  if (stripped) seg->FixChecksum();
+  return stripped;
+}
+
+// Flips every bit of payload byte `index` and fixes the TCP checksum, as a middlebox that
+// rewrites content would: only the DSS checksum (RFC 8684 §3.3.1) can notice. False when the
+// segment has no such byte.
+inline bool CorruptPayloadByte(std::vector<uint8_t>& pkt, size_t index) {
+  auto seg = SegmentOf(pkt);
+  if (!seg || index >= seg->payload().size()) return false;
+  seg->payload()[index] ^= 0xff;
+  seg->FixChecksum();
+  return true;
 }
 
 }  // namespace mptcp::testing

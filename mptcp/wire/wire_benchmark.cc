@@ -180,8 +180,8 @@ void BM_DssSegment_EmitDssAndTcpChecksum(benchmark::State& state) {
   for (auto _ : state) {
     ++n;
     const uint16_t dss_checksum =
-        DssChecksum(0x0000002000000000ULL + n * kPayload,
-                    static_cast<uint32_t>(1 + n * kPayload), kPayload, in_place);
+        DssChecksum(0x0000002000000000ULL + n * kPayload, static_cast<uint32_t>(1 + n * kPayload),
+                    kPayload, in_place);
     const TcpRepr t = DataSegment(n, dss_checksum, in_place);
     const auto len = t.Emit(std::span<uint8_t>(out), kSrc, kDst);
     benchmark::DoNotOptimize(len);

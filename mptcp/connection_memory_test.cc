@@ -1,0 +1,167 @@
+// Memory stays bounded under hostile or stalled peers, with nothing accepted silently lost:
+// a receiver that stops reading, and a sender whose data sequence numbers are rewritten far
+// beyond the window. Also the footprint of an idle connection (docs/performance.md).
+#include <gtest/gtest.h>
+
+#include <cstdio>
+
+#include "mptcp/multipath_pipe.h"
+#include "mptcp/wire/checksum.h"
+
+namespace mptcp::testing {
+namespace {
+
+MultipathPipeConfig Config(size_t paths, size_t bytes, uint64_t seed) {
+  MultipathPipeConfig c;
+  c.paths = DocumentationPaths(paths, PipeLinkConfig{Duration::Millis(10), 0.0, 0.0, {}, 100'000'000});
+  c.client_bytes = bytes;
+  c.server_bytes = 0;
+  c.seed = seed;
+  for (EndpointConfig* e : {&c.client, &c.server}) {
+    e->connection.send_buffer = 512 * 1024;
+    e->connection.recv_buffer = 512 * 1024;
+    e->connection.subflow.send_buffer = 256 * 1024;
+    e->connection.subflow.recv_buffer = 512 * 1024;
+  }
+  return c;
+}
+
+// What the configuration allows a connection's buffers to hold at most.
+size_t BufferBound(const ConnectionConfig& c, size_t subflows) {
+  return c.send_buffer + c.recv_buffer +
+         subflows * (c.subflow.send_buffer + c.subflow.recv_buffer);
+}
+
+TEST(ConnectionMemoryTest, PeerThatNeverReadsHoldsBuffersAtTheirLimits) {
+  for (uint64_t seed : {1, 2, 3}) {
+    MultipathPipeConfig cfg = Config(2, 16 << 20, seed);
+    cfg.server_reads_from = Timestamp::Zero() + Duration::Seconds(30);
+    MultipathPipe pipe(cfg);
+    size_t max_readable = 0;
+    bool checked = false;
+    pipe.At(Timestamp::Zero() + Duration::Seconds(29), [&](MultipathPipe& p) {
+      // 29 s of a reader that never reads: the shared window is closed and the server holds
+      // exactly its receive buffer of data.
+      Connection* s = p.server_conn();
+      ASSERT_NE(s, nullptr);
+      max_readable = s->readable();
+      EXPECT_EQ(s->readable(), cfg.server.connection.recv_buffer);
+      EXPECT_LE(s->BufferBytes(), BufferBound(cfg.server.connection, 2));
+      Connection* c = p.client_conn();
+      EXPECT_EQ(c->write_space(), 0u) << "the writer is blocked, not buffering without bound";
+      EXPECT_LE(c->BufferBytes(), BufferBound(cfg.client.connection, 2));
+      checked = true;
+    });
+    const auto r = pipe.Run();
+    ASSERT_TRUE(r.ok) << r.error;
+    ASSERT_TRUE(checked);
+    EXPECT_EQ(r.server_read, cfg.client_bytes) << "everything arrives once the reader reads";
+    EXPECT_LE(r.max_server_buffer_bytes, BufferBound(cfg.server.connection, 2));
+    EXPECT_LE(r.max_client_buffer_bytes, BufferBound(cfg.client.connection, 2));
+    std::printf("seed %llu: server held %zu readable bytes while stalled; max buffer bytes "
+                "server %zu, client %zu\n",
+                static_cast<unsigned long long>(seed), max_readable, r.max_server_buffer_bytes,
+                r.max_client_buffer_bytes);
+  }
+}
+
+// Adds `delta` to the DSN of every DSS mapping in a client->server IPv4 data packet (a hostile
+// or broken sender), fixing the TCP checksum. Returns whether anything changed.
+bool ShiftDsn(std::vector<uint8_t>& pkt, uint64_t delta) {
+  auto ip = wire::ParseIpPacket(pkt);
+  if (!ip.ok() || !ip->ip.src.is_v4()) return false;
+  const size_t ip_hdr = pkt.size() - ip->payload.size();
+  std::span<uint8_t> seg(pkt.data() + ip_hdr, ip->payload.size());
+  auto view = wire::TcpHeaderView::Check(seg);
+  if (!view.ok() || view->payload().empty()) return false;
+  bool changed = false;
+  size_t i = 20;
+  const size_t end = view->header_length();
+  while (i + 1 < end) {
+    const uint8_t kind = seg[i];
+    if (kind == 0) break;
+    if (kind == 1) {
+      ++i;
+      continue;
+    }
+    const uint8_t len = seg[i + 1];
+    if (len < 2 || i + len > end) break;
+    if (kind == 30) {
+      auto opt = wire::ParseMptcpOption(std::span<const uint8_t>(seg.data() + i, len));
+      if (opt.ok()) {
+        if (auto* dss = std::get_if<wire::Dss>(&opt.value()); dss && dss->mapping) {
+          dss->mapping->dsn += delta;
+          changed = wire::EmitMptcpOption(opt.value(), seg.subspan(i, len)).ok();
+        }
+      }
+    }
+    i += len;
+  }
+  if (changed) wire::FillTcpChecksum(ip->ip.src, ip->ip.dst, seg);
+  return changed;
+}
+
+TEST(ConnectionMemoryTest, FarOutOfWindowDsnsAreDroppedAndRecovered) {
+  for (uint64_t seed : {1, 2, 3}) {
+    MultipathPipeConfig cfg = Config(1, 4 << 20, seed);
+    MultipathPipe pipe(cfg);
+    int rewritten = 0;
+    bool hostile = true;
+    // For the first half second every client data segment claims DSNs 2^40 further on.
+    pipe.SetFilter(0, [&](std::vector<uint8_t>& pkt, bool upstream) {
+      if (upstream && hostile && ShiftDsn(pkt, uint64_t{1} << 40)) ++rewritten;
+      return true;
+    });
+    size_t ooo_during = 0;
+    pipe.At(Timestamp::Zero() + Duration::Millis(500), [&](MultipathPipe& p) {
+      hostile = false;
+      Connection* s = p.server_conn();
+      ASSERT_NE(s, nullptr);
+      ooo_during = s->BufferBytes();
+      EXPECT_EQ(s->readable(), 0u) << "nothing wrong may be delivered";
+      EXPECT_LE(s->BufferBytes(), BufferBound(cfg.server.connection, 1));
+    });
+    const auto r = pipe.Run();
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_GT(rewritten, 10);
+    EXPECT_GT(r.server_mib.rcv_window_drop, 0u) << "out-of-window data is dropped and counted";
+    EXPECT_GT(r.client_mib.reinjected_bytes, 0u) << "and the sender resends it at the data level";
+    EXPECT_EQ(r.server_read, cfg.client_bytes);
+    std::printf("seed %llu: %d segments rewritten, %llu bytes dropped as out of window, %llu "
+                "reinjected, server buffers %zu bytes meanwhile\n",
+                static_cast<unsigned long long>(seed), rewritten,
+                static_cast<unsigned long long>(r.server_mib.rcv_window_drop),
+                static_cast<unsigned long long>(r.client_mib.reinjected_bytes), ooo_during);
+  }
+}
+
+TEST(ConnectionMemoryTest, IdleConnectionWithTwoSubflowsIsSmall) {
+  MultipathPipeConfig cfg = Config(2, 0, 1);
+  cfg.close_when_done = false;
+  cfg.run_at_least = Duration::Seconds(3);
+  MultipathPipe pipe(cfg);
+  size_t client_state = 0, server_state = 0, client_buffers = 0;
+  size_t subflows = 0;
+  pipe.At(Timestamp::Zero() + Duration::Seconds(2), [&](MultipathPipe& p) {
+    Connection* c = p.client_conn();
+    Connection* s = p.server_conn();
+    ASSERT_NE(c, nullptr);
+    ASSERT_NE(s, nullptr);
+    subflows = c->subflow_count();
+    client_state = c->StateBytes();
+    server_state = s->StateBytes();
+    client_buffers = c->BufferBytes();
+  });
+  const auto r = pipe.Run();
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(subflows, 2u);
+  std::printf("idle connection, 2 subflows: client %zu bytes of state, server %zu; buffers "
+              "hold %zu bytes\n",
+              client_state, server_state, client_buffers);
+  EXPECT_LE(client_state, 4096u);
+  EXPECT_LE(server_state, 4096u);
+  EXPECT_EQ(client_buffers, 0u) << "an idle connection holds no buffer memory";
+}
+
+}  // namespace
+}  // namespace mptcp::testing
