@@ -191,7 +191,8 @@ class Connection {
   // input (connection_input.h)
   Disposition OnSubflowSegment(Timestamp now, Subflow& s, const wire::TcpRepr& seg);
   ParsedOptions ParseOptions(const wire::TcpRepr& seg);
-  Disposition CheckSynAck(Subflow& s, const ParsedOptions& o);
+  std::optional<wire::MpTcpRstReason> CheckSynAck(Timestamp now, Subflow& s,
+                                                 const ParsedOptions& o);
   Disposition OnHandshakeDone(Timestamp now, Subflow& s, tcp::TcpState before,
                               const wire::TcpRepr& seg, const ParsedOptions& o);
   void TakeClientKey(Timestamp now, Subflow& s, const wire::MpCapable& mpc);
@@ -251,6 +252,7 @@ class Connection {
   bool established_ = false;      // Established reported
   bool fully_established_ = false;  // both keys known to both sides (RFC 8684 §3.1)
   bool reinjected_ever_ = false;  // fallback is impossible once data took two paths
+  bool remote_deny_join_initial_ = false;  // the peer's MP_CAPABLE flag C
   bool closed_ = false;
   CloseReason close_reason_ = CloseReason::kNone;
 

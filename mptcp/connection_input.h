@@ -58,6 +58,12 @@ inline Connection::ParsedOptions Connection::ParseOptions(const wire::TcpRepr& s
   return o;
 }
 
+// RFC 8684 §3.1: a v1 MP_CAPABLE must use HMAC-SHA256 (H set, the other algorithm bits D-G
+// clear) and no extension (B clear); otherwise it is ignored, as Linux's parser does.
+inline bool MpCapableFlagsUsable(const wire::MpCapable& m) {
+  return (m.flags & 0x1f) == wire::MpCapable::kFlagH && !m.extensibility();
+}
+
 inline Disposition Connection::AcceptSyn(Timestamp now, const FourTuple& tuple,
                                          const wire::TcpRepr& syn) {
   last_now_ = now;
@@ -65,13 +71,14 @@ inline Disposition Connection::AcceptSyn(Timestamp now, const FourTuple& tuple,
   const ParsedOptions o = ParseOptions(syn);
   // RFC 8684 §3.1: a v1 SYN carries MP_CAPABLE with no key (length 4); a higher version is
   // answered with v1. A v0 SYN (RFC 6824, with a key) is not supported: plain TCP, as Linux.
-  const bool mp_capable = o.mpc && o.mpc->version >= 1 && !o.mpc->sender_key;
+  const bool mp_capable =
+      o.mpc && o.mpc->version >= 1 && !o.mpc->sender_key && MpCapableFlagsUsable(*o.mpc);
   if (mp_capable) {
     ++mib_.mp_capable_syn_rx;
     if (o.mpc->checksum_required()) checksum_ = true;
+    remote_deny_join_initial_ = o.mpc->version == 1 && o.mpc->no_more_subflows();
   } else {
-    mptcp_ = false;
-    fallen_back_ = true;
+    EnterFallback(now);  // a plain TCP client: the same API, reported as FellBackToTcp
   }
   Subflow& s = AddSubflow(SubflowKind::kInitial, false, tuple, now);
   s.engine.Listen();
@@ -121,6 +128,11 @@ inline absl::StatusOr<SubflowId> Connection::OpenSubflow(Timestamp now, const Fo
     return absl::ResourceExhaustedError("subflow limit reached");
   }
   if (FindSubflow(tuple) != nullptr) return absl::AlreadyExistsError("tuple already in use");
+  // RFC 8684 §3.1: flag C asks not to open subflows to the peer's initial address.
+  if (remote_deny_join_initial_ && !subflows_.empty() &&
+      tuple.remote == subflows_.front()->engine.tuple().remote) {
+    return absl::FailedPreconditionError("the peer accepts no subflows to its initial address");
+  }
   Subflow& s = AddSubflow(SubflowKind::kJoin, true, tuple, now);
   s.local_nonce = rng_.Next32();
   s.local_id = LocalAddressId(tuple.local.ip);
@@ -150,44 +162,41 @@ inline Disposition Connection::OnSegment(Timestamp now, const FourTuple& path,
   return d;
 }
 
-// The MP_CAPABLE / MP_JOIN checks a SYN-ACK must pass before the engine may complete the
-// handshake with it.
-inline Disposition Connection::CheckSynAck(Subflow& s, const ParsedOptions& o) {
+// The MP_CAPABLE / MP_JOIN checks on a SYN-ACK. Returns the MP_TCPRST reason when the subflow
+// must be reset once TCP has taken the SYN-ACK (a RST then goes out, as Linux sends one).
+inline std::optional<wire::MpTcpRstReason> Connection::CheckSynAck(Timestamp now, Subflow& s,
+                                                                   const ParsedOptions& o) {
   if (s.kind == SubflowKind::kInitial) {
     // RFC 8684 §3.1: MP_CAPABLE with the server's key (length 12, version 1), else fallback.
-    if (mptcp_ && o.mpc && o.mpc->version == 1 && o.mpc->sender_key && !o.mpc->receiver_key) {
+    if (mptcp_ && o.mpc && o.mpc->version == 1 && o.mpc->sender_key && !o.mpc->receiver_key &&
+        MpCapableFlagsUsable(*o.mpc)) {
       remote_key_ = *o.mpc->sender_key;
       remote_token_ = crypto::KeyToken(*remote_key_);
       remote_idsn_ = crypto::KeyIdsn(*remote_key_);
       rcv_data_nxt_ = remote_idsn_ + 1;
       if (o.mpc->checksum_required()) checksum_ = true;
+      remote_deny_join_initial_ = o.mpc->no_more_subflows();
       ++mib_.mp_capable_synack_rx;
     } else if (mptcp_) {
       ++mib_.mp_capable_fallback_synack;
-      mptcp_ = false;
-      fallen_back_ = true;
-      s.engine.set_external_send_window(false);
+      EnterFallback(now);
     }
-    return Disposition::Accepted();
+    return std::nullopt;
   }
   // RFC 8684 §3.2: the SYN/ACK must carry MP_JOIN whose truncated HMAC is
   // HMAC(Key-B || Key-A, R-B || R-A) from the responder B.
-  if (!o.join_synack) {
-    ResetSubflow(s, wire::MpTcpRstReason::kMptcpSpecific);
-    return Disposition::Reset("join SYN-ACK without MP_JOIN");
-  }
+  if (!o.join_synack) return wire::MpTcpRstReason::kMptcpSpecific;
   const uint64_t expected = crypto::JoinSynAckHmac(*remote_key_, local_key_,
                                                    o.join_synack->sender_nonce, s.local_nonce);
   if (o.join_synack->truncated_hmac != expected) {
     ++mib_.mp_join_synack_hmac_failure;
-    ResetSubflow(s, wire::MpTcpRstReason::kMptcpSpecific);
-    return Disposition::Reset("join SYN-ACK HMAC mismatch");
+    return wire::MpTcpRstReason::kMptcpSpecific;
   }
   ++mib_.mp_join_synack_rx;
   s.remote_nonce = o.join_synack->sender_nonce;
   s.remote_id = o.join_synack->address_id;
   s.backup_remote = o.join_synack->backup;
-  return Disposition::Accepted();
+  return std::nullopt;
 }
 
 inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
@@ -208,10 +217,8 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
     ++mib_.mp_rst_rx;
     s.peer_rst_reason = o.tcprst;
   }
-  if (before == tcp::TcpState::kSynSent && syn && ack && !rst) {
-    Disposition d = CheckSynAck(s, o);
-    if (!d.accepted()) return d;
-  }
+  std::optional<wire::MpTcpRstReason> synack_reset;
+  if (before == tcp::TcpState::kSynSent && syn && ack && !rst) synack_reset = CheckSynAck(now, s, o);
 
   // The mapping table is bounded: rather than accept data whose mapping cannot be kept (and
   // lose it silently), drop the segment before TCP acknowledges it; the peer resends it. The
@@ -229,6 +236,11 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
   const tcp::SegmentOutcome out = s.engine.OnSegment(now, seg);
   if (out.reset) return Disposition::Reset("subflow reset by the peer");
   if (!out.accepted()) return Disposition::Dropped("dropped by TCP", out.drop);
+  if (synack_reset) {
+    // TCP took the SYN-ACK; now reset the subflow (RST with MP_TCPRST, RFC 8684 §3.2).
+    ResetSubflow(s, *synack_reset);
+    return Disposition::Reset("join SYN-ACK without a valid MP_JOIN");
+  }
 
   if (before != s.engine.state()) {
     Disposition d = OnHandshakeDone(now, s, before, seg, o);
@@ -295,7 +307,7 @@ inline Disposition Connection::OnHandshakeDone(Timestamp now, Subflow& s, tcp::T
                                               s.local_nonce);
     if (!o.join_ack || o.join_ack->hmac != expected) {
       ++mib_.mp_join_ack_hmac_failure;
-      ResetSubflow(s, wire::MpTcpRstReason::kAdministrativelyProhibited);
+      ResetSubflow(s, wire::MpTcpRstReason::kMptcpSpecific);
       return Disposition::Reset("join third ACK HMAC mismatch");
     }
     ++mib_.mp_join_ack_rx;
@@ -611,9 +623,11 @@ inline void Connection::EnterFallback(Timestamp now) {
     s->rx.clear();
   }
   // Data already handed to the subflow continues the same byte stream; what the connection
-  // still holds goes out as plain TCP.
+  // still holds goes out as plain TCP. (During a handshake, Established follows it.)
   if (established_) return;
-  MarkEstablished();
+  for (auto& s : subflows_) {
+    if (tcp::IsSynchronized(s->engine.state())) MarkEstablished();
+  }
 }
 
 // Resets one subflow (RST with MP_TCPRST, RFC 8684 §3.6); the connection carries on.

@@ -181,6 +181,8 @@ inline void Connection::Schedule(Timestamp now) {
     const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(
         {avail, cand[*pick].room, config_.max_mapping, kMaxMappingLength}));
     if (len == 0) return;
+    // RFC 6298 §5.1 in spirit: the data-level timer runs from the first outstanding byte.
+    if (snd_data_nxt_ == data_una_ && !reinject) last_data_progress_ = now;
     WriteToSubflow(s, dsn, len);
     if (reinject) {
       DataRange& r = reinject_.front();

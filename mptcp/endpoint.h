@@ -72,6 +72,7 @@ struct EndpointStats {
   uint64_t resets_sent = 0;
   uint64_t resets_dropped = 0;
   uint64_t token_collisions = 0;
+  uint64_t join_no_token = 0;  // Linux: MPJoinNoTokenFound
 };
 
 class Endpoint {
@@ -128,7 +129,9 @@ class Endpoint {
   uint64_t NewUniqueKey();
   ConnectionId AddConnection(std::unique_ptr<Connection> c);
   void Register(const FourTuple& tuple, ConnectionId id) { by_tuple_[tuple] = id; }
-  void QueueReset(const FourTuple& tuple, const wire::TcpRepr& seg);
+  // `mptcp_reason`: RFC 8684 §3.2 resets of refused joins carry MP_TCPRST.
+  void QueueReset(const FourTuple& tuple, const wire::TcpRepr& seg,
+                  std::optional<wire::MpTcpRstReason> mptcp_reason = std::nullopt);
   void SyncTuples(ConnectionId id, Connection& c);
 
   EndpointConfig config_;
@@ -201,7 +204,8 @@ inline absl::StatusOr<SubflowId> Endpoint::OpenSubflow(Timestamp now, Connection
   return sid;
 }
 
-inline void Endpoint::QueueReset(const FourTuple& tuple, const wire::TcpRepr& seg) {
+inline void Endpoint::QueueReset(const FourTuple& tuple, const wire::TcpRepr& seg,
+                                 std::optional<wire::MpTcpRstReason> mptcp_reason) {
   // RFC 9293 §3.10.7.1: never answer a RST; else <SEQ=SEG.ACK><CTL=RST> or
   // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
   if (seg.has_flag(wire::TcpFlag::kRst)) return;
@@ -219,6 +223,13 @@ inline void Endpoint::QueueReset(const FourTuple& tuple, const wire::TcpRepr& se
     r.seq = SeqNum32(0);
     r.ack = seg.seq + static_cast<uint32_t>(seg.SeqLength());
     r.flags = wire::TcpFlag::kRst | wire::TcpFlag::kAck;
+  }
+  if (mptcp_reason) {
+    uint8_t opt[4];
+    const wire::MpTcpRst rst{0, static_cast<uint8_t>(*mptcp_reason)};
+    if (auto n = wire::EmitMptcpOption(rst, opt); n.ok()) {
+      r.options.AddMptcpOption(std::span<const uint8_t>(opt, *n));
+    }
   }
   resets_.push_back(PendingReset{tuple, r});
 }
@@ -283,14 +294,15 @@ inline PacketResult Endpoint::OnPacket(Timestamp now, std::span<const uint8_t> i
       auto t = by_token_.find(join->receiver_token);
       Connection* c = t == by_token_.end() ? nullptr : connection(t->second);
       if (c == nullptr) {
-        QueueReset(tuple, *seg);
+        ++stats_.join_no_token;
+        QueueReset(tuple, *seg, wire::MpTcpRstReason::kMptcpSpecific);
         res.verdict = PacketVerdict::kJoinNoToken;
         return res;
       }
       res.connection = t->second;
       res.disposition = c->AcceptJoin(now, tuple, *seg, *join);
       if (!res.disposition.accepted()) {
-        QueueReset(tuple, *seg);
+        QueueReset(tuple, *seg, wire::MpTcpRstReason::kMptcpSpecific);
         res.verdict = PacketVerdict::kJoinRefused;
         return res;
       }
