@@ -212,8 +212,11 @@ class Connection {
 
   // output (connection_output.h)
   void Schedule(Timestamp now);
+  void PumpFallback(Timestamp now);
   bool CanSchedule() const;
   uint32_t SubflowRoom(const Subflow& s, uint64_t avail) const;
+  bool RegularSubflowAlive() const;
+  bool SchedulerMayUse(const Subflow& s, bool regular_alive) const;
   void WriteToSubflow(Subflow& s, Dsn64 dsn, uint32_t len);
   void UpdateAdvertisedWindows();
   void MaybeQueueDataFin();
@@ -392,6 +395,7 @@ inline size_t Connection::Write(std::span<const uint8_t> data) {
   if (closed_ || data_fin_queued_) return 0;
   const size_t n = send_buffer_.Append(data);
   if (n < data.size()) write_blocked_ = true;
+  PumpFallback(last_now_);
   return n;
 }
 
@@ -416,6 +420,7 @@ inline void Connection::Close(Timestamp now) {
   last_now_ = now;
   if (closed_ || data_fin_queued_) return;
   data_fin_queued_ = true;
+  PumpFallback(now);
 }
 
 inline std::vector<SubflowInfo> Connection::Subflows() const {

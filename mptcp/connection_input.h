@@ -159,6 +159,7 @@ inline Disposition Connection::OnSegment(Timestamp now, const FourTuple& path,
   }
   Disposition d = OnSubflowSegment(now, *s, *repr);
   SweepSubflows(now);
+  PumpFallback(now);
   return d;
 }
 
@@ -417,10 +418,8 @@ inline void Connection::AddRxMapping(Subflow& s, Dsn64 dsn, uint32_t rel_ssn, ui
 }
 
 inline void Connection::OnDataAck(Timestamp now, Dsn64 ack, uint64_t window) {
-  // The highest DSN we could have sent, DATA_FIN included.
-  const Dsn64 snd_max = data_fin_dsn_ && snd_data_nxt_ >= *data_fin_dsn_ ? *data_fin_dsn_ + 1
-                                                                        : snd_data_nxt_;
-  if (ack > snd_max) return;  // acknowledges data never sent: ignore (RFC 8684 §3.3.2)
+  // snd_data_nxt_ counts the DATA_FIN once it is queued.
+  if (ack > snd_data_nxt_) return;  // acknowledges data never sent: ignore (RFC 8684 §3.3.2)
   if (ack >= data_una_) data_wnd_end_ = std::max(data_wnd_end_, ack + window);
   if (ack <= data_una_) return;
   const Dsn64 data_end = data_una_ + send_buffer_.size();

@@ -68,12 +68,16 @@ inline bool Connection::SetBackup(SubflowId id, bool backup) {
   return true;
 }
 
+// A subflow that can carry a signal (ADD_ADDR, DATA_FIN, a window update) on an ACK.
+inline bool CanCarrySignal(const Subflow& s) {
+  return s.fully_established && tcp::IsSynchronized(s.engine.state()) &&
+         s.engine.state() != tcp::TcpState::kTimeWait;
+}
+
 inline Subflow* Connection::BestSubflowForSignal() {
   Subflow* best = nullptr;
   for (auto& s : subflows_) {
-    if (!s->fully_established || !s->alive() || s->engine.state() == tcp::TcpState::kTimeWait) {
-      continue;
-    }
+    if (!CanCarrySignal(*s)) continue;
     if (best == nullptr || (best->stale && !s->stale) ||
         (best->stale == s->stale && s->engine.rtt().srtt() < best->engine.rtt().srtt())) {
       best = s.get();
@@ -95,6 +99,7 @@ inline bool Connection::CanSchedule() const {
 }
 
 inline void Connection::WriteToSubflow(Subflow& s, Dsn64 dsn, uint32_t len) {
+  if (dsn < data_una_) return;
   const SeqNum32 ssn = s.engine.write_seq();
   const auto pieces = send_buffer_.Peek(static_cast<size_t>(dsn - data_una_), len);
   size_t written = s.engine.Write(pieces.first);
@@ -108,19 +113,7 @@ inline void Connection::Schedule(Timestamp now) {
   if (!CanSchedule()) return;
   const Dsn64 data_end = data_una_ + send_buffer_.size();
   if (!mptcp_) {
-    // Plain TCP: the one subflow takes what it can; the connection keeps nothing in flight.
-    for (auto& s : subflows_) {
-      if (!s->alive()) continue;
-      while (snd_data_nxt_ < data_end && s->engine.send_buffer_free() > 0) {
-        const uint32_t len = static_cast<uint32_t>(
-            std::min<uint64_t>(data_end - snd_data_nxt_, s->engine.send_buffer_free()));
-        WriteToSubflow(*s, snd_data_nxt_, len);
-        snd_data_nxt_ += len;
-      }
-      // The subflow now owns those bytes: release them here.
-      OnDataAck(now, snd_data_nxt_, 0);
-      break;
-    }
+    PumpFallback(now);
     return;
   }
   std::array<SubflowCandidate, 16> cand;
@@ -156,15 +149,11 @@ inline void Connection::Schedule(Timestamp now) {
       }
       avail = std::min(data_end, data_wnd_end_) - dsn;
     }
-    // Candidates: regular subflows; backups only when no regular subflow is alive.
-    bool regular_alive = false;
-    for (auto& s : subflows_) {
-      if (s->can_carry_data() && !s->backup()) regular_alive = true;
-    }
+    const bool regular_alive = RegularSubflowAlive();
     size_t n = 0;
     for (auto& s : subflows_) {
       if (n == cand.size()) break;
-      if (!s->can_carry_data() || (s->backup() && regular_alive)) continue;
+      if (!SchedulerMayUse(*s, regular_alive)) continue;
       const uint32_t room = SubflowRoom(*s, avail);
       cand[n] = SubflowCandidate{s->id,
                                  s->engine.rtt().srtt(),
@@ -195,6 +184,18 @@ inline void Connection::Schedule(Timestamp now) {
   }
 }
 
+// RFC 8684 §3.3.8: backup subflows carry data only when no regular subflow can.
+inline bool Connection::RegularSubflowAlive() const {
+  for (const auto& s : subflows_) {
+    if (s->can_carry_data() && !s->backup()) return true;
+  }
+  return false;
+}
+
+inline bool Connection::SchedulerMayUse(const Subflow& s, bool regular_alive) const {
+  return s.can_carry_data() && !(s.backup() && regular_alive);
+}
+
 // Bytes the scheduler may hand subflow s now: what cwnd allows beyond what is already queued
 // on it, within its send buffer; never a sliver below one segment unless that finishes the
 // `avail` bytes on offer.
@@ -207,6 +208,26 @@ inline uint32_t Connection::SubflowRoom(const Subflow& s, uint64_t avail) const 
   return room;
 }
 
+// Plain TCP after fallback: the one subflow takes what its buffer can; the connection keeps
+// nothing in flight. Runs whenever data or buffer space appears, so that NextDeadline() need
+// only ask the subflow.
+inline void Connection::PumpFallback(Timestamp now) {
+  if (mptcp_ || !CanSchedule()) return;
+  const Dsn64 data_end = data_una_ + send_buffer_.size();
+  for (auto& s : subflows_) {
+    if (!s->alive()) continue;
+    while (snd_data_nxt_ < data_end && s->engine.send_buffer_free() > 0) {
+      const uint32_t len = static_cast<uint32_t>(
+          std::min<uint64_t>(data_end - snd_data_nxt_, s->engine.send_buffer_free()));
+      WriteToSubflow(*s, snd_data_nxt_, len);
+      snd_data_nxt_ += len;
+    }
+    OnDataAck(now, snd_data_nxt_, 0);  // the subflow owns those bytes now
+    break;
+  }
+  MaybeQueueDataFin();
+}
+
 inline void Connection::MaybeQueueDataFin() {
   if (!data_fin_queued_ || data_fin_dsn_ || closed_ || !established_) return;
   if (snd_data_nxt_ != data_una_ + send_buffer_.size()) return;  // data still to hand out
@@ -215,6 +236,7 @@ inline void Connection::MaybeQueueDataFin() {
     for (auto& s : subflows_) s->engine.Close(last_now_);
     return;
   }
+  snd_data_nxt_ += 1;  // RFC 8684 §3.3.3: the DATA_FIN takes one data sequence number
   // RFC 8684 §3.3.3: the DATA_FIN goes out in a DSS (alone: length 1, subflow seq 0) and is
   // resent until DATA_ACKed.
   if (Subflow* s = BestSubflowForSignal()) s->engine.RequestPureAck();
@@ -323,13 +345,18 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
   dss.data_ack = wire::DataAck{rcv_data_nxt_, true};
   dss.mapping = mapping;
   dss.data_fin = data_fin;
-  // Signals ride on pure ACKs; ADD_ADDR may need the whole option space (Linux drops the DSS
-  // for it too).
+  // Signals ride on pure ACKs. An ADD_ADDR that does not fit beside the DSS goes alone (as
+  // Linux drops the DSS for it); one that cannot fit at all is given up (IPv6 with a port and an
+  // HMAC needs 30 bytes, more than is left next to timestamps).
   const size_t space = tx.payload_len > 0 ? kDssReserve : tx.option_space;
   if (tx.payload_len == 0 && tx.kind == tcp::TxKind::kAck) {
-    for (size_t i = 0; i < add_addr_.size(); ++i) {
+    const size_t dss_len = wire::EncodedLength(wire::MptcpOption{dss});
+    for (size_t i = 0; i < add_addr_.size();) {
       PendingAddAddr& a = add_addr_[i];
-      if (a.next > now) continue;
+      if (a.next > now) {
+        ++i;
+        continue;
+      }
       wire::AddAddr opt;
       opt.echo = a.echo;
       opt.address_id = a.id;
@@ -339,30 +366,25 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
         opt.hmac = crypto::AddAddrHmac(local_key_, *remote_key_, a.id, a.address.ip, opt.port);
       }
       const size_t need = wire::EncodedLength(wire::MptcpOption{opt});
-      const size_t dss_len = wire::EncodedLength(wire::MptcpOption{dss});
-      if (need + dss_len > space && !data_fin) {
-        if (need > space) continue;
-        out.Add(opt);  // alone
-        out.add_addr_index = static_cast<int>(i);
-        return out.len;
+      if (need > space) {
+        ++mib_.bad_option;
+        add_addr_.erase(add_addr_.begin() + static_cast<std::ptrdiff_t>(i));
+        continue;
       }
-      if (need + dss_len <= space) {
-        out.Add(opt);
-        out.add_addr_index = static_cast<int>(i);
-      }
+      out.Add(opt);
+      out.add_addr_index = static_cast<int>(i);
+      if (need + dss_len > space) return out.len;  // alone
       break;
     }
     if (!remove_addr_.empty()) {
       wire::RemoveAddr r;
       for (uint8_t id : remove_addr_) r.Add(id);
-      if (out.len + wire::EncodedLength(wire::MptcpOption{r}) +
-              wire::EncodedLength(wire::MptcpOption{dss}) <= space) {
+      if (out.len + wire::EncodedLength(wire::MptcpOption{r}) + dss_len <= space) {
         out.Add(r);
         out.remove_addr = true;
       }
     }
-    if (s.send_mp_prio &&
-        out.len + 3 + wire::EncodedLength(wire::MptcpOption{dss}) <= space) {
+    if (s.send_mp_prio && out.len + 3 + dss_len <= space) {
       out.Add(wire::MpPrio{s.backup_local});
       out.mp_prio = true;
     }
@@ -392,11 +414,14 @@ inline void Connection::AfterEmit(Timestamp now, Subflow& s, const OutOptions& o
     s.send_mp_prio = false;
     ++mib_.mp_prio_tx;
   }
-  // Pending signals need another pure ACK.
-  bool more = !remove_addr_.empty();
-  for (const auto& a : add_addr_) more |= a.next <= now;
-  if (more) {
-    if (Subflow* b = BestSubflowForSignal()) b->engine.RequestPureAck();
+  // More signals due: another pure ACK, but only after progress (no ACK storm when a signal
+  // cannot go out).
+  if (out.add_addr_index >= 0 || out.remove_addr || out.mp_prio) {
+    bool more = !remove_addr_.empty();
+    for (const auto& a : add_addr_) more |= a.next <= now;
+    if (more) {
+      if (Subflow* b = BestSubflowForSignal()) b->engine.RequestPureAck();
+    }
   }
 }
 
@@ -542,7 +567,14 @@ inline Timestamp Connection::NextDeadline() const {
     if (s->join_ack_pending) t = Earliest(t, s->join_ack_timer.deadline());
   }
   if (t == Timestamp::Zero()) return t;
-  for (const auto& a : add_addr_) t = Earliest(t, a.next);
+  // Signals wait for a fully established subflow to carry them.
+  if (remote_key_ && fully_established_ && !closed_ && mptcp_) {
+    bool carrier = false;
+    for (const auto& s : subflows_) carrier |= CanCarrySignal(*s);
+    if (carrier) {
+      for (const auto& a : add_addr_) t = Earliest(t, a.next);
+    }
+  }
   // Data the scheduler could hand out now (mirrors Schedule()).
   if (CanSchedule() && !closed_) {
     const Dsn64 data_end = data_una_ + send_buffer_.size();
@@ -558,15 +590,17 @@ inline Timestamp Connection::NextDeadline() const {
                      : data_end - snd_data_nxt_;
     }
     if (avail > 0) {
+      const bool regular_alive = RegularSubflowAlive();
       for (const auto& s : subflows_) {
-        if (!mptcp_) {
-          if (s->alive() && s->engine.send_buffer_free() > 0) return Timestamp::Zero();
-          continue;
+        if (!mptcp_) break;  // PumpFallback() already moved what fits
+        if (SchedulerMayUse(*s, regular_alive) && SubflowRoom(*s, avail) > 0) {
+          return Timestamp::Zero();
         }
-        if (s->can_carry_data() && SubflowRoom(*s, avail) > 0) return Timestamp::Zero();
       }
     }
-    if (data_fin_queued_ && !data_fin_dsn_ && snd_data_nxt_ == data_end) return Timestamp::Zero();
+    if (mptcp_ && data_fin_queued_ && !data_fin_dsn_ && snd_data_nxt_ == data_end) {
+      return Timestamp::Zero();
+    }
   }
   if (DataTimerNeeded()) t = Earliest(t, last_data_progress_ + DataRto());
   return t;
@@ -576,8 +610,7 @@ inline void Connection::OnTimeout(Timestamp now) {
   last_now_ = now;
   for (auto& sp : subflows_) {
     Subflow& s = *sp;
-    const Timestamp d = s.engine.NextDeadline();
-    if (d != Timestamp::Zero() && d <= now) s.engine.OnTimeout(now);
+    if (s.engine.NextDeadline() <= now) s.engine.OnTimeout(now);
     if (s.join_ack_pending && s.join_ack_timer.Expired(now)) {
       // RFC 8684 §3.2: resend the third ACK until the peer acknowledges it.
       if (++s.join_ack_retries > 5) {
@@ -599,8 +632,9 @@ inline void Connection::OnTimeout(Timestamp now) {
     ++mib_.data_rto;
     // Resend the oldest data, on whichever subflow the scheduler picks: the peer may have
     // dropped it at the data level even though a subflow acknowledged it.
-    if (snd_data_nxt_ > data_una_) {
-      const uint64_t len = std::min<uint64_t>(snd_data_nxt_ - data_una_, config_.max_mapping);
+    const Dsn64 sent_data_end = std::min(snd_data_nxt_, data_una_ + send_buffer_.size());
+    if (sent_data_end > data_una_) {
+      const uint64_t len = std::min<uint64_t>(sent_data_end - data_una_, config_.max_mapping);
       reinject_.push_back(DataRange{data_una_, static_cast<uint32_t>(len)});
       mib_.reinjected_bytes += len;
       reinjected_ever_ = true;
@@ -616,6 +650,7 @@ inline void Connection::OnTimeout(Timestamp now) {
     last_data_progress_ = now;
   }
   SweepSubflows(now);
+  PumpFallback(now);
 }
 
 }  // namespace mptcp

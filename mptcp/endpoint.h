@@ -104,6 +104,11 @@ class Endpoint {
   PacketResult OnPacket(Timestamp now, std::span<const uint8_t> ip_packet);
   // The next IP packet to send, written at the start of `buf` (which should hold 40 + 60 +
   // MSS bytes); its length, or nullopt when there is nothing to send now.
+  //
+  // The driving loop: after any input, drain PollTransmit; when NextDeadline() <= now (it
+  // returns Timestamp::Zero() when a packet is ready), call OnTimeout(now) then drain again.
+  // OnTimeout does nothing when nothing is due, and after it and the drain NextDeadline() is
+  // later than now.
   std::optional<size_t> PollTransmit(Timestamp now, std::span<uint8_t> buf);
 
   Timestamp NextDeadline() const;
@@ -386,8 +391,7 @@ inline Timestamp Endpoint::NextDeadline() const {
 
 inline void Endpoint::OnTimeout(Timestamp now) {
   for (auto& [id, c] : connections_) {
-    const Timestamp d = c->NextDeadline();
-    if (d != Timestamp::Zero() && d <= now) c->OnTimeout(now);
+    if (c->NextDeadline() <= now) c->OnTimeout(now);
   }
 }
 

@@ -173,6 +173,7 @@ class MultipathPipe {
     Side sides[2];
     sides[0].dir = 0;
     sides[1].dir = 1;
+    uint64_t steps_at_this_time = 0;
     for (uint64_t step = 0;; ++step) {
       if (step > cfg_.max_steps) return Fail(res, "step limit");
       while (!actions_.empty() && actions_.front().at <= now_) {
@@ -198,6 +199,14 @@ class MultipathPipe {
         next = Timestamp::Zero() + cfg_.run_at_least;  // idle on purpose
       }
       if (next.IsNever()) return Fail(res, "stalled: nothing scheduled");
+      // An endpoint that keeps asking to run now without doing anything would spin forever.
+      steps_at_this_time = next == now_ ? steps_at_this_time + 1 : 0;
+      if (steps_at_this_time > kLivelockSteps) {
+        return Fail(res, absl::StrFormat("livelock: NextDeadline() is now for %u steps but "
+                                         "nothing happens (client deadline %s, server %s)",
+                                         kLivelockSteps, DeadlineText(client_),
+                                         DeadlineText(server_)));
+      }
       now_ = next;
       if (now_ > deadline) return Fail(res, "simulated deadline passed");
       while (!queue_.empty() && queue_.top().at <= now_) {
@@ -207,7 +216,7 @@ class MultipathPipe {
       }
       for (Endpoint* e : {&client_, &server_}) {
         const Timestamp d = e->NextDeadline();
-        if (d != Timestamp::Zero() && d <= now_) e->OnTimeout(now_);
+        if (d <= now_) e->OnTimeout(now_);
       }
       Sample(res);
     }
@@ -248,6 +257,14 @@ class MultipathPipe {
     Timestamp at;
     std::function<void(MultipathPipe&)> fn;
   };
+  static constexpr uint64_t kLivelockSteps = 100'000;
+
+  std::string DeadlineText(const Endpoint& e) const {
+    const Timestamp d = e.NextDeadline();
+    if (d == Timestamp::Zero()) return "now";
+    if (d.IsNever()) return "never";
+    return absl::StrFormat("%+.6fs", (d - now_).seconds());
+  }
 
   bool PumpApp(Side& s, Connection* c, size_t to_send, size_t to_receive,
                MultipathPipeResult& res) {

@@ -110,7 +110,7 @@ class EnginePipe {
       }
       for (TcpEngine* e : {&client_, &server_}) {
         const Timestamp d = e->NextDeadline();
-        if (d != Timestamp::Zero() && d <= now_) e->OnTimeout(now_);
+        if (d <= now_) e->OnTimeout(now_);
       }
     }
     res.ok = true;

@@ -1,0 +1,239 @@
+// The whole-endpoint fuzz property: a client and a server Endpoint joined in memory, the fuzz
+// input scripting the network (deliver, drop, duplicate, reorder, mutate header bytes, inject
+// crafted packets) and the applications (write, read, close, abort, join, announce). Whatever
+// the script, nothing crashes, memory stays within the configured bounds, and (unless the
+// script forges header bytes, which TCP itself cannot detect) every byte an application reads
+// is the byte the other side wrote.
+#ifndef FUZZ_ENDPOINT_CHECKS_H_
+#define FUZZ_ENDPOINT_CHECKS_H_
+
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <span>
+#include <vector>
+
+#include "mptcp/endpoint.h"
+#include "mptcp/tcp/engine_pipe.h"
+#include "mptcp/wire/checksum.h"
+#include "mptcp/wire/ip.h"
+
+namespace mptcp::fuzz {
+
+#define MPTCP_ENDPOINT_CHECK(cond)                                                   \
+  do {                                                                              \
+    if (!(cond)) {                                                                  \
+      std::fprintf(stderr, "endpoint fuzz check failed (%s:%d): %s\n", __FILE__,    \
+                   __LINE__, #cond);                                                \
+      std::abort();                                                                 \
+    }                                                                               \
+  } while (0)
+
+// Reads the script; past the end it yields zeros.
+class Script {
+ public:
+  explicit Script(std::span<const uint8_t> data) : data_(data) {}
+  bool done() const { return pos_ >= data_.size(); }
+  uint8_t Byte() { return pos_ < data_.size() ? data_[pos_++] : 0; }
+  uint16_t U16() { return static_cast<uint16_t>(Byte() << 8 | Byte()); }
+  std::span<const uint8_t> Bytes(size_t n) {
+    n = std::min(n, data_.size() - std::min(pos_, data_.size()));
+    auto s = data_.subspan(pos_, n);
+    pos_ += n;
+    return s;
+  }
+
+ private:
+  std::span<const uint8_t> data_;
+  size_t pos_ = 0;
+};
+
+inline EndpointConfig FuzzEndpointConfig(bool checksum) {
+  EndpointConfig c;
+  c.connection.send_buffer = 64 * 1024;
+  c.connection.recv_buffer = 64 * 1024;
+  c.connection.subflow.send_buffer = 32 * 1024;
+  c.connection.subflow.recv_buffer = 64 * 1024;
+  c.connection.subflow.rto_min = Duration::Millis(50);
+  c.connection.max_subflows = 4;
+  c.connection.checksum = checksum;
+  c.max_connections = 8;
+  return c;
+}
+
+inline size_t BufferBound(const ConnectionConfig& c) {
+  return c.send_buffer + c.recv_buffer +
+         c.max_subflows * (c.subflow.send_buffer + c.subflow.recv_buffer);
+}
+
+// Runs one script. Returns normally; a violated property aborts.
+inline void CheckEndpointScript(std::span<const uint8_t> data) {
+  Script in(data);
+  const uint8_t mode = in.Byte();
+  const bool forge = (mode & 1) != 0;  // may mutate header bytes / inject packets
+  const EndpointConfig cfg = FuzzEndpointConfig((mode & 2) != 0);
+  const uint64_t seed = in.Byte();
+  Endpoint client(cfg, seed * 2 + 1), server(cfg, seed * 2 + 2);
+  server.Listen(80);
+  const SocketAddress c0{IpAddress::V4(192, 0, 2, 1), 40000};
+  const SocketAddress s0{IpAddress::V4(198, 51, 100, 1), 80};
+  const SocketAddress c1{IpAddress::V4(192, 0, 2, 2), 40000};
+  const SocketAddress s1{IpAddress::V4(198, 51, 100, 2), 80};
+  Timestamp now = Timestamp::Zero();
+  auto cid = client.Connect(now, c0, s0);
+  MPTCP_ENDPOINT_CHECK(cid.ok());
+
+  struct Wire {
+    std::vector<uint8_t> bytes;
+    bool to_server;
+  };
+  std::deque<Wire> net;
+  size_t written[2] = {0, 0}, read[2] = {0, 0};
+  bool closed_write[2] = {false, false};
+  uint8_t buf[2048];
+  uint8_t appbuf[4096];
+  uint8_t want[4096];
+
+  auto server_conn = [&]() -> Connection* {
+    Connection* found = nullptr;
+    server.ForEachConnection([&](ConnectionId, Connection& c) {
+      if (found == nullptr) found = &c;
+    });
+    return found;
+  };
+  auto pump_out = [&](Endpoint& e, bool to_server) {
+    for (int i = 0; i < 256; ++i) {
+      auto n = e.PollTransmit(now, buf);
+      if (!n) break;
+      if (net.size() < 512) net.push_back(Wire{std::vector<uint8_t>(buf, buf + *n), to_server});
+    }
+  };
+  auto app_read = [&](Connection* c, int side) {
+    if (c == nullptr) return;
+    for (int i = 0; i < 64; ++i) {
+      const size_t n = c->Read(appbuf);
+      if (n == 0) break;
+      if (!forge) {
+        tcp::testing::EnginePipe::FillStream(seed, 1 - side, read[side],
+                                             std::span<uint8_t>(want, n));
+        MPTCP_ENDPOINT_CHECK(std::memcmp(appbuf, want, n) == 0);
+        MPTCP_ENDPOINT_CHECK(read[side] + n <= written[1 - side]);
+      }
+      read[side] += n;
+    }
+  };
+  auto app_write = [&](Connection* c, int side, size_t n) {
+    if (c == nullptr || closed_write[side]) return;
+    n = std::min(n, sizeof(appbuf));
+    tcp::testing::EnginePipe::FillStream(seed, side, written[side], std::span<uint8_t>(appbuf, n));
+    written[side] += c->Write(std::span<const uint8_t>(appbuf, n));
+  };
+
+  for (int step = 0; step < 2000 && !in.done(); ++step) {
+    Connection* cc = client.connection(*cid);
+    Connection* sc = server_conn();
+    const uint8_t op = in.Byte();
+    switch (op % 16) {
+      case 0: case 1: case 2: case 3: case 4:  // deliver the oldest packet
+        if (!net.empty()) {
+          Wire w = std::move(net.front());
+          net.pop_front();
+          (w.to_server ? server : client).OnPacket(now, w.bytes);
+        }
+        break;
+      case 5:  // drop it
+        if (!net.empty()) net.pop_front();
+        break;
+      case 6:  // duplicate it
+        if (!net.empty() && net.size() < 512) net.push_back(net.front());
+        break;
+      case 7:  // reorder: move it to the back
+        if (!net.empty()) {
+          net.push_back(std::move(net.front()));
+          net.pop_front();
+        }
+        break;
+      case 8:  // advance time (up to ~6.5 s), then run due timers
+        now = now + Duration::Micros(int64_t{in.U16()} * 100);
+        for (Endpoint* e : {&client, &server}) {
+          const Timestamp d = e->NextDeadline();
+          if (d != Timestamp::Zero() && d <= now) e->OnTimeout(now);
+        }
+        break;
+      case 9:
+        app_write(cc, 0, in.U16() % 4096);
+        break;
+      case 10:
+        app_write(sc, 1, in.U16() % 4096);
+        break;
+      case 11:
+        app_read(cc, 0);
+        app_read(sc, 1);
+        break;
+      case 12: {  // applications: close, abort, join, announce, priority
+        const uint8_t what = in.Byte() % 8;
+        if (what == 0 && cc) { cc->Close(now); closed_write[0] = true; }
+        if (what == 1 && sc) { sc->Close(now); closed_write[1] = true; }
+        if (what == 2 && cc && in.Byte() % 4 == 0) cc->Abort(now);
+        if (what == 3) (void)client.OpenSubflow(now, *cid, c1, s1, in.Byte() & 1);
+        if (what == 4 && sc) sc->AnnounceAddress(1, s1);
+        if (what == 5 && cc) cc->SetBackup(1 + in.Byte() % 2, in.Byte() & 1);
+        if (what == 6 && sc) sc->WithdrawAddress(1);
+        if (what == 7) { client.Reap(); server.Reap(); }
+        break;
+      }
+      case 13:  // forge: mutate a header byte of the oldest packet, keeping checksums valid
+        if (forge && !net.empty()) {
+          std::vector<uint8_t>& p = net.front().bytes;
+          auto ip = wire::ParseIpPacket(p);
+          if (ip.ok()) {
+            const size_t ip_hdr = p.size() - ip->payload.size();
+            auto view = wire::TcpHeaderView::Check(ip->payload);
+            const size_t tcp_hdr = view.ok() ? view->header_length() : ip->payload.size();
+            if (tcp_hdr > 0) {
+              const size_t at = ip_hdr + in.Byte() % tcp_hdr;
+              p[at] ^= static_cast<uint8_t>(1u << (in.Byte() % 8));
+              wire::FillTcpChecksum(ip->ip.src, ip->ip.dst,
+                                    std::span<uint8_t>(p.data() + ip_hdr, p.size() - ip_hdr));
+            }
+          }
+        }
+        break;
+      case 14:  // forge: inject raw bytes as an IP packet to either side
+        if (forge) {
+          std::vector<uint8_t> raw;
+          const auto b = in.Bytes(in.Byte());
+          raw.assign(b.begin(), b.end());
+          (in.Byte() & 1 ? server : client).OnPacket(now, raw);
+        }
+        break;
+      default:  // transmit
+        pump_out(client, true);
+        pump_out(server, false);
+        break;
+    }
+    // Bounded memory, always.
+    if (cc) MPTCP_ENDPOINT_CHECK(cc->BufferBytes() <= BufferBound(cfg.connection));
+    if (sc) MPTCP_ENDPOINT_CHECK(sc->BufferBytes() <= BufferBound(cfg.connection));
+    MPTCP_ENDPOINT_CHECK(client.connection_count() <= cfg.max_connections);
+    MPTCP_ENDPOINT_CHECK(server.connection_count() <= cfg.max_connections);
+    // No livelock: once due timers have run and the output is drained, the next deadline is
+    // in the future (an event loop sleeping on it makes progress).
+    for (Endpoint* e : {&client, &server}) {
+      if (e->NextDeadline() <= now) e->OnTimeout(now);
+      for (int i = 0; i < 1024; ++i) {
+        auto n = e->PollTransmit(now, buf);
+        if (!n) break;
+        if (net.size() < 512) net.push_back(Wire{std::vector<uint8_t>(buf, buf + *n), e == &client});
+      }
+      MPTCP_ENDPOINT_CHECK(e->NextDeadline() > now);
+    }
+  }
+  app_read(client.connection(*cid), 0);
+  app_read(server_conn(), 1);
+}
+
+}  // namespace mptcp::fuzz
+
+#endif  // FUZZ_ENDPOINT_CHECKS_H_
