@@ -213,7 +213,9 @@ inline void CheckEndpointScript(std::span<const uint8_t> data) {
         pump_out(server, false);
         break;
     }
-    // Bounded memory, always.
+    // Bounded memory, always (the step may have reaped a connection: look them up again).
+    cc = client.connection(*cid);
+    sc = server_conn();
     if (cc) MPTCP_ENDPOINT_CHECK(cc->BufferBytes() <= BufferBound(cfg.connection));
     if (sc) MPTCP_ENDPOINT_CHECK(sc->BufferBytes() <= BufferBound(cfg.connection));
     MPTCP_ENDPOINT_CHECK(client.connection_count() <= cfg.max_connections);

@@ -255,6 +255,12 @@ class Connection {
   bool established_ = false;      // Established reported
   bool fully_established_ = false;  // both keys known to both sides (RFC 8684 §3.1)
   bool reinjected_ever_ = false;  // fallback is impossible once data took two paths
+  bool data_ack_seen_ = false;    // a DATA_ACK arrived: MPTCP works end to end
+  // Where the last mapped data delivered ended (subflow sequence and DSN): unmapped data may
+  // continue the stream linearly only from exactly there (RFC 8684 §3.7 infinite mapping).
+  bool rx_mapped_ever_ = false;
+  SeqNum32 rx_mapped_end_ssn_;
+  Dsn64 rx_mapped_end_dsn_ = 0;
   bool remote_deny_join_initial_ = false;  // the peer's MP_CAPABLE flag C
   bool closed_ = false;
   CloseReason close_reason_ = CloseReason::kNone;

@@ -93,7 +93,7 @@ inline Disposition Connection::AcceptJoin(Timestamp now, const FourTuple& tuple,
   ++mib_.mp_join_syn_rx;
   // RFC 8684 §3.2: joins need the keys (both known once fully established) and MPTCP in use;
   // the subflow limit is the local policy Linux calls "subflows".
-  if (!mptcp_ || !remote_key_ || closed_ || data_fin_queued_) {
+  if (!mptcp_ || !remote_key_ || closed_ || (data_fin_acked_ && remote_fin_done_)) {
     ++mib_.mp_join_rejected;
     return Disposition::Dropped("join refused: connection not joinable");
   }
@@ -123,7 +123,9 @@ inline absl::StatusOr<SubflowId> Connection::OpenSubflow(Timestamp now, const Fo
   if (!remote_key_ || !established_ || !fully_established_) {
     return absl::FailedPreconditionError("connection not fully established yet");
   }
-  if (closed_ || data_fin_queued_) return absl::FailedPreconditionError("connection closing");
+  if (closed_ || (data_fin_acked_ && remote_fin_done_)) {
+    return absl::FailedPreconditionError("connection closing");
+  }
   if (subflows_.size() >= config_.max_subflows) {
     return absl::ResourceExhaustedError("subflow limit reached");
   }
@@ -237,6 +239,14 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
   const tcp::SegmentOutcome out = s.engine.OnSegment(now, seg);
   if (out.reset) return Disposition::Reset("subflow reset by the peer");
   if (!out.accepted()) return Disposition::Dropped("dropped by TCP", out.drop);
+  // RFC 8684 §3.7: data acknowledged at the subflow level by segments without any DATA_ACK
+  // (and none ever seen) means the path strips the options: the peer fell back; so do we.
+  if (mptcp_ && out.bytes_acked > 0 && !data_ack_seen_ && !o.dss && !o.mpc &&
+      s.kind == SubflowKind::kInitial && subflows_.size() == 1 && !reinjected_ever_ &&
+      before != tcp::TcpState::kSynSent && before != tcp::TcpState::kSynReceived) {
+    ++mib_.dss_no_match_tcp;
+    EnterFallback(now);
+  }
   if (synack_reset) {
     // TCP took the SYN-ACK; now reset the subflow (RST with MP_TCPRST, RFC 8684 §3.2).
     ResetSubflow(s, *synack_reset);
@@ -361,6 +371,7 @@ inline void Connection::OnDss(Timestamp now, Subflow& s, const wire::TcpRepr& se
   if (role_ == Role::kClient && !fully_established_ && remote_key_) fully_established_ = true;
   if (s.kind == SubflowKind::kInitial && !s.fully_established) s.fully_established = true;
   if (dss.data_ack) {
+    data_ack_seen_ = true;
     // RFC 8684 §3.3.1: a 4-octet DATA_ACK is the low half of the 64-bit value.
     const Dsn64 ack = dss.data_ack->is_64bit ? dss.data_ack->value
                                              : ExpandDsn32(static_cast<uint32_t>(dss.data_ack->value), data_una_);
@@ -440,6 +451,7 @@ inline void Connection::OnSignals(Timestamp now, Subflow& s, const ParsedOptions
   if (o.add_addr && remote_key_) {
     const wire::AddAddr& a = *o.add_addr;
     if (a.echo) {
+      ++mib_.echo_add;
       // The peer confirms our announcement: stop resending it.
       for (auto it = add_addr_.begin(); it != add_addr_.end(); ++it) {
         if (!it->echo && it->id == a.address_id) {
@@ -514,8 +526,11 @@ inline void Connection::DrainSubflow(Timestamp now, Subflow& s) {
     const RxMapping* m = s.rx.Find(r);
     if (m == nullptr) {
       // In-order data that no mapping covers (RFC 8684 §3.3.1 requires one). On the only
-      // subflow before anything went wrong, take it as the infinite mapping of a fallback.
-      if (subflows_.size() == 1 && !reinjected_ever_) {
+      // subflow, before any mapped data arrived, the path strips options: take it as the
+      // infinite mapping of a fallback (§3.7). Later it is a protocol error, never data.
+      const bool continues = !rx_mapped_ever_ || (r == rx_mapped_end_ssn_ &&
+                                                   rx_mapped_end_dsn_ == rcv_data_nxt_);
+      if (subflows_.size() == 1 && !reinjected_ever_ && continues) {
         ++mib_.dss_no_match_tcp;
         EnterFallback(now);
         DrainSubflow(now, s);
@@ -547,10 +562,11 @@ inline bool Connection::DeliverMapped(Subflow& s, const RxMapping& m) {
     if (!wire::VerifyDssChecksumFromPayloadSum(m.dsn, m.relative_ssn, m.wire_len, sum,
                                                *m.checksum)) {
       ++mib_.data_csum_err;
-      // RFC 8684 §3.7: on the only subflow, fall back (MP_FAIL); otherwise drop the subflow.
-      if (subflows_.size() == 1 && !reinjected_ever_) {
-        ++mib_.mp_fail_tx;
-        EnterFallback(last_now_);
+      // RFC 8684 §3.7: the corrupted bytes are never delivered. With other subflows the data
+      // comes again on them; on the only subflow the connection is reset (RFC 8684's MP_FAIL
+      // and infinite-mapping fallback is not implemented yet).
+      if (subflows_.size() == 1) {
+        ResetConnection(CloseReason::kProtocolError, /*fastclose=*/true);
       } else {
         ResetSubflow(s, wire::MpTcpRstReason::kMiddleboxInterference);
       }
@@ -560,6 +576,9 @@ inline bool Connection::DeliverMapped(Subflow& s, const RxMapping& m) {
   const auto pieces = s.engine.PeekReadable(avail);
   Deliver(m.dsn + offset, pieces);
   s.engine.Consume(avail);
+  rx_mapped_ever_ = true;
+  rx_mapped_end_ssn_ = r + static_cast<uint32_t>(avail);
+  rx_mapped_end_dsn_ = m.dsn + offset + avail;
   return true;
 }
 
@@ -620,6 +639,11 @@ inline void Connection::EnterFallback(Timestamp now) {
     s->engine.set_advertised_window_override(std::nullopt);
     s->fully_established = true;
     s->rx.clear();
+  }
+  // A DATA_FIN queued but not acknowledged becomes the subflow's FIN.
+  if (data_fin_dsn_ && !data_fin_acked_) {
+    snd_data_nxt_ = *data_fin_dsn_;
+    data_fin_dsn_.reset();
   }
   // Data already handed to the subflow continues the same byte stream; what the connection
   // still holds goes out as plain TCP. (During a handshake, Established follows it.)

@@ -397,7 +397,7 @@ inline void Connection::AfterEmit(Timestamp now, Subflow& s, const OutOptions& o
   if (out.add_addr_index >= 0) {
     PendingAddAddr& a = add_addr_[static_cast<size_t>(out.add_addr_index)];
     if (a.echo) {
-      ++mib_.echo_add;
+      ++mib_.echo_add_tx;
       add_addr_.erase(add_addr_.begin() + out.add_addr_index);
     } else {
       ++mib_.add_addr_tx;
@@ -499,12 +499,12 @@ inline void Connection::SweepSubflows(Timestamp now) {
       s.rx.clear();
     }
   }
+  FinishIfDone();  // before forgetting dead subflows: the last one's death closes the connection
   // Forget subflows that are closed and have nothing left to send (a final RST).
   std::erase_if(subflows_, [](const std::unique_ptr<Subflow>& s) {
     return !s->alive() && s->down_reported && !s->engine.NextTransmission(Timestamp::Zero());
   });
   if (rr_cursor_ >= subflows_.size()) rr_cursor_ = 0;
-  FinishIfDone();
 }
 
 inline void Connection::FinishIfDone() {
@@ -519,9 +519,17 @@ inline void Connection::FinishIfDone() {
   }
   const bool both_fins = data_fin_acked_ && remote_fin_done_;
   if (mptcp_ && both_fins) {
-    // RFC 8684 §3.3.3: with both DATA_FINs acknowledged, the subflows close.
+    // RFC 8684 §3.3.3: with both DATA_FINs acknowledged the connection is closed and the
+    // subflows go: with a FIN, or a RST for those that cannot finish one (stale, half open).
+    open = 0;
     for (auto& s : subflows_) {
-      if (s->alive()) s->engine.Close(last_now_);
+      if (!s->alive()) continue;
+      if (s->stale || !tcp::IsSynchronized(s->engine.state())) {
+        ResetSubflow(*s, wire::MpTcpRstReason::kUnspecified);
+        continue;
+      }
+      s->engine.Close(last_now_);
+      if (s->engine.state() != tcp::TcpState::kTimeWait) ++open;
     }
   }
   const bool fallback_done = !mptcp_ && remote_fin_done_ && data_fin_dsn_.has_value();
@@ -632,8 +640,10 @@ inline void Connection::OnTimeout(Timestamp now) {
     ++mib_.data_rto;
     // Resend the oldest data, on whichever subflow the scheduler picks: the peer may have
     // dropped it at the data level even though a subflow acknowledged it.
+    // Not before a DATA_ACK proved MPTCP end to end on a lone subflow: a peer that fell back
+    // silently would take the reinjected bytes as new stream data.
     const Dsn64 sent_data_end = std::min(snd_data_nxt_, data_una_ + send_buffer_.size());
-    if (sent_data_end > data_una_) {
+    if (sent_data_end > data_una_ && (data_ack_seen_ || subflows_.size() > 1)) {
       const uint64_t len = std::min<uint64_t>(sent_data_end - data_una_, config_.max_mapping);
       reinject_.push_back(DataRange{data_una_, static_cast<uint32_t>(len)});
       mib_.reinjected_bytes += len;

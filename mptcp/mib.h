@@ -36,6 +36,7 @@ namespace mptcp {
   X(add_addr_tx, "AddAddrTx")                                                    \
   X(add_addr_hmac_failure, "AddAddrHMacFailure")                                 \
   X(echo_add, "EchoAdd")                                                         \
+  X(echo_add_tx, "EchoAddTx")                                                    \
   X(rm_addr, "RmAddr")                                                           \
   X(rm_subflow, "RmSubflow")                                                     \
   X(mp_prio_tx, "MPPrioTx")                                                      \

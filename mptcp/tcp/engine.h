@@ -176,8 +176,11 @@ class TcpEngine {
   uint32_t snd_wnd() const { return snd_wnd_; }
   // Sequence number of the next byte Write() would queue, i.e. after all queued data.
   SeqNum32 write_seq() const { return buf_seq_ + static_cast<uint32_t>(send_buffer_.size()); }
-  // Sequence number of the first byte Read() would return.
-  SeqNum32 read_seq() const { return rcv_nxt_ - static_cast<uint32_t>(recv_buffer_.readable()); }
+  // Sequence number of the first byte Read() would return (the peer's FIN, once received,
+  // occupies the sequence number after the data).
+  SeqNum32 read_seq() const {
+    return rcv_nxt_ - static_cast<uint32_t>(recv_buffer_.readable()) - (fin_received_ ? 1u : 0u);
+  }
   size_t send_buffer_free() const { return CanSend(state_) && !fin_queued_ ? send_buffer_.free_space() : 0; }
   size_t send_buffer_used() const { return send_buffer_.size(); }
   size_t unsent_bytes() const {

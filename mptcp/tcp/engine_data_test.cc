@@ -261,3 +261,22 @@ TEST(EngineDataTest, BadChecksumAndMalformedBytesAreCountedDrops) {
 
 }  // namespace
 }  // namespace mptcp::tcp::testing
+
+namespace mptcp::tcp::testing {
+namespace {
+
+TEST(EngineDataTest, ReadSeqExcludesThePeersFin) {
+  C c;
+  c.EstablishActive();
+  EXPECT_EQ(c.engine().read_seq(), SeqNum32(5001));
+  c.Send(Ms(100), Seg().Flags(kAck | kFin).SeqN(5001).AckN(1001).Win(30000).Data(10));
+  // The data is [5001, 5011); the FIN takes 5011, so RCV.NXT is 5012 but reading starts at 5001.
+  EXPECT_EQ(c.engine().rcv_nxt(), SeqNum32(5012));
+  EXPECT_EQ(c.engine().read_seq(), SeqNum32(5001));
+  uint8_t buf[4];
+  c.engine().Read(buf);
+  EXPECT_EQ(c.engine().read_seq(), SeqNum32(5005));
+}
+
+}  // namespace
+}  // namespace mptcp::tcp::testing

@@ -1,0 +1,943 @@
+// Scenario tests of the MPTCP connection on the in-memory multipath harness: a subflow killed
+// mid-transfer, a backup path, fallback through option-stripping middleboxes, DSS checksums
+// against a payload-rewriting middlebox, ADD_ADDR / REMOVE_ADDR / MP_PRIO, MP_FASTCLOSE, and a
+// graceful close. The harness checks every byte the applications read; each scenario also
+// checks what RFC 8684 requires of the connection. Each runs over a few seeds; a failure names
+// its seed. Replay one: bazel test //mptcp:connection_scenario_test
+// --test_env=MPTCP_SCENARIO_SEED=<seed>; more: --test_env=MPTCP_SCENARIO_SEEDS=<n>.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <memory>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "mptcp/multipath_pipe.h"
+
+namespace mptcp::testing {
+namespace {
+
+// Seeds 1..3, or 1..n with MPTCP_SCENARIO_SEEDS=n; MPTCP_SCENARIO_SEED=k runs only seed k.
+const std::vector<uint64_t>& Seeds() {
+  static const std::vector<uint64_t> seeds = [] {
+    if (const char* s = std::getenv("MPTCP_SCENARIO_SEED")) {
+      return std::vector<uint64_t>{std::strtoull(s, nullptr, 10)};
+    }
+    int n = 3;
+    if (const char* s = std::getenv("MPTCP_SCENARIO_SEEDS")) n = std::atoi(s);
+    std::vector<uint64_t> v;
+    for (int i = 1; i <= n; ++i) v.push_back(static_cast<uint64_t>(i));
+    return v;
+  }();
+  return seeds;
+}
+
+Timestamp At(Duration d) { return Timestamp::Zero() + d; }
+// A moment that varies with the seed: base + step * (seed mod 4).
+Timestamp AtVaried(int64_t base_ms, int64_t step_ms, uint64_t seed) {
+  return At(Duration::Millis(base_ms + step_ms * static_cast<int64_t>(seed % 4)));
+}
+Duration Ms(int64_t n) { return Duration::Millis(n); }
+
+PipeLinkConfig Link(double loss = 0.0, int64_t delay_ms = 10, uint64_t rate_bps = 50'000'000) {
+  return PipeLinkConfig{Ms(delay_ms), loss, 0.0, Ms(3), rate_bps};
+}
+
+// Paths differ in delay by a few milliseconds, differently for each seed, so that seeds vary
+// the timing even on loss-free links.
+MultipathPipeConfig Config(size_t paths, size_t bytes, uint64_t seed,
+                           const PipeLinkConfig& link = Link()) {
+  MultipathPipeConfig c;
+  c.paths = DocumentationPaths(paths, link);
+  for (size_t i = 0; i < paths; ++i) {
+    const Duration extra = Ms(static_cast<int64_t>((seed + 3 * i) % 5));
+    c.paths[i].up.delay += extra;
+    c.paths[i].down.delay += extra;
+  }
+  c.client_bytes = bytes;
+  c.server_bytes = bytes;
+  c.seed = seed;
+  for (EndpointConfig* e : {&c.client, &c.server}) {
+    e->connection.send_buffer = 2 << 20;
+    e->connection.recv_buffer = 2 << 20;
+    e->connection.subflow.send_buffer = 1 << 20;
+    e->connection.subflow.recv_buffer = 2 << 20;
+  }
+  return c;
+}
+
+// --- helpers over the result --------------------------------------------------------------------
+
+std::string NonZero(const MptcpMib& m) {
+  std::string s;
+  m.ForEach([&s](std::string_view name, uint64_t v) {
+    if (v != 0) absl::StrAppend(&s, std::string(name), "=", v, " ");
+  });
+  return s;
+}
+
+std::string EventLog(const std::vector<LoggedEvent>& events) {
+  std::string s;
+  for (const LoggedEvent& e : events) {
+    std::ostringstream os;
+    os << e.event;
+    absl::StrAppend(&s, "  ", absl::StrFormat("%.3f", (e.at - Timestamp::Zero()).seconds()),
+                    e.client ? " client " : " server ", os.str(), "\n");
+  }
+  return s;
+}
+
+// Everything a failing scenario should print.
+std::string Describe(const MultipathPipeResult& r) {
+  return absl::StrCat(r.error, "\nclient MIB: ", NonZero(r.client_mib),
+                      "\nserver MIB: ", NonZero(r.server_mib), "\nevents:\n", EventLog(r.events));
+}
+
+int CountEvents(const std::vector<LoggedEvent>& events, bool client, EventType type) {
+  int n = 0;
+  for (const LoggedEvent& e : events) n += e.client == client && e.event.type == type;
+  return n;
+}
+
+std::optional<LoggedEvent> FirstEvent(const std::vector<LoggedEvent>& events, bool client,
+                                      EventType type) {
+  for (const LoggedEvent& e : events) {
+    if (e.client == client && e.event.type == type) return e;
+  }
+  return std::nullopt;
+}
+
+uint64_t PayloadSince(const std::vector<PathCounters>& now, const std::vector<PathCounters>& then,
+                      size_t path) {
+  return now[path].payload_total() - (then.empty() ? 0 : then[path].payload_total());
+}
+
+double Seconds(Timestamp t) { return (t - Timestamp::Zero()).seconds(); }
+
+std::string LivelockHint(const MultipathPipeResult& r) {
+  if (r.error.find("livelock") == std::string::npos) return "";
+  return "regression: Connection::NextDeadline() (connection_output.h) returns \"now\" when a backup "
+         "subflow has room, but Schedule() does not use backups while a regular subflow can "
+         "carry data (RFC 8684 §3.3.8), so nothing is sent and the caller spins\n";
+}
+
+// The subflow of `c` whose tuple is `t`, as a snapshot.
+std::optional<SubflowInfo> InfoFor(Connection* c, const FourTuple& t) {
+  if (c == nullptr) return std::nullopt;
+  for (const SubflowInfo& s : c->Subflows()) {
+    if (s.tuple == t) return s;
+  }
+  return std::nullopt;
+}
+
+size_t LiveSubflows(Connection* c) {
+  size_t n = 0;
+  for (const SubflowInfo& s : c->Subflows()) n += s.state != tcp::TcpState::kClosed;
+  return n;
+}
+
+// ==============================================================================================
+// 1. A subflow killed mid-transfer: black-holed, then reset. RFC 8684 §3.3.6: data outstanding on
+// a failed subflow is retransmitted on others; the connection survives the loss of a subflow.
+// ==============================================================================================
+
+struct KillCase {
+  size_t paths;
+  size_t killed;
+  size_t bytes;
+  uint64_t rate_bps;  // per path and direction
+};
+void PrintTo(const KillCase& k, std::ostream* os) {
+  *os << k.paths << " paths, kill " << k.killed;
+}
+
+class SubflowKilledTest : public ::testing::TestWithParam<KillCase> {};
+
+TEST_P(SubflowKilledTest, TransferCompletesOnRemainingSubflows) {
+  const KillCase k = GetParam();
+  for (uint64_t seed : Seeds()) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    MultipathPipeConfig cfg = Config(k.paths, k.bytes, seed, Link(0.001, 10, k.rate_bps));
+    MultipathPipe pipe(cfg);
+    // Vary the moment of failure with the seed so different phases of the transfer are hit.
+    const Timestamp t_blackhole = AtVaried(300, 70, seed);
+    // By then two RTOs have passed on the black-holed subflow (the stale threshold).
+    const Timestamp t_reset = t_blackhole + Ms(900);
+    SubflowId killed_id = 0;
+    bool killed_was_up = false;
+    std::vector<PathCounters> at_kill;
+    pipe.At(t_blackhole, [&](MultipathPipe& p) {
+      const auto info = InfoFor(p.client_conn(), p.ClientTuple(k.killed));
+      if (info) {
+        killed_id = info->id;
+        killed_was_up = info->fully_established && info->state == tcp::TcpState::kEstablished;
+      }
+      at_kill = p.path_counters();
+      p.SetBlackholed(k.killed, true);
+    });
+    bool stale_before_reset = false, injected = false;
+    pipe.At(t_reset, [&](MultipathPipe& p) {
+      const auto info = InfoFor(p.client_conn(), p.ClientTuple(k.killed));
+      stale_before_reset = info && info->stale;
+      injected = p.InjectResetToClient(k.killed);
+    });
+    const auto r = pipe.Run();
+    ASSERT_TRUE(r.ok) << Describe(r);
+    ASSERT_TRUE(killed_was_up) << "the subflow to kill was not carrying data at t_blackhole";
+    EXPECT_TRUE(injected);
+    EXPECT_EQ(r.client_read, k.bytes);
+    EXPECT_EQ(r.server_read, k.bytes);
+    EXPECT_FALSE(r.fell_back);
+    // The black-holed subflow is declared stale on both ends and its data reinjected.
+    EXPECT_TRUE(stale_before_reset) << "client subflow not stale 0.9 s into the black hole";
+    EXPECT_GE(r.client_mib.subflow_stale, 1u);
+    EXPECT_GE(r.server_mib.subflow_stale, 1u);
+    EXPECT_GT(r.client_mib.reinjected_bytes + r.server_mib.reinjected_bytes, 0u);
+    // The reset takes the client's subflow down; no other subflow goes down.
+    int downs = 0;
+    for (const LoggedEvent& e : r.events) {
+      if (!e.client || e.event.type != EventType::kSubflowDown) continue;
+      if (e.at < t_reset) continue;  // the graceful close at the end is not counted
+      if (e.event.subflow == killed_id) {
+        ++downs;
+        EXPECT_EQ(e.event.reason, CloseReason::kReset);
+        EXPECT_EQ(e.at, t_reset);
+      }
+    }
+    EXPECT_EQ(downs, 1) << Describe(r);
+    // The remaining paths carried the rest.
+    uint64_t after = 0;
+    for (size_t p = 0; p < k.paths; ++p) {
+      if (p == k.killed) continue;
+      EXPECT_GT(PayloadSince(r.paths, at_kill, p), 0u) << "path " << p;
+      after += PayloadSince(r.paths, at_kill, p);
+    }
+    EXPECT_EQ(PayloadSince(r.paths, at_kill, k.killed), 0u);
+    const Duration stall = std::max(r.longest_client_stall, r.longest_server_stall);
+    std::printf("kill path %zu of %zu, seed %llu: done in %.2f s (close at %.1f s), longest "
+                "receive stall %.3f s (client %.3f, server %.3f); stale c/s %llu/%llu, "
+                "reinjected c/s %llu/%llu bytes; %.1f MiB carried after the failure\n",
+                k.killed, k.paths, static_cast<unsigned long long>(seed),
+                Seconds(std::max(r.client_eof_at, r.server_eof_at)), r.elapsed.seconds(),
+                stall.seconds(), r.longest_client_stall.seconds(),
+                r.longest_server_stall.seconds(),
+                static_cast<unsigned long long>(r.client_mib.subflow_stale),
+                static_cast<unsigned long long>(r.server_mib.subflow_stale),
+                static_cast<unsigned long long>(r.client_mib.reinjected_bytes),
+                static_cast<unsigned long long>(r.server_mib.reinjected_bytes), after / 1048576.0);
+    // Detection takes two RTOs (config.stale_rto_threshold) of a few hundred ms each.
+    EXPECT_LT(stall, Duration::Seconds(2)) << "receive stall after a subflow failure";
+    EXPECT_GT(std::max(r.client_eof_at, r.server_eof_at), t_reset)
+        << "(the transfer should still run when the RST comes; adjust sizes or times)";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, SubflowKilledTest,
+                         ::testing::Values(KillCase{2, 1, 8 << 20, 50'000'000},
+                                           KillCase{4, 2, 12 << 20, 25'000'000}),
+                         [](const auto& info) {
+                           return absl::StrCat(info.param.paths, "_paths_kill_",
+                                               info.param.killed);
+                         });
+
+// The only subflow is reset mid-transfer: nothing can carry the data any more, so the
+// connection must end and say so (Closed{reset}), not linger without subflows.
+TEST(SubflowFailureTest, ResetOfTheOnlySubflowClosesTheConnection) {
+  for (uint64_t seed : Seeds()) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    MultipathPipeConfig cfg = Config(1, 8 << 20, seed);
+    cfg.allow_abnormal_close = true;
+    cfg.deadline = Duration::Seconds(120);
+    MultipathPipe pipe(cfg);
+    const Timestamp t_reset = AtVaried(300, 50, seed);
+    pipe.At(t_reset, [](MultipathPipe& p) { EXPECT_TRUE(p.InjectResetToClient(0)); });
+    const auto r = pipe.Run();
+    ASSERT_TRUE(r.ok) << (FirstEvent(r.events, true, EventType::kClosed)
+                              ? ""
+                              : "regression: a connection whose last subflow is gone never reports "
+                                "Closed: SweepSubflows() erases dead subflows before "
+                                "FinishIfDone(), whose 'alive == 0 && !subflows_.empty()' test "
+                                "then never holds (connection_output.h)\n")
+                      << Describe(r);
+    const auto closed = FirstEvent(r.events, true, EventType::kClosed);
+    ASSERT_TRUE(closed.has_value()) << Describe(r);
+    EXPECT_EQ(closed->event.reason, CloseReason::kReset);
+    EXPECT_EQ(closed->at, t_reset);
+    // The server learns it from the RST the client's endpoint answers its next segment with.
+    EXPECT_EQ(pipe.server_conn()->close_reason(), CloseReason::kReset);
+    EXPECT_LT(r.client_read, cfg.server_bytes);
+  }
+}
+
+// After a subflow fails for good, closing the connection must not wait for that subflow's
+// retransmissions to run out: RFC 8684 §3.3.3 says the connection is closed once both DATA_FINs
+// are DATA_ACKed. (Linux resets leftover subflows at close rather than wait.)
+TEST(SubflowFailureTest, CloseIsNotHeldUpByADeadSubflow) {
+  for (uint64_t seed : Seeds()) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    MultipathPipeConfig cfg = Config(2, 4 << 20, seed);
+    MultipathPipe pipe(cfg);
+    pipe.At(At(Ms(300)), [](MultipathPipe& p) { p.SetBlackholed(1, true); });
+    pipe.At(At(Ms(1500)), [](MultipathPipe& p) { EXPECT_TRUE(p.InjectResetToClient(1)); });
+    const auto r = pipe.Run();
+    ASSERT_TRUE(r.ok) << Describe(r);
+    const Timestamp eof = std::max(r.client_eof_at, r.server_eof_at);
+    const auto client_closed = FirstEvent(r.events, true, EventType::kClosed);
+    const auto server_closed = FirstEvent(r.events, false, EventType::kClosed);
+    ASSERT_TRUE(client_closed && server_closed);
+    EXPECT_EQ(server_closed->event.reason, CloseReason::kNormal);
+    std::printf("dead subflow, seed %llu: last DATA_FIN received at %.2f s; Closed at %.2f s "
+                "(client), %.2f s (server)\n",
+                static_cast<unsigned long long>(seed), Seconds(eof), Seconds(client_closed->at),
+                Seconds(server_closed->at));
+    EXPECT_LT(server_closed->at - eof, Duration::Seconds(60))
+        << "regression: Closed comes " << (server_closed->at - eof).seconds()
+        << " s after the DATA_FIN exchange: FinishIfDone() (connection_output.h) waits for "
+           "every subflow to close, and the black-holed one only does after its 15 RTOs";
+  }
+}
+
+// ==============================================================================================
+// 2. A backup path. RFC 8684 §3.2 / §3.3.8: a subflow joined with B=1 carries data only when no
+// regular subflow can; it takes over when the regular path fails.
+// ==============================================================================================
+
+enum class BackupFailure { kBlackhole, kBlackholeAndReset };
+
+void PrintTo(BackupFailure f, std::ostream* os) {
+  *os << (f == BackupFailure::kBlackhole ? "black hole" : "black hole and RST");
+}
+
+class BackupPathTest : public ::testing::TestWithParam<BackupFailure> {};
+
+TEST_P(BackupPathTest, IdleWhileRegularPathWorksThenTakesOver) {
+  const BackupFailure failure = GetParam();
+  constexpr size_t kBytes = 8 << 20;
+  for (uint64_t seed : Seeds()) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    MultipathPipeConfig cfg = Config(2, kBytes, seed);
+    cfg.paths[1].backup = true;
+    MultipathPipe pipe(cfg);
+    const Timestamp t_fail = AtVaried(600, 70, seed);
+    std::vector<PathCounters> before;
+    std::optional<SubflowInfo> client_backup, server_backup;
+    pipe.At(t_fail, [&](MultipathPipe& p) {
+      before = p.path_counters();
+      client_backup = InfoFor(p.client_conn(), p.ClientTuple(1));
+      server_backup = InfoFor(p.server_conn(), p.ClientTuple(1).Reversed());
+      p.SetBlackholed(0, true);
+    });
+    if (failure == BackupFailure::kBlackholeAndReset) {
+      pipe.At(t_fail + Ms(300), [](MultipathPipe& p) { EXPECT_TRUE(p.InjectResetToClient(0)); });
+    }
+    const auto r = pipe.Run();
+    ASSERT_TRUE(r.ok) << LivelockHint(r) << Describe(r);
+    ASSERT_FALSE(before.empty());
+    // Both ends know the subflow is a backup: the client asked (MP_JOIN B=1), the server was told.
+    ASSERT_TRUE(client_backup.has_value());
+    ASSERT_TRUE(server_backup.has_value());
+    EXPECT_TRUE(client_backup->fully_established);
+    EXPECT_TRUE(client_backup->backup);
+    EXPECT_TRUE(server_backup->backup);
+    // While path 0 worked, the backup path carried no data in either direction.
+    EXPECT_GT(before[0].payload_total(), 2u << 20);
+    EXPECT_EQ(before[1].payload_total(), 0u) << "backup subflow carried data while the regular "
+                                                "path worked";
+    // Then it carried the rest: at least what was not yet delivered, in both directions.
+    const uint64_t after1 = PayloadSince(r.paths, before, 1);
+    EXPECT_GE(after1 + before[0].payload_total(), 2 * kBytes);
+    EXPECT_GT(r.paths[1].payload_bytes[0], 0u);
+    EXPECT_GT(r.paths[1].payload_bytes[1], 0u);
+    EXPECT_GE(r.client_mib.subflow_stale + r.server_mib.subflow_stale, 1u);
+    std::printf("backup (%s), seed %llu: path 0 carried %.1f MiB before the failure, backup "
+                "%llu bytes; backup then carried %.1f MiB; done at %.2f s, longest stall %.3f s\n",
+                failure == BackupFailure::kBlackhole ? "black hole" : "black hole + RST",
+                static_cast<unsigned long long>(seed), before[0].payload_total() / 1048576.0,
+                static_cast<unsigned long long>(before[1].payload_total()), after1 / 1048576.0,
+                Seconds(std::max(r.client_eof_at, r.server_eof_at)),
+                std::max(r.longest_client_stall, r.longest_server_stall).seconds());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Failures, BackupPathTest,
+                         ::testing::Values(BackupFailure::kBlackhole,
+                                           BackupFailure::kBlackholeAndReset),
+                         [](const auto& info) {
+                           return info.param == BackupFailure::kBlackhole ? "Blackhole"
+                                                                          : "BlackholeAndReset";
+                         });
+
+// ==============================================================================================
+// 3. Fallback to TCP (RFC 8684 §3.7) through a middlebox that strips MPTCP options, on one path.
+// ==============================================================================================
+
+enum class Strip {
+  kSyn,             // the client's SYN only
+  kSynAck,          // the server's SYN-ACK only
+  kThirdAck,        // the client's third ACK only
+  kAfterHandshake,  // every segment after the third ACK, both directions ("DSS disappears")
+};
+
+struct FallbackCase {
+  const char* name;
+  Strip strip;
+  size_t client_bytes;
+  size_t server_bytes;
+};
+void PrintTo(const FallbackCase& c, std::ostream* os) { *os << c.name; }
+
+// A middlebox that strips MPTCP options from the segments `strip` names.
+PacketFilter Stripper(Strip strip, int* stripped) {
+  auto third_ack_seen = std::make_shared<bool>(false);
+  return [strip, stripped, third_ack_seen](std::vector<uint8_t>& pkt, bool upstream) {
+    auto seg = SegmentOf(pkt);
+    if (!seg) return true;
+    const bool syn = seg->has_flag(wire::TcpFlag::kSyn);
+    const bool ack = seg->has_flag(wire::TcpFlag::kAck);
+    bool third_ack = false;
+    if (upstream && !syn && !*third_ack_seen) {
+      third_ack = true;  // the first client segment after its SYN
+      *third_ack_seen = true;
+    }
+    bool strip_this = false;
+    switch (strip) {
+      case Strip::kSyn: strip_this = upstream && syn && !ack; break;
+      case Strip::kSynAck: strip_this = !upstream && syn && ack; break;
+      case Strip::kThirdAck: strip_this = third_ack; break;
+      case Strip::kAfterHandshake: strip_this = !syn && !third_ack && *third_ack_seen; break;
+    }
+    if (strip_this && StripMptcpOptions(pkt)) ++*stripped;
+    return true;
+  };
+}
+
+class FallbackTest : public ::testing::TestWithParam<FallbackCase> {};
+
+TEST_P(FallbackTest, CompletesAsPlainTcp) {
+  const FallbackCase fc = GetParam();
+  for (uint64_t seed : Seeds()) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    MultipathPipeConfig cfg = Config(1, 0, seed, Link(0.002));
+    cfg.client_bytes = fc.client_bytes;
+    cfg.server_bytes = fc.server_bytes;
+    cfg.deadline = Duration::Seconds(300);
+    MultipathPipe pipe(cfg);
+    int stripped = 0;
+    pipe.SetFilter(0, Stripper(fc.strip, &stripped));
+    const auto r = pipe.Run();
+    EXPECT_GT(stripped, 0);
+    if (!r.ok && pipe.client_conn()->fallen_back() != pipe.server_conn()->fallen_back()) {
+      ADD_FAILURE() << "regression: one-sided fallback. The receiver fell back, but the data sender "
+                       "stays in MPTCP mode: its data is TCP-acknowledged without a DATA_ACK, "
+                       "which RFC 8684 §3.7 says means the path strips MPTCP; instead the "
+                       "data-level RTO reinjects old data onto the same subflow, which the "
+                       "receiver takes as new stream bytes"
+                    << (r.error.find("wrong") != std::string::npos
+                            ? " (here: wrong bytes delivered)"
+                            : " (here: the connection hangs)")
+                    << "\n" << Describe(r);
+      continue;
+    }
+    if (!r.ok && r.error.find("stalled") != std::string::npos &&
+        (fc.client_bytes == 0 || fc.server_bytes == 0)) {
+      ADD_FAILURE() << "regression: the side that sends nothing closed (DATA_FIN queued) before it "
+                       "fell back; EnterFallback() (connection_input.h) keeps data_fin_dsn_, so "
+                       "MaybeQueueDataFin() never closes the TCP subflow and the peer never "
+                       "sees a FIN\n"
+                    << Describe(r);
+      continue;
+    }
+    ASSERT_TRUE(r.ok) << Describe(r);
+    EXPECT_EQ(r.server_read, fc.client_bytes);
+    EXPECT_EQ(r.client_read, fc.server_bytes);
+    Connection* c = pipe.client_conn();
+    Connection* s = pipe.server_conn();
+    EXPECT_TRUE(c->fallen_back());
+    EXPECT_TRUE(s->fallen_back());
+    EXPECT_EQ(c->close_reason(), CloseReason::kNormal);
+    EXPECT_EQ(s->close_reason(), CloseReason::kNormal);
+    // The client asked for MPTCP and got TCP: it is told so, once.
+    EXPECT_EQ(CountEvents(r.events, true, EventType::kFellBackToTcp), 1) << Describe(r);
+    // So is the server (for a SYN without MP_CAPABLE: a plain TCP client, same API).
+    EXPECT_EQ(CountEvents(r.events, false, EventType::kFellBackToTcp), 1) << Describe(r);
+    switch (fc.strip) {
+      case Strip::kSyn:
+        EXPECT_EQ(r.server_mib.mp_capable_syn_rx, 0u);
+        EXPECT_EQ(r.client_mib.mp_capable_fallback_synack, 1u);
+        break;
+      case Strip::kSynAck:
+        EXPECT_EQ(r.server_mib.mp_capable_syn_rx, 1u);
+        EXPECT_EQ(r.client_mib.mp_capable_fallback_synack, 1u);
+        EXPECT_EQ(r.server_mib.mp_capable_fallback_ack, 1u);
+        break;
+      case Strip::kThirdAck:
+        EXPECT_EQ(r.client_mib.mp_capable_synack_rx, 1u);
+        EXPECT_EQ(r.server_mib.mp_capable_fallback_ack, 1u);
+        break;
+      case Strip::kAfterHandshake:
+        EXPECT_EQ(r.client_mib.mp_capable_synack_rx, 1u);
+        EXPECT_EQ(r.server_mib.mp_capable_ack_rx, 1u);
+        EXPECT_GE(r.client_mib.dss_no_match_tcp + r.server_mib.dss_no_match_tcp, 1u);
+        break;
+    }
+    std::printf("fallback %s, seed %llu: %d segments stripped, done in %.2f s; client MIB: %s; "
+                "server MIB: %s\n",
+                fc.name, static_cast<unsigned long long>(seed), stripped, r.elapsed.seconds(),
+                NonZero(r.client_mib).c_str(), NonZero(r.server_mib).c_str());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Middleboxes, FallbackTest,
+    ::testing::Values(FallbackCase{"Syn", Strip::kSyn, 2 << 20, 2 << 20},
+                      FallbackCase{"SynAck", Strip::kSynAck, 2 << 20, 2 << 20},
+                      FallbackCase{"ThirdAck", Strip::kThirdAck, 2 << 20, 2 << 20},
+                      FallbackCase{"ThirdAckClientSendsOnly", Strip::kThirdAck, 2 << 20, 0},
+                      FallbackCase{"AfterHandshake", Strip::kAfterHandshake, 2 << 20, 2 << 20},
+                      FallbackCase{"AfterHandshakeClientSendsOnly", Strip::kAfterHandshake,
+                                   2 << 20, 0},
+                      FallbackCase{"AfterHandshakeServerSendsOnly", Strip::kAfterHandshake, 0,
+                                   2 << 20}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+// ==============================================================================================
+// 4. DSS checksums (RFC 8684 §3.3.1): negotiated when either side asks; a payload rewritten by a
+// middlebox that fixes the TCP checksum is caught by the DSS checksum and never delivered.
+// ==============================================================================================
+
+// Counts DSS mappings with and without a checksum on a path (a passive tap).
+struct DssTap {
+  uint64_t with_checksum = 0;
+  uint64_t without_checksum = 0;
+};
+
+void TapDss(std::vector<uint8_t>& pkt, DssTap& tap) {
+  auto seg = SegmentOf(pkt);
+  if (!seg) return;
+  auto repr = wire::TcpRepr::Parse(seg->bytes);
+  if (!repr.ok()) return;
+  for (std::span<const uint8_t> o : repr->options.mptcp_options()) {
+    auto opt = wire::ParseMptcpOption(o);
+    if (!opt.ok()) continue;
+    if (const auto* dss = std::get_if<wire::Dss>(&*opt); dss && dss->mapping &&
+                                                        dss->mapping->data_len > 0) {
+      ++(dss->mapping->checksum ? tap.with_checksum : tap.without_checksum);
+    }
+  }
+}
+
+struct ChecksumCase {
+  const char* name;
+  bool client;
+  bool server;
+};
+void PrintTo(const ChecksumCase& c, std::ostream* os) { *os << c.name; }
+
+class ChecksumNegotiationTest : public ::testing::TestWithParam<ChecksumCase> {};
+
+TEST_P(ChecksumNegotiationTest, EitherSideAskingMeansChecksumsBothWays) {
+  const ChecksumCase cc = GetParam();
+  const bool expected = cc.client || cc.server;
+  for (uint64_t seed : Seeds()) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    MultipathPipeConfig cfg = Config(2, 4 << 20, seed, Link(0.002));
+    cfg.client.connection.checksum = cc.client;
+    cfg.server.connection.checksum = cc.server;
+    MultipathPipe pipe(cfg);
+    DssTap taps[2][2];  // [path][upstream]
+    for (size_t p = 0; p < 2; ++p) {
+      pipe.SetFilter(p, [&taps, p](std::vector<uint8_t>& pkt, bool up) {
+        TapDss(pkt, taps[p][up ? 1 : 0]);
+        return true;
+      });
+    }
+    const auto r = pipe.Run();
+    ASSERT_TRUE(r.ok) << Describe(r);
+    EXPECT_EQ(pipe.client_conn()->checksum_enabled(), expected);
+    EXPECT_EQ(pipe.server_conn()->checksum_enabled(), expected);
+    EXPECT_EQ(r.client_mib.data_csum_err + r.server_mib.data_csum_err, 0u);
+    for (size_t p = 0; p < 2; ++p) {
+      for (int up = 0; up < 2; ++up) {
+        SCOPED_TRACE(absl::StrCat("path ", p, up ? " upstream" : " downstream"));
+        const DssTap& t = taps[p][up];
+        EXPECT_GT(t.with_checksum + t.without_checksum, 0u);
+        // RFC 8684 §3.3.1: once negotiated, every mapping carries the checksum (and none
+        // otherwise).
+        EXPECT_EQ(expected ? t.without_checksum : t.with_checksum, 0u);
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sides, ChecksumNegotiationTest,
+                         ::testing::Values(ChecksumCase{"Neither", false, false},
+                                           ChecksumCase{"ClientOnly", true, false},
+                                           ChecksumCase{"ServerOnly", false, true},
+                                           ChecksumCase{"Both", true, true}),
+                         [](const auto& info) { return std::string(info.param.name); });
+
+// A middlebox that corrupts one payload byte of the n-th data segment it sees in one direction
+// and fixes the TCP checksum.
+PacketFilter Corrupter(bool upstream_only, int n, int* corrupted) {
+  auto seen = std::make_shared<int>(0);
+  return [upstream_only, n, corrupted, seen](std::vector<uint8_t>& pkt, bool upstream) {
+    if (upstream != upstream_only) return true;
+    auto seg = SegmentOf(pkt);
+    if (!seg || seg->payload().size() < 100) return true;
+    if (++*seen == n && CorruptPayloadByte(pkt, 77)) ++*corrupted;
+    return true;
+  };
+}
+
+class ChecksumCorruptionTest : public ::testing::TestWithParam<size_t> {};
+
+TEST_P(ChecksumCorruptionTest, CorruptedBytesAreNeverDelivered) {
+  const size_t paths = GetParam();
+  for (uint64_t seed : Seeds()) {
+    // Seeds vary the direction and, with two paths, whether the initial or the joined subflow
+    // is hit.
+    const bool upstream = seed % 2 == 1;
+    const size_t bad_path = paths == 1 ? 0 : ((seed + 1) / 2) % 2;
+    SCOPED_TRACE(absl::StrCat("seed ", seed, ", path ", bad_path,
+                              upstream ? " upstream" : " downstream"));
+    MultipathPipeConfig cfg = Config(paths, 4 << 20, seed);
+    cfg.client.connection.checksum = true;
+    cfg.deadline = Duration::Seconds(300);
+    // On the only subflow, giving up (a reset) is acceptable too; delivering bad data is not.
+    cfg.allow_abnormal_close = paths == 1;
+    MultipathPipe pipe(cfg);
+    int corrupted = 0;
+    pipe.SetFilter(bad_path, Corrupter(upstream, 30 + static_cast<int>(seed), &corrupted));
+    const auto r = pipe.Run();
+    EXPECT_EQ(corrupted, 1);
+    // The invariant: the applications never read a wrong byte, and everything arrives.
+    if (!r.ok && r.error.find("wrong") != std::string::npos) {
+      ADD_FAILURE() << "regression: corrupted data delivered to the application: on a DSS checksum "
+                       "failure DeliverMapped() calls EnterFallback(), which keeps the failed "
+                       "mapping's bytes in the subflow; DrainSubflow() then hands them over as "
+                       "plain TCP (connection_input.h)\n"
+                    << Describe(r);
+      continue;
+    }
+    ASSERT_TRUE(r.ok) << Describe(r);
+    const MptcpMib& receiver = upstream ? r.server_mib : r.client_mib;
+    const MptcpMib& sender = upstream ? r.client_mib : r.server_mib;
+    EXPECT_EQ(receiver.data_csum_err, 1u);
+    if (paths == 1) {
+      const bool completed = r.client_read == cfg.server_bytes && r.server_read == cfg.client_bytes;
+      if (completed) {
+        // RFC 8684 §3.7: on the only subflow the receiver sends MP_FAIL and the connection
+        // falls back to TCP.
+        EXPECT_TRUE(r.fell_back);
+        EXPECT_EQ(receiver.mp_fail_tx, 1u);
+        EXPECT_EQ(sender.mp_fail_rx, 1u)
+            << "regression: MP_FAIL is counted but never sent: BuildOptions() (connection_output.h) "
+               "emits no MpFail";
+      } else {
+        // The connection gave up instead: both ends must know.
+        EXPECT_NE(pipe.client_conn()->close_reason(), CloseReason::kNormal);
+        EXPECT_NE(pipe.server_conn()->close_reason(), CloseReason::kNormal);
+        std::printf("corruption on the only subflow, seed %llu: connection reset (%s/%s) after "
+                    "%zu/%zu bytes\n",
+                    static_cast<unsigned long long>(seed),
+                    std::string(CloseReasonName(pipe.client_conn()->close_reason())).c_str(),
+                    std::string(CloseReasonName(pipe.server_conn()->close_reason())).c_str(),
+                    r.client_read, r.server_read);
+      }
+    } else {
+      // RFC 8684 §3.7: with other subflows, the receiver resets the corrupting subflow
+      // (MP_TCPRST) and the data goes on elsewhere.
+      EXPECT_FALSE(r.fell_back);
+      EXPECT_GE(receiver.mp_rst_tx, 1u);
+      EXPECT_EQ(sender.mp_rst_rx, 1u);
+      EXPECT_EQ(CountEvents(r.events, !upstream, EventType::kSubflowDown), 1) << Describe(r);
+    }
+    std::printf("corruption on path %zu of %zu (%s), seed %llu: done in %.2f s; client MIB: "
+                "%s; server MIB: %s\n",
+                bad_path, paths, upstream ? "upstream" : "downstream",
+                static_cast<unsigned long long>(seed), r.elapsed.seconds(),
+                NonZero(r.client_mib).c_str(), NonZero(r.server_mib).c_str());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Paths, ChecksumCorruptionTest, ::testing::Values(1, 2),
+                         [](const auto& info) { return absl::StrCat(info.param, "_paths"); });
+
+// ==============================================================================================
+// 5. Address signalling: ADD_ADDR (RFC 8684 §3.4.1), REMOVE_ADDR (§3.4.2), MP_PRIO (§3.3.8).
+// ==============================================================================================
+
+constexpr uint8_t kAnnouncedId = 5;
+
+// The server announces its path-1 address; the client joins it when told.
+MultipathPipeConfig AnnounceConfig(uint64_t seed) {
+  MultipathPipeConfig cfg = Config(2, 8 << 20, seed);
+  cfg.join_all = false;
+  // Resend an unechoed ADD_ADDR soon (after 200 ms), so a lost echo shows within the run.
+  cfg.server.connection.signal_retransmit = Ms(100);
+  return cfg;
+}
+
+void JoinWhenAnnounced(MultipathPipe& pipe, const MultipathPipeConfig& cfg,
+                       std::vector<Event>* announced) {
+  pipe.SetEventHook([&cfg, announced](MultipathPipe& p, bool client, const Event& e) {
+    if (!client || e.type != EventType::kAddressAnnounced) return;
+    announced->push_back(e);
+    SocketAddress remote = e.address;
+    if (remote.port == 0) remote.port = cfg.server_port;
+    const auto sid = p.client().OpenSubflow(p.now(), p.client_id(), p.ClientTuple(1).local, remote);
+    EXPECT_TRUE(sid.ok()) << sid.status();
+  });
+}
+
+TEST(AddressSignalTest, AnnouncedAddressIsEchoedAndJoined) {
+  for (uint64_t seed : Seeds()) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    const MultipathPipeConfig cfg = AnnounceConfig(seed);
+    MultipathPipe pipe(cfg);
+    std::vector<Event> announced;
+    JoinWhenAnnounced(pipe, cfg, &announced);
+    const Timestamp t_announce = AtVaried(200, 20, seed);
+    pipe.At(t_announce, [&cfg](MultipathPipe& p) {
+      ASSERT_NE(p.server_conn(), nullptr);
+      p.server_conn()->AnnounceAddress(kAnnouncedId, SocketAddress{cfg.paths[1].server_ip, 0});
+    });
+    std::optional<SubflowInfo> joined;
+    pipe.At(At(Ms(600)), [&joined](MultipathPipe& p) {
+      joined = InfoFor(p.client_conn(), p.ClientTuple(1));
+    });
+    const auto r = pipe.Run();
+    ASSERT_TRUE(r.ok) << Describe(r);
+    ASSERT_EQ(announced.size(), 1u) << Describe(r);
+    EXPECT_EQ(announced[0].address_id, kAnnouncedId);
+    EXPECT_EQ(announced[0].address.ip, cfg.paths[1].server_ip);
+    EXPECT_EQ(announced[0].address.port, 0);
+    EXPECT_EQ(r.client_mib.add_addr, 1u);
+    EXPECT_EQ(r.client_mib.add_addr_hmac_failure, 0u);
+    EXPECT_EQ(r.client_mib.echo_add_tx, 1u) << "the client echoes the announcement once";
+    // The echo reached the server (Linux's EchoAdd counts echoes received), so it stopped
+    // resending (it would resend after 200 ms, and the run lasts about a second).
+    EXPECT_EQ(r.server_mib.echo_add, 1u);
+    EXPECT_EQ(r.server_mib.add_addr_tx, 1u);
+    // The client joined the announced address; the server's SYN-ACK named it by its ID.
+    EXPECT_EQ(r.server_mib.mp_join_ack_rx, 1u);
+    ASSERT_TRUE(joined.has_value());
+    EXPECT_TRUE(joined->fully_established);
+    EXPECT_EQ(joined->remote_id, kAnnouncedId);
+    EXPECT_GT(r.paths[1].payload_bytes[0], 1u << 20);
+    EXPECT_GT(r.paths[1].payload_bytes[1], 1u << 20);
+  }
+}
+
+TEST(AddressSignalTest, RemovedAddressClosesItsSubflows) {
+  for (uint64_t seed : Seeds()) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    const MultipathPipeConfig cfg = AnnounceConfig(seed);
+    MultipathPipe pipe(cfg);
+    std::vector<Event> announced;
+    JoinWhenAnnounced(pipe, cfg, &announced);
+    pipe.At(At(Ms(200)), [&cfg](MultipathPipe& p) {
+      p.server_conn()->AnnounceAddress(kAnnouncedId, SocketAddress{cfg.paths[1].server_ip, 0});
+    });
+    const Timestamp t_remove = AtVaried(450, 30, seed);
+    std::vector<PathCounters> at_remove;
+    SubflowId removed_id = 0;
+    pipe.At(t_remove, [&](MultipathPipe& p) {
+      const auto info = InfoFor(p.client_conn(), p.ClientTuple(1));
+      ASSERT_TRUE(info.has_value());
+      removed_id = info->id;
+      at_remove = p.path_counters();
+      p.server_conn()->WithdrawAddress(kAnnouncedId);
+    });
+    std::vector<PathCounters> settled;
+    pipe.At(t_remove + Ms(150), [&](MultipathPipe& p) { settled = p.path_counters(); });
+    const auto r = pipe.Run();
+    ASSERT_TRUE(r.ok) << Describe(r);
+    ASSERT_FALSE(settled.empty());
+    EXPECT_GT(at_remove[1].payload_total(), 0u) << "the joined subflow carried data before";
+    EXPECT_EQ(PayloadSince(r.paths, settled, 1), 0u) << "and none once removed";
+    EXPECT_GT(PayloadSince(r.paths, settled, 0), 0u);
+    EXPECT_EQ(r.server_mib.rm_subflow, 1u);
+    EXPECT_EQ(r.client_mib.rm_addr, 1u) << "REMOVE_ADDR reached the client";
+    const auto removed = FirstEvent(r.events, true, EventType::kAddressRemoved);
+    ASSERT_TRUE(removed.has_value()) << Describe(r);
+    EXPECT_EQ(removed->event.address_id, kAnnouncedId);
+    bool down = false;
+    for (const LoggedEvent& e : r.events) {
+      down |= e.client && e.event.type == EventType::kSubflowDown && e.event.subflow == removed_id;
+    }
+    EXPECT_TRUE(down) << Describe(r);
+  }
+}
+
+TEST(AddressSignalTest, MpPrioMakesASubflowBackupAndBack) {
+  for (uint64_t seed : Seeds()) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    MultipathPipeConfig cfg = Config(2, 16 << 20, seed);
+    MultipathPipe pipe(cfg);
+    const Timestamp t_backup = AtVaried(400, 30, seed);
+    const Timestamp t_regular = t_backup + Ms(600);
+    std::vector<PathCounters> c0, c1, c2, c3;
+    std::optional<SubflowInfo> server_view;
+    pipe.At(t_backup, [&](MultipathPipe& p) {
+      c0 = p.path_counters();
+      const auto info = InfoFor(p.client_conn(), p.ClientTuple(1));
+      ASSERT_TRUE(info.has_value());
+      EXPECT_TRUE(p.client_conn()->SetBackup(info->id, true));
+    });
+    // Give the MP_PRIO and what was already queued on the subflow time to go.
+    pipe.At(t_backup + Ms(150), [&](MultipathPipe& p) { c1 = p.path_counters(); });
+    pipe.At(t_regular, [&](MultipathPipe& p) {
+      c2 = p.path_counters();
+      // (The MP_PRIO may wait behind a queue of data on its path: look just before the undo.)
+      server_view = InfoFor(p.server_conn(), p.ClientTuple(1).Reversed());
+      const auto info = InfoFor(p.client_conn(), p.ClientTuple(1));
+      ASSERT_TRUE(info.has_value());
+      EXPECT_TRUE(p.client_conn()->SetBackup(info->id, false));
+    });
+    pipe.At(t_regular + Ms(300), [&](MultipathPipe& p) { c3 = p.path_counters(); });
+    const auto r = pipe.Run();
+    ASSERT_TRUE(r.ok) << LivelockHint(r) << Describe(r);
+    ASSERT_FALSE(c3.empty()) << "transfer ended too early for the scenario";
+    EXPECT_EQ(r.client_mib.mp_prio_tx, 2u);
+    EXPECT_EQ(r.server_mib.mp_prio_rx, 2u);
+    ASSERT_TRUE(server_view.has_value());
+    EXPECT_TRUE(server_view->backup) << "the server took the MP_PRIO";
+    // As a backup, path 1 carries nothing in either direction while path 0 works...
+    EXPECT_GT(PayloadSince(c1, c0, 1), 0u);
+    EXPECT_EQ(PayloadSince(c2, c1, 1), 0u) << "backup subflow still used";
+    EXPECT_GT(PayloadSince(c2, c1, 0), 1u << 20);
+    // ...and carries data again once it is regular.
+    EXPECT_GT(PayloadSince(c3, c2, 1), 256u << 10);
+  }
+}
+
+// ==============================================================================================
+// 6. Abort: MP_FASTCLOSE (RFC 8684 §3.5) ends the connection at once on both ends.
+// ==============================================================================================
+
+class AbortTest : public ::testing::TestWithParam<bool> {};  // true: the client aborts
+
+TEST_P(AbortTest, FastcloseReachesThePeer) {
+  const bool client_aborts = GetParam();
+  for (uint64_t seed : Seeds()) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    MultipathPipeConfig cfg = Config(2, 8 << 20, seed);
+    cfg.allow_abnormal_close = true;
+    cfg.deadline = Duration::Seconds(60);
+    MultipathPipe pipe(cfg);
+    const Timestamp t_abort = AtVaried(300, 50, seed);
+    size_t subflows_at_abort = 0;
+    pipe.At(t_abort, [&](MultipathPipe& p) {
+      Connection* c = client_aborts ? p.client_conn() : p.server_conn();
+      subflows_at_abort = LiveSubflows(c);
+      c->Abort(p.now());
+    });
+    const auto r = pipe.Run();
+    ASSERT_TRUE(r.ok) << Describe(r);
+    EXPECT_EQ(subflows_at_abort, 2u);
+    Connection* aborter = client_aborts ? pipe.client_conn() : pipe.server_conn();
+    Connection* peer = client_aborts ? pipe.server_conn() : pipe.client_conn();
+    const MptcpMib& aborter_mib = client_aborts ? r.client_mib : r.server_mib;
+    const MptcpMib& peer_mib = client_aborts ? r.server_mib : r.client_mib;
+    EXPECT_EQ(aborter->close_reason(), CloseReason::kAborted);
+    EXPECT_EQ(peer->close_reason(), CloseReason::kReset);
+    EXPECT_GE(aborter_mib.mp_fastclose_tx, 1u);
+    EXPECT_EQ(peer_mib.mp_fastclose_rx, 1u);
+    const auto aborter_closed = FirstEvent(r.events, client_aborts, EventType::kClosed);
+    const auto peer_closed = FirstEvent(r.events, !client_aborts, EventType::kClosed);
+    ASSERT_TRUE(aborter_closed && peer_closed) << Describe(r);
+    EXPECT_EQ(aborter_closed->event.reason, CloseReason::kAborted);
+    EXPECT_EQ(peer_closed->event.reason, CloseReason::kReset);
+    // As soon as the RST gets through the path's queue, not after any timeout.
+    EXPECT_LE(peer_closed->at - t_abort, Ms(500));
+    EXPECT_EQ(CountEvents(r.events, true, EventType::kClosed), 1);
+    EXPECT_EQ(CountEvents(r.events, false, EventType::kClosed), 1);
+    // No live subflow is left on either end, and both connections can be reaped.
+    EXPECT_EQ(LiveSubflows(aborter), 0u);
+    EXPECT_EQ(LiveSubflows(peer), 0u);
+    EXPECT_EQ(pipe.client().Reap(), 1u);
+    EXPECT_EQ(pipe.server().Reap(), 1u);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sides, AbortTest, ::testing::Bool(), [](const auto& info) {
+  return info.param ? "ClientAborts" : "ServerAborts";
+});
+
+// ==============================================================================================
+// 7. Graceful close (RFC 8684 §3.3.3): DATA_FIN both ways, then the subflows close.
+// ==============================================================================================
+
+struct CloseCase {
+  const char* name;
+  size_t paths;
+  double loss;
+  size_t client_bytes;
+  size_t server_bytes;
+};
+void PrintTo(const CloseCase& c, std::ostream* os) { *os << c.name; }
+
+class GracefulCloseTest : public ::testing::TestWithParam<CloseCase> {};
+
+TEST_P(GracefulCloseTest, BothSidesCloseNormally) {
+  const CloseCase cc = GetParam();
+  for (uint64_t seed : Seeds()) {
+    SCOPED_TRACE(absl::StrCat("seed ", seed));
+    MultipathPipeConfig cfg = Config(cc.paths, 0, seed, Link(cc.loss));
+    cfg.client_bytes = cc.client_bytes;
+    cfg.server_bytes = cc.server_bytes;
+    cfg.deadline = Duration::Seconds(120);
+    MultipathPipe pipe(cfg);
+    const auto r = pipe.Run();
+    ASSERT_TRUE(r.ok) << Describe(r);
+    for (bool client : {true, false}) {
+      SCOPED_TRACE(client ? "client" : "server");
+      Connection* c = client ? pipe.client_conn() : pipe.server_conn();
+      EXPECT_EQ(c->close_reason(), CloseReason::kNormal);
+      EXPECT_EQ(CountEvents(r.events, client, EventType::kClosed), 1);
+      const auto closed = FirstEvent(r.events, client, EventType::kClosed);
+      ASSERT_TRUE(closed.has_value());
+      EXPECT_EQ(closed->event.reason, CloseReason::kNormal);
+      // The close takes a few round trips after the second DATA_FIN, not a timeout.
+      ASSERT_FALSE(r.client_eof_at.IsNever() || r.server_eof_at.IsNever());
+      const Timestamp both_fins = std::max(r.client_eof_at, r.server_eof_at);
+      EXPECT_LE(closed->at - both_fins, Duration::Seconds(cc.loss > 0 ? 2 : 1))
+          << "closed at " << Seconds(closed->at) << " s, DATA_FINs in by " << Seconds(both_fins)
+          << " s";
+      for (const SubflowInfo& s : c->Subflows()) {
+        EXPECT_TRUE(s.state == tcp::TcpState::kClosed || s.state == tcp::TcpState::kTimeWait)
+            << "subflow " << s.id << " in " << tcp::TcpStateName(s.state);
+      }
+      // (A side that sends nothing closes at once, and a closing connection takes no joins.)
+      if (cc.client_bytes > 0 && cc.server_bytes > 0) {
+        EXPECT_EQ(CountEvents(r.events, client, EventType::kSubflowUp),
+                  static_cast<int>(cc.paths));
+      }
+    }
+    std::printf("close %s, seed %llu: DATA_FINs at %.3f/%.3f s, closed at %.3f/%.3f s "
+                "(client/server)\n",
+                cc.name, static_cast<unsigned long long>(seed), Seconds(r.client_eof_at),
+                Seconds(r.server_eof_at),
+                Seconds(FirstEvent(r.events, true, EventType::kClosed)->at),
+                Seconds(FirstEvent(r.events, false, EventType::kClosed)->at));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, GracefulCloseTest,
+    ::testing::Values(CloseCase{"TwoPathsBothWays", 2, 0.0, 4 << 20, 4 << 20},
+                      CloseCase{"TwoPathsLossy", 2, 0.01, 4 << 20, 4 << 20},
+                      CloseCase{"OnePathClientOnly", 1, 0.0, 2 << 20, 0},
+                      CloseCase{"FourPathsServerOnly", 4, 0.005, 0, 4 << 20}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+}  // namespace
+}  // namespace mptcp::testing
