@@ -216,6 +216,15 @@ class Connection {
   bool CanSchedule() const;
   uint32_t SubflowRoom(const Subflow& s, uint64_t avail) const;
   bool RegularSubflowAlive() const;
+  // Subflows that carry (or carried) data; joins still in their handshake do not count.
+  size_t DataSubflows() const {
+    size_t n = 0;
+    for (const auto& s : subflows_) n += s->fully_established && s->alive() ? 1 : 0;
+    return n;
+  }
+  // RFC 8684 §3.7: the infinite-mapping fallback is only possible while the data stream and
+  // the one subflow's byte stream are the same (one data subflow, nothing reinjected).
+  bool FallbackPossible() const { return DataSubflows() <= 1 && !reinjected_ever_; }
   bool SchedulerMayUse(const Subflow& s, bool regular_alive) const;
   void WriteToSubflow(Subflow& s, Dsn64 dsn, uint32_t len);
   void UpdateAdvertisedWindows();

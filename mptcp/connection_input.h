@@ -238,11 +238,23 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
   }
   const tcp::SegmentOutcome out = s.engine.OnSegment(now, seg);
   if (out.reset) return Disposition::Reset("subflow reset by the peer");
-  if (!out.accepted()) return Disposition::Dropped("dropped by TCP", out.drop);
+  if (!out.accepted()) {
+    // A retransmitted segment TCP already holds still carries the sender's newest DATA_ACK;
+    // it is cumulative, so taking it is safe, and without it a connection whose reverse path
+    // only carries duplicates would stall.
+    if (mptcp_ && out.drop == tcp::DropReason::kOutOfWindow && ack && o.dss && o.dss->data_ack &&
+        s.engine.AckAcceptable(seg.ack)) {
+      const Dsn64 data_ack = o.dss->data_ack->is_64bit
+                                 ? o.dss->data_ack->value
+                                 : ExpandDsn32(static_cast<uint32_t>(o.dss->data_ack->value), data_una_);
+      OnDataAck(now, data_ack, uint64_t{seg.window} << s.engine.snd_wscale());
+    }
+    return Disposition::Dropped("dropped by TCP", out.drop);
+  }
   // RFC 8684 §3.7: data acknowledged at the subflow level by segments without any DATA_ACK
   // (and none ever seen) means the path strips the options: the peer fell back; so do we.
   if (mptcp_ && out.bytes_acked > 0 && !data_ack_seen_ && !o.dss && !o.mpc &&
-      s.kind == SubflowKind::kInitial && subflows_.size() == 1 && !reinjected_ever_ &&
+      s.kind == SubflowKind::kInitial && FallbackPossible() &&
       before != tcp::TcpState::kSynSent && before != tcp::TcpState::kSynReceived) {
     ++mib_.dss_no_match_tcp;
     EnterFallback(now);
@@ -281,7 +293,7 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
       // RFC 8684 §3.1: the client's first data repeats MP_CAPABLE with its data-level length,
       // which maps subflow byte 1 to DSN IDSN + 1.
       AddRxMapping(s, remote_idsn_ + 1, 1, *o.mpc->data_len, false, o.mpc->checksum);
-    } else if (!seg.payload.empty() && !fully_established_ && subflows_.size() == 1 &&
+    } else if (!seg.payload.empty() && !fully_established_ && FallbackPossible() &&
                !o.any) {
       // RFC 8684 §3.7: data without any MPTCP option before the connection is known to work
       // end to end: the path strips options; continue as TCP.
@@ -385,7 +397,7 @@ inline void Connection::OnDss(Timestamp now, Subflow& s, const wire::TcpRepr& se
     if (m.data_len == 0) {
       // RFC 8684 §3.3.1 / §3.7: an infinite mapping: the peer fell back.
       ++mib_.infinite_map_rx;
-      if (subflows_.size() == 1) EnterFallback(now);
+      if (FallbackPossible()) EnterFallback(now);
       return;
     }
     AddRxMapping(s, dsn, m.subflow_seq, m.data_len, dss.data_fin, m.checksum);
@@ -497,7 +509,7 @@ inline void Connection::OnSignals(Timestamp now, Subflow& s, const ParsedOptions
   if (o.fail) {
     // RFC 8684 §3.7: the peer saw a checksum failure at o.fail->dsn.
     ++mib_.mp_fail_rx;
-    if (subflows_.size() == 1 && !reinjected_ever_) {
+    if (FallbackPossible()) {
       EnterFallback(now);
     } else {
       ResetSubflow(s, wire::MpTcpRstReason::kMiddleboxInterference);
@@ -530,7 +542,7 @@ inline void Connection::DrainSubflow(Timestamp now, Subflow& s) {
       // infinite mapping of a fallback (§3.7). Later it is a protocol error, never data.
       const bool continues = !rx_mapped_ever_ || (r == rx_mapped_end_ssn_ &&
                                                    rx_mapped_end_dsn_ == rcv_data_nxt_);
-      if (subflows_.size() == 1 && !reinjected_ever_ && continues) {
+      if (FallbackPossible() && continues) {
         ++mib_.dss_no_match_tcp;
         EnterFallback(now);
         DrainSubflow(now, s);
@@ -565,7 +577,7 @@ inline bool Connection::DeliverMapped(Subflow& s, const RxMapping& m) {
       // RFC 8684 §3.7: the corrupted bytes are never delivered. With other subflows the data
       // comes again on them; on the only subflow the connection is reset (RFC 8684's MP_FAIL
       // and infinite-mapping fallback is not implemented yet).
-      if (subflows_.size() == 1) {
+      if (DataSubflows() <= 1) {
         ResetConnection(CloseReason::kProtocolError, /*fastclose=*/true);
       } else {
         ResetSubflow(s, wire::MpTcpRstReason::kMiddleboxInterference);
@@ -584,19 +596,20 @@ inline bool Connection::DeliverMapped(Subflow& s, const RxMapping& m) {
 
 // Places bytes with data sequence number `dsn` into the connection's reassembly buffer.
 inline void Connection::Deliver(Dsn64 dsn, const RecvBuffer::Pieces& data) {
+  bool duplicate = false;  // Linux's DuplicateData counts deliveries holding old data
   bool advanced = false;
   bool out_of_order = false;
   for (std::span<const uint8_t> piece : {data.first, data.second}) {
     if (piece.empty()) continue;
     const Dsn64 end = dsn + piece.size();
     if (end <= rcv_data_nxt_) {  // all old: a reinjected or retransmitted copy
-      mib_.duplicate_data += piece.size();
+      duplicate = true;
       dsn = end;
       continue;
     }
     if (dsn < rcv_data_nxt_) {
       const size_t skip = static_cast<size_t>(rcv_data_nxt_ - dsn);
-      mib_.duplicate_data += skip;
+      duplicate = true;
       piece = piece.subspan(skip);
       dsn = rcv_data_nxt_;
     }
@@ -616,6 +629,7 @@ inline void Connection::Deliver(Dsn64 dsn, const RecvBuffer::Pieces& data) {
     dsn = end;
   }
   if (out_of_order) ++mib_.ofo_queue;
+  if (duplicate) ++mib_.duplicate_data;
   if (advanced) PushEvent(Event{.type = EventType::kReadable});
 }
 
@@ -634,6 +648,10 @@ inline void Connection::EnterFallback(Timestamp now) {
   mptcp_ = false;
   fallen_back_ = true;
   PushEvent(Event{.type = EventType::kFellBackToTcp});
+  // Joins still in their handshake cannot live on without MPTCP.
+  for (auto& s : subflows_) {
+    if (s->kind == SubflowKind::kJoin && s->alive()) s->engine.Abort();
+  }
   for (auto& s : subflows_) {
     s->engine.set_external_send_window(false);
     s->engine.set_advertised_window_override(std::nullopt);

@@ -192,8 +192,19 @@ inline bool Connection::RegularSubflowAlive() const {
   return false;
 }
 
+// Stale subflows get no data while another can take it; when every subflow is stale, the
+// least bad is still better than sending nothing.
 inline bool Connection::SchedulerMayUse(const Subflow& s, bool regular_alive) const {
-  return s.can_carry_data() && !(s.backup() && regular_alive);
+  if (!s.can_carry_data()) {
+    if (!s.stale || !s.fully_established) return false;
+    const auto st = s.engine.state();
+    if (st != tcp::TcpState::kEstablished && st != tcp::TcpState::kCloseWait) return false;
+    for (const auto& o : subflows_) {
+      if (o->can_carry_data()) return false;
+    }
+    return true;
+  }
+  return !(s.backup() && regular_alive);
 }
 
 // Bytes the scheduler may hand subflow s now: what cwnd allows beyond what is already queued

@@ -194,6 +194,10 @@ class TcpEngine {
   uint32_t bytes_in_flight() const { return rtq_.pipe(); }
   uint32_t cwnd() const { return cc_->cwnd(); }
   bool in_recovery() const { return in_recovery_; }
+  // RFC 5961 §5.2: an ACK value in [SND.UNA - MAX.SND.WND, SND.NXT].
+  bool AckAcceptable(SeqNum32 ack) const {
+    return IsSynchronized(state_) && !(ack > snd_nxt_) && !(ack < snd_una_ - max_snd_wnd_);
+  }
   // Retransmission timeouts since data was last acknowledged (a failing path shows here).
   int consecutive_rtos() const { return consecutive_rtos_; }
   // Payload bytes per full segment (peer MSS less the timestamp option), RFC 6691.
