@@ -207,6 +207,8 @@ class Connection {
   void Deliver(Dsn64 dsn, const RecvBuffer::Pieces& data);
   void CheckRemoteDataFin();
   void EnterFallback(Timestamp now);
+  bool FallbackConsistent(const Subflow& s, const wire::TcpRepr& seg,
+                          const wire::DssMapping& m) const;
   void ResetSubflow(Subflow& s, wire::MpTcpRstReason reason);
   void ResetConnection(CloseReason reason, bool fastclose);
 
@@ -268,6 +270,8 @@ class Connection {
   // Where the last mapped data delivered ended (subflow sequence and DSN): unmapped data may
   // continue the stream linearly only from exactly there (RFC 8684 §3.7 infinite mapping).
   bool rx_mapped_ever_ = false;
+  SeqNum32 fallback_base_ssn_;  // the fallback point: this subflow byte is ...
+  Dsn64 fallback_base_dsn_ = 0;  // ... this data sequence number
   SeqNum32 rx_mapped_end_ssn_;
   Dsn64 rx_mapped_end_dsn_ = 0;
   bool remote_deny_join_initial_ = false;  // the peer's MP_CAPABLE flag C

@@ -253,7 +253,8 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
   }
   // RFC 8684 §3.7: data acknowledged at the subflow level by segments without any DATA_ACK
   // (and none ever seen) means the path strips the options: the peer fell back; so do we.
-  if (mptcp_ && out.bytes_acked > 0 && !data_ack_seen_ && !o.dss && !o.mpc &&
+  // (Any MPTCP option, such as an ADD_ADDR sent alone, proves the path carries them.)
+  if (mptcp_ && out.bytes_acked > 0 && !data_ack_seen_ && !o.any &&
       s.kind == SubflowKind::kInitial && FallbackPossible() &&
       before != tcp::TcpState::kSynSent && before != tcp::TcpState::kSynReceived) {
     ++mib_.dss_no_match_tcp;
@@ -284,6 +285,13 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
       tcp::IsSynchronized(s.engine.state()) && o.mpc && o.mpc->sender_key &&
       o.mpc->receiver_key == local_key_) {
     TakeClientKey(now, s, *o.mpc);
+  }
+  if (fallen_back_ && o.dss && o.dss->mapping && o.dss->mapping->data_len > 0 &&
+      !seg.payload.empty() && !FallbackConsistent(s, seg, *o.dss->mapping)) {
+    // The peer still maps its data, and not as the plain stream we now read: it did not fall
+    // back. Reading on would deliver wrong bytes; give up instead (RFC 8684 §3.7).
+    ResetConnection(CloseReason::kProtocolError, /*fastclose=*/false);
+    return Disposition::Reset("mapping contradicts the fallback");
   }
   if (mptcp_) {
     if (o.dss) {
@@ -642,6 +650,19 @@ inline void Connection::CheckRemoteDataFin() {
   if (Subflow* s = BestSubflowForSignal()) s->engine.RequestAck();  // DATA_ACK it
 }
 
+// After our fallback, a DSS mapping may still arrive (sent before the peer fell back too); it
+// must agree with reading the subflow as the plain stream.
+inline bool Connection::FallbackConsistent(const Subflow& s, const wire::TcpRepr& seg,
+                                           const wire::DssMapping& m) const {
+  if (!remote_key_) return true;
+  const SeqNum32 ssn = s.AbsoluteRxSsn(m.subflow_seq);
+  if (ssn < fallback_base_ssn_) return true;  // data from before the fallback point
+  const Dsn64 dsn = m.dsn_is_64bit ? m.dsn
+                                   : ExpandDsn32(static_cast<uint32_t>(m.dsn), rcv_data_nxt_);
+  (void)seg;
+  return dsn == fallback_base_dsn_ + static_cast<uint32_t>(ssn - fallback_base_ssn_);
+}
+
 inline void Connection::EnterFallback(Timestamp now) {
   if (fallen_back_) return;
   (void)now;
@@ -657,6 +678,11 @@ inline void Connection::EnterFallback(Timestamp now) {
     s->engine.set_advertised_window_override(std::nullopt);
     s->fully_established = true;
     s->rx.clear();
+    if (s->kind == SubflowKind::kInitial) {
+      // From here the subflow's bytes are the data stream: byte read_seq is DSN rcv_data_nxt_.
+      fallback_base_ssn_ = s->engine.read_seq();
+      fallback_base_dsn_ = rcv_data_nxt_;
+    }
   }
   // A DATA_FIN queued but not acknowledged becomes the subflow's FIN.
   if (data_fin_dsn_ && !data_fin_acked_) {
