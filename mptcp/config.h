@@ -42,6 +42,11 @@ struct ConnectionConfig {
   // MP_JOIN third ACK) absent a better estimate.
   Duration signal_retransmit = Duration::Millis(500);
 
+  // After both DATA_FINs are acknowledged the connection reports Closed at once; subflows
+  // still finishing their FIN exchange after this long are reset (Linux's
+  // net.mptcp.close_timeout is 60 s).
+  Duration close_timeout = Duration::Seconds(60);
+
   SchedulerKind scheduler = SchedulerKind::kMinRtt;
 };
 

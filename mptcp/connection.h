@@ -298,6 +298,7 @@ class Connection {
   Timestamp last_data_progress_;
   int data_rto_backoff_ = 0;
   Timer data_rto_timer_;
+  Timer close_timer_;  // after a clean close, resets subflows that have not finished
 
   // Receiving.
   RecvBuffer recv_buffer_;

@@ -530,9 +530,10 @@ inline void Connection::FinishIfDone() {
   }
   const bool both_fins = data_fin_acked_ && remote_fin_done_;
   if (mptcp_ && both_fins) {
-    // RFC 8684 §3.3.3: with both DATA_FINs acknowledged the connection is closed and the
-    // subflows go: with a FIN, or a RST for those that cannot finish one (stale, half open).
-    open = 0;
+    // RFC 8684 §3.3.3: with both DATA_FINs acknowledged the connection is closed. The
+    // subflows go on their own: a FIN each, or a RST for those that cannot finish one (stale,
+    // half open); whatever is still open after the close timeout is reset (Linux:
+    // net.mptcp.close_timeout).
     for (auto& s : subflows_) {
       if (!s->alive()) continue;
       if (s->stale || !tcp::IsSynchronized(s->engine.state())) {
@@ -540,11 +541,15 @@ inline void Connection::FinishIfDone() {
         continue;
       }
       s->engine.Close(last_now_);
-      if (s->engine.state() != tcp::TcpState::kTimeWait) ++open;
     }
+    close_timer_.Arm(last_now_ + config_.close_timeout);
+    closed_ = true;
+    close_reason_ = CloseReason::kNormal;
+    PushEvent(Event{.type = EventType::kClosed, .subflow = 0, .reason = CloseReason::kNormal});
+    return;
   }
   const bool fallback_done = !mptcp_ && remote_fin_done_ && data_fin_dsn_.has_value();
-  if (open == 0 && (both_fins || fallback_done)) {
+  if (open == 0 && fallback_done) {
     closed_ = true;
     close_reason_ = CloseReason::kNormal;
     PushEvent(Event{.type = EventType::kClosed, .subflow = 0, .reason = CloseReason::kNormal});
@@ -586,6 +591,7 @@ inline Timestamp Connection::NextDeadline() const {
     if (s->join_ack_pending) t = Earliest(t, s->join_ack_timer.deadline());
   }
   if (t == Timestamp::Zero()) return t;
+  if (!subflows_.empty()) t = Earliest(t, close_timer_.deadline());
   // Signals wait for a fully established subflow to carry them.
   if (remote_key_ && fully_established_ && !closed_ && mptcp_) {
     bool carrier = false;
@@ -627,6 +633,17 @@ inline Timestamp Connection::NextDeadline() const {
 
 inline void Connection::OnTimeout(Timestamp now) {
   last_now_ = now;
+  if (close_timer_.Expired(now)) {
+    // The close timeout: subflows still finishing their FIN exchange are reset.
+    close_timer_.Disarm();
+    for (auto& s : subflows_) {
+      if (s->alive() && s->engine.state() != tcp::TcpState::kTimeWait) {
+        ResetSubflow(*s, wire::MpTcpRstReason::kUnspecified);
+      } else if (s->alive()) {
+        s->engine.Abort();  // TIME-WAIT: forget it quietly
+      }
+    }
+  }
   for (auto& sp : subflows_) {
     Subflow& s = *sp;
     if (s.engine.NextDeadline() <= now) s.engine.OnTimeout(now);

@@ -397,7 +397,17 @@ class MultipathPipe {
     }
     if (sides[0].read != cfg_.server_bytes || sides[1].read != cfg_.client_bytes) return false;
     if (!cfg_.close_when_done) return true;
-    return c->closed() && s->closed() && sides[0].eof && sides[1].eof;
+    if (!(c->closed() && s->closed() && sides[0].eof && sides[1].eof)) return false;
+    // Closed comes once both DATA_FINs are acknowledged; wait for the subflows' own FIN
+    // exchanges too (TIME-WAIT counts as finished).
+    for (Connection* conn : {c, s}) {
+      for (const SubflowInfo& si : conn->Subflows()) {
+        if (si.state != tcp::TcpState::kClosed && si.state != tcp::TcpState::kTimeWait) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   void Sample(MultipathPipeResult& res) {

@@ -1,0 +1,545 @@
+// Interop with the Linux kernel's MPTCP v1: our stack (behind TUN devices, driven by
+// io::EventLoop) against IPPROTO_MPTCP sockets in another network namespace, over veths and a
+// router namespace (topology in conformance/interop_harness.h). Each case moves
+// INTEROP_MIB MiB (default 64) in each direction, checks both by SHA-256, captures the veths and
+// has tshark look for malformed packets and MPTCP expert errors. The figures (goodput, the
+// kernel-to-kernel goodput, the TUN packet-rate limit) are printed as "FIGURE ..." lines for
+// docs/performance.md.
+//
+// Needs root, /dev/net/tun and /proc/sys/net/mptcp: each test skips with the reason otherwise.
+// Captures are deleted after a passing test unless INTEROP_KEEP_PCAP is set (they are in
+// TEST_TMPDIR, or /tmp when run by hand).
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <thread>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "conformance/interop_harness.h"
+#include "gtest/gtest.h"
+#include "io/event_loop.h"
+#include "io/stream_pattern.h"
+#include "io/net_config.h"
+#include "io/tun_device.h"
+
+namespace mptcp::interop {
+namespace {
+
+constexpr uint64_t kOurSeed = 11;
+constexpr uint64_t kKernelSeed = 22;
+constexpr uint16_t kServerPort = 5201;
+
+uint64_t TransferBytes() {
+  uint64_t mib = 64;
+  if (const char* e = std::getenv("INTEROP_MIB")) (void)absl::SimpleAtoi(e, &mib);
+  return mib << 20;
+}
+
+std::string TmpDir() {
+  const char* d = std::getenv("TEST_TMPDIR");
+  return d != nullptr ? d : "/tmp";
+}
+
+double MiBps(uint64_t bytes, Duration d) {
+  return d.nanos() <= 0 ? 0 : static_cast<double>(bytes) / (1 << 20) / d.seconds();
+}
+
+void Figure(const std::string& name, double value, const std::string& unit) {
+  std::printf("FIGURE %s %.1f %s\n", name.c_str(), value, unit.c_str());
+  std::fflush(stdout);
+}
+
+class InteropTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string why = MissingPrerequisite();
+    if (!why.empty()) GTEST_SKIP() << "interop prerequisites missing: " << why;
+    CleanStaleNamespaces();
+    auto t = Topology::Create();
+    ASSERT_TRUE(t.ok()) << t.status();
+    topo_ = std::move(*t);
+    // Linux's default limits allow 2 extra subflows and accept 0 ADD_ADDRs; be explicit.
+    ASSERT_TRUE(topo_->kern().ExecOk("ip mptcp limits set subflows 4 add_addr_accepted 4").ok());
+  }
+
+  void TearDown() override {
+    if (HasFailure() && topo_ != nullptr) {
+      // The kernel's side of the story: its nonzero MPTCP counters.
+      std::printf("kernel MPTCP counters:\n%s\n",
+                  topo_->kern().Exec("nstat -asz | grep MPTcp | awk '$2 != 0'").output.c_str());
+    }
+    capture_.reset();
+    topo_.reset();  // deletes the namespaces
+  }
+
+  // Captures both kernel-side veths (everything that crosses a "wire").
+  void StartCapture() {
+    if (!HaveTool("dumpcap") || !HaveTool("tshark")) {
+      std::printf("NOTE: no dumpcap/tshark: capture check skipped\n");
+      return;
+    }
+    const std::string name =
+        ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    auto c = Capture::Start(topo_->kern(), {"b0", "b1"}, TmpDir() + "/" + name + ".pcapng");
+    ASSERT_TRUE(c.ok()) << c.status();
+    capture_ = std::move(*c);
+  }
+
+  void CheckCaptureClean() {
+    if (capture_ == nullptr) return;
+    auto path = capture_->Stop();
+    ASSERT_TRUE(path.ok()) << path.status();
+    auto f = interop::CheckCapture(*path);
+    ASSERT_TRUE(f.ok()) << f.status();
+    std::printf("capture %s: %lu frames, %lu with MPTCP options\n", path->c_str(),
+                static_cast<unsigned long>(f->frames), static_cast<unsigned long>(f->mptcp_frames));
+    EXPECT_GT(f->frames, 0u);
+    auto head = [](const std::vector<std::string>& v) {
+      return absl::StrJoin(v.begin(), v.begin() + std::min<size_t>(v.size(), 20), "\n");
+    };
+    EXPECT_TRUE(f->malformed.empty()) << f->malformed.size() << " malformed:\n"
+                                      << head(f->malformed);
+    EXPECT_TRUE(f->mptcp_errors.empty()) << f->mptcp_errors.size() << " MPTCP expert errors:\n"
+                                         << head(f->mptcp_errors);
+    if (!f->other_errors.empty()) {
+      std::printf("note: %zu non-MPTCP expert errors, first:\n%s\n", f->other_errors.size(),
+                  head(f->other_errors).c_str());
+    }
+    if (!HasFailure() && std::getenv("INTEROP_KEEP_PCAP") == nullptr) std::remove(path->c_str());
+  }
+
+  // Both directions arrived intact.
+  void ExpectExact(const OurResult& ours, const TransferResult& kernel, uint64_t bytes) {
+    ASSERT_TRUE(ours.status.ok()) << Describe(ours) << "kernel: " << kernel.status;
+    ASSERT_TRUE(kernel.status.ok()) << kernel.status << "\n" << Describe(ours);
+    EXPECT_EQ(ours.sent, bytes);
+    EXPECT_EQ(kernel.sent, bytes);
+    EXPECT_EQ(kernel.received, bytes) << Describe(ours);
+    EXPECT_EQ(ours.received, bytes) << Describe(ours);
+    EXPECT_EQ(io::DigestHex(kernel.received_digest),
+              io::DigestHex(io::StreamPattern(kOurSeed).Digest(bytes)))
+        << "kernel received corrupted data";
+    EXPECT_EQ(io::DigestHex(ours.received_digest),
+              io::DigestHex(io::StreamPattern(kKernelSeed).Digest(bytes)))
+        << "we received corrupted data";
+  }
+
+  static KernelPeerConfig KernelServer(uint64_t bytes, bool mptcp = true) {
+    KernelPeerConfig k;
+    k.server = true;
+    k.mptcp = mptcp;
+    k.local = {IpAddress::V4(0, 0, 0, 0), kServerPort};
+    k.send_bytes = bytes;
+    k.seed = kKernelSeed;
+    return k;
+  }
+  static OurPeerConfig OurClient(uint64_t bytes, uint16_t port) {
+    OurPeerConfig o;
+    o.server = false;
+    o.local = {Topology::Path(0).ours, port};
+    o.remote = {Topology::Path(0).kernel, kServerPort};
+    o.send_bytes = bytes;
+    o.seed = kOurSeed;
+    return o;
+  }
+  static OurPeerConfig OurServer(uint64_t bytes) {
+    OurPeerConfig o;
+    o.server = true;
+    o.listen_port = kServerPort;
+    o.send_bytes = bytes;
+    o.seed = kOurSeed;
+    return o;
+  }
+  static KernelPeerConfig KernelClient(uint64_t bytes) {
+    KernelPeerConfig k;
+    k.server = false;
+    k.remote = {Topology::Path(0).ours, kServerPort};
+    k.send_bytes = bytes;
+    k.seed = kKernelSeed;
+    return k;
+  }
+
+  uint64_t NstatCounter(const std::string& name) {
+    CommandResult r = topo_->kern().Exec("nstat -asz " + name);
+    for (absl::string_view line : absl::StrSplit(r.output, '\n')) {
+      std::vector<absl::string_view> cols = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      uint64_t v = 0;
+      if (cols.size() >= 2 && cols[0] == name && absl::SimpleAtoi(cols[1], &v)) return v;
+    }
+    return 0;
+  }
+
+  void PrintGoodput(const std::string& name, const OurResult& ours, uint64_t bytes) {
+    const Duration d = ours.elapsed();
+    Figure(name + "_goodput_each_way", MiBps(bytes, d), "MiB/s");
+    Figure(name + "_goodput_total", MiBps(2 * bytes, d), "MiB/s");
+    Figure(name + "_tun_packets_per_s",
+           static_cast<double>(ours.loop.packets_in + ours.loop.packets_out) / d.seconds(),
+           "packets/s");
+  }
+
+  std::unique_ptr<Topology> topo_;
+  std::unique_ptr<Capture> capture_;
+};
+
+// (a) Our client, one subflow, to a kernel MPTCP server.
+TEST_F(InteropTest, OurClientToKernelServer) {
+  const uint64_t bytes = TransferBytes();
+  StartCapture();
+  KernelPeer kernel(topo_->kern().name(), KernelServer(bytes));
+  ASSERT_TRUE(kernel.WaitListening().ok());
+  OurPeer ours(topo_->ours().name(), OurClient(bytes, 40001));
+  ASSERT_TRUE(ours.WaitReady().ok());
+  const OurResult o = ours.Join();
+  const TransferResult k = kernel.Join();
+  ExpectExact(o, k, bytes);
+  EXPECT_FALSE(o.fell_back);
+  PrintGoodput("a_our_client", o, bytes);
+  std::printf("%s", Describe(o).c_str());
+  CheckCaptureClean();
+}
+
+// (b) A kernel MPTCP client to our server.
+TEST_F(InteropTest, KernelClientToOurServer) {
+  const uint64_t bytes = TransferBytes();
+  StartCapture();
+  OurPeer ours(topo_->ours().name(), OurServer(bytes));
+  ASSERT_TRUE(ours.WaitReady().ok());
+  KernelPeer kernel(topo_->kern().name(), KernelClient(bytes));
+  const TransferResult k = kernel.Join();
+  const OurResult o = ours.Join();
+  ExpectExact(o, k, bytes);
+  EXPECT_FALSE(o.fell_back);
+  EXPECT_EQ(o.mib.mp_capable_syn_rx, 1u);
+  PrintGoodput("b_our_server", o, bytes);
+  std::printf("%s", Describe(o).c_str());
+  CheckCaptureClean();
+}
+
+
+// (c) Two subflows: our client joins over the second path; the kernel counts the MP_JOIN ACK.
+TEST_F(InteropTest, OurClientJoinsSecondPath) {
+  const uint64_t bytes = TransferBytes();
+  const uint64_t joins_before = NstatCounter("MPTcpExtMPJoinAckRx");
+  StartCapture();
+  KernelPeer kernel(topo_->kern().name(), KernelServer(bytes));
+  ASSERT_TRUE(kernel.WaitListening().ok());
+  OurPeerConfig cfg = OurClient(bytes, 40021);
+  cfg.extra_subflows.push_back(
+      {{Topology::Path(1).ours, 40022}, {Topology::Path(1).kernel, kServerPort}});
+  OurPeer ours(topo_->ours().name(), cfg);
+  ASSERT_TRUE(ours.WaitReady().ok());
+  const OurResult o = ours.Join();
+  const TransferResult k = kernel.Join();
+  ExpectExact(o, k, bytes);
+  EXPECT_EQ(o.max_subflows, 2u) << Describe(o);
+  EXPECT_EQ(o.mib.mp_join_synack_rx, 1u) << Describe(o);
+  EXPECT_GE(NstatCounter("MPTcpExtMPJoinAckRx"), joins_before + 1)
+      << "the kernel did not complete our MP_JOIN\n" << Describe(o);
+  PrintGoodput("c_two_subflows", o, bytes);
+  std::printf("%s", Describe(o).c_str());
+  CheckCaptureClean();
+}
+
+// (d) The kernel server announces its second address (ADD_ADDR); our client joins it.
+TEST_F(InteropTest, OurClientJoinsAnnouncedAddress) {
+  const uint64_t bytes = TransferBytes();
+  ASSERT_TRUE(topo_->kern().ExecOk("ip mptcp endpoint add 203.0.113.1 dev b1 signal").ok());
+  const uint64_t joins_before = NstatCounter("MPTcpExtMPJoinAckRx");
+  StartCapture();
+  KernelPeer kernel(topo_->kern().name(), KernelServer(bytes));
+  ASSERT_TRUE(kernel.WaitListening().ok());
+  OurPeerConfig cfg = OurClient(bytes, 40031);
+  cfg.join_announced = true;
+  cfg.join_local = Topology::Path(1).ours;
+  OurPeer ours(topo_->ours().name(), cfg);
+  ASSERT_TRUE(ours.WaitReady().ok());
+  const OurResult o = ours.Join();
+  const TransferResult k = kernel.Join();
+  ExpectExact(o, k, bytes);
+  bool announced = false;
+  for (const Event& e : o.events) {
+    announced |= e.type == EventType::kAddressAnnounced &&
+                 e.address.ip == Topology::Path(1).kernel;
+  }
+  EXPECT_TRUE(announced) << Describe(o);
+  EXPECT_EQ(o.mib.add_addr, 1u) << Describe(o);
+  EXPECT_EQ(o.max_subflows, 2u) << Describe(o);
+  EXPECT_GE(NstatCounter("MPTcpExtMPJoinAckRx"), joins_before + 1) << Describe(o);
+  EXPECT_EQ(NstatCounter("MPTcpExtAddAddrDrop"), 0u);
+  std::printf("%s", Describe(o).c_str());
+  CheckCaptureClean();
+}
+
+// (e) A kernel client with a `subflow` endpoint joins our server over the second path.
+TEST_F(InteropTest, KernelClientJoinsOurServer) {
+  const uint64_t bytes = TransferBytes();
+  ASSERT_TRUE(topo_->kern().ExecOk("ip mptcp endpoint add 203.0.113.1 dev b1 subflow").ok());
+  const uint64_t synacks_before = NstatCounter("MPTcpExtMPJoinSynAckRx");
+  StartCapture();
+  OurPeer ours(topo_->ours().name(), OurServer(bytes));
+  ASSERT_TRUE(ours.WaitReady().ok());
+  KernelPeerConfig kc = KernelClient(bytes);
+  kc.local = {Topology::Path(0).kernel, 0};
+  KernelPeer kernel(topo_->kern().name(), kc);
+  const TransferResult k = kernel.Join();
+  const OurResult o = ours.Join();
+  ExpectExact(o, k, bytes);
+  EXPECT_EQ(o.mib.mp_join_syn_rx, 1u) << Describe(o);
+  EXPECT_EQ(o.mib.mp_join_ack_rx, 1u) << Describe(o);
+  EXPECT_EQ(o.max_subflows, 2u) << Describe(o);
+  EXPECT_GE(NstatCounter("MPTcpExtMPJoinSynAckRx"), synacks_before + 1) << Describe(o);
+  std::printf("%s", Describe(o).c_str());
+  CheckCaptureClean();
+}
+
+// (f) Two subflows, and the second path's link goes down a third of the way through: the
+// transfer completes over the first.
+TEST_F(InteropTest, PathDownMidTransfer) {
+  const uint64_t bytes = TransferBytes();
+  StartCapture();
+  KernelPeer kernel(topo_->kern().name(), KernelServer(bytes));
+  ASSERT_TRUE(kernel.WaitListening().ok());
+  OurPeerConfig cfg = OurClient(bytes, 40041);
+  cfg.extra_subflows.push_back(
+      {{Topology::Path(1).ours, 40042}, {Topology::Path(1).kernel, kServerPort}});
+  // A subflow on a dead path keeps retransmitting its FIN, which holds back our Closed event
+  // (see the report in docs/performance.md): count the transfer as done when both streams
+  // are complete and acknowledged.
+  cfg.require_clean_close = false;
+  OurPeer ours(topo_->ours().name(), cfg);
+  ASSERT_TRUE(ours.WaitReady().ok());
+  // Bounded wait for a third of the data in both directions, then cut path 1.
+  bool cut = false;
+  const Timestamp give_up = io::EventLoop::MonotonicNow() + Duration::Seconds(120);
+  while (io::EventLoop::MonotonicNow() < give_up) {
+    if (ours.received_so_far() >= bytes / 3 && kernel.received_so_far() >= bytes / 3) {
+      ASSERT_TRUE(topo_->ours().ExecOk("ip link set a1 down").ok());
+      cut = true;
+      break;
+    }
+    ::usleep(2000);
+  }
+  const OurResult o = ours.Join();
+  const TransferResult k = kernel.Join();
+  EXPECT_TRUE(cut) << "the transfer never reached a third";
+  ExpectExact(o, k, bytes);
+  EXPECT_EQ(o.max_subflows, 2u) << Describe(o);
+  // The second subflow carried data before the cut, so the first finished its share.
+  ASSERT_TRUE(o.subflow_out_segs.contains(2)) << Describe(o);
+  EXPECT_GT(o.subflow_out_segs.at(2), 100u) << Describe(o);
+  if (!o.closed_cleanly) {
+    std::printf("NOTE: data complete both ways, but Closed(normal) not reported within %.1f s "
+                "(a subflow on the dead path still holds the close)\n",
+                OurPeerConfig().close_grace.seconds());
+  }
+  std::printf("%s", Describe(o).c_str());
+  CheckCaptureClean();
+}
+
+// (g) The kernel namespace has MPTCP disabled: our client falls back to plain TCP.
+TEST_F(InteropTest, FallbackWhenKernelMptcpDisabled) {
+  const uint64_t bytes = TransferBytes();
+  ASSERT_TRUE(topo_->kern().ExecOk("echo 0 > /proc/sys/net/mptcp/enabled").ok());
+  StartCapture();
+  KernelPeerConfig kc = KernelServer(bytes);
+  kc.tcp_if_mptcp_disabled = true;
+  KernelPeer kernel(topo_->kern().name(), kc);
+  ASSERT_TRUE(kernel.WaitListening().ok());
+  OurPeer ours(topo_->ours().name(), OurClient(bytes, 40051));
+  ASSERT_TRUE(ours.WaitReady().ok());
+  const OurResult o = ours.Join();
+  const TransferResult k = kernel.Join();
+  ExpectExact(o, k, bytes);
+  EXPECT_TRUE(o.fell_back) << Describe(o);
+  bool event = false;
+  for (const Event& e : o.events) event |= e.type == EventType::kFellBackToTcp;
+  EXPECT_TRUE(event) << Describe(o);
+  std::printf("%s", Describe(o).c_str());
+  CheckCaptureClean();
+}
+
+// (g') A plain-TCP kernel client to our server: served as TCP.
+TEST_F(InteropTest, PlainTcpKernelClientToOurServer) {
+  const uint64_t bytes = TransferBytes();
+  StartCapture();
+  OurPeer ours(topo_->ours().name(), OurServer(bytes));
+  ASSERT_TRUE(ours.WaitReady().ok());
+  KernelPeerConfig kc = KernelClient(bytes);
+  kc.mptcp = false;
+  KernelPeer kernel(topo_->kern().name(), kc);
+  const TransferResult k = kernel.Join();
+  const OurResult o = ours.Join();
+  ExpectExact(o, k, bytes);
+  EXPECT_TRUE(o.fell_back) << Describe(o);
+  CheckCaptureClean();
+}
+
+// Kernel-to-kernel MPTCP goodput over the same router hop, for comparison with (a) and (b).
+TEST_F(InteropTest, KernelToKernelGoodput) {
+  const uint64_t bytes = TransferBytes();
+  const char* k2k_tcp = std::getenv("INTEROP_K2K_TCP");
+  const bool mptcp = k2k_tcp == nullptr || *k2k_tcp == 0;
+  KernelPeer server(topo_->kern().name(), KernelServer(bytes, mptcp));
+  ASSERT_TRUE(server.WaitListening().ok());
+  KernelPeerConfig kc = KernelClient(bytes);
+  kc.mptcp = mptcp;
+  kc.remote = {Topology::Path(0).kernel, kServerPort};
+  kc.seed = kOurSeed;
+  KernelPeer client(topo_->kcli().name(), kc);
+  const TransferResult c = client.Join();
+  const TransferResult s = server.Join();
+  ASSERT_TRUE(c.status.ok()) << c.status;
+  ASSERT_TRUE(s.status.ok()) << s.status;
+  EXPECT_EQ(c.received, bytes);
+  EXPECT_EQ(s.received, bytes);
+  Figure("kernel_to_kernel_goodput_each_way", MiBps(bytes, c.elapsed()), "MiB/s");
+  Figure("kernel_to_kernel_goodput_total", MiBps(2 * bytes, c.elapsed()), "MiB/s");
+}
+
+// One thread's packet-rate limit through a TUN device on this machine: write a packet that the
+// kernel routes straight back into the same TUN, read it back; batches of 32, for one second.
+// Each round trip is one write and one read, the two operations our loop does per packet.
+double TunRoundTripsPerSecond(Topology& topo, size_t packet_size) {
+  double rate = 0;
+  std::string error;
+  std::thread t = SpawnInNetns(topo.ours().name(), [&] {
+    auto tun = io::TunDevice::Open("tunp");
+    if (!tun.ok()) {
+      error = tun.status().ToString();
+      return;
+    }
+    absl::Status st = io::SetLinkUp("tunp", 1500);
+    if (st.ok()) st = io::AddRoute(IpAddress::V4(192, 0, 2, 200), 32, "tunp");
+    if (!st.ok()) {
+      error = st.ToString();
+      return;
+    }
+    // IPv4 + UDP (checksum 0: none), 192.0.2.201 -> 192.0.2.200, TTL 64.
+    std::vector<uint8_t> pkt(packet_size, 0);
+    pkt[0] = 0x45;
+    pkt[2] = static_cast<uint8_t>(packet_size >> 8);
+    pkt[3] = static_cast<uint8_t>(packet_size);
+    pkt[8] = 64;
+    pkt[9] = 17;
+    const uint8_t src[4] = {192, 0, 2, 201}, dst[4] = {192, 0, 2, 200};
+    std::memcpy(&pkt[12], src, 4);
+    std::memcpy(&pkt[16], dst, 4);
+    uint32_t sum = 0;
+    for (int i = 0; i < 20; i += 2) sum += static_cast<uint32_t>(pkt[i] << 8 | pkt[i + 1]);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    pkt[10] = static_cast<uint8_t>(~sum >> 8);
+    pkt[11] = static_cast<uint8_t>(~sum);
+    pkt[20] = 0x9c;  // UDP ports 40000 -> 40001
+    pkt[21] = 0x40;
+    pkt[22] = 0x9c;
+    pkt[23] = 0x41;
+    pkt[24] = static_cast<uint8_t>((packet_size - 20) >> 8);
+    pkt[25] = static_cast<uint8_t>(packet_size - 20);
+    std::vector<uint8_t> in(65536);
+    uint64_t round_trips = 0;
+    const Timestamp start = io::EventLoop::MonotonicNow();
+    Timestamp now = start;
+    while (now - start < Duration::Seconds(1)) {
+      int written = 0;
+      for (int i = 0; i < 32; ++i) written += (*tun)->Write(pkt).ok();
+      for (int i = 0, spins = 0; i < written && spins < 1000; ++spins) {
+        auto n = (*tun)->Read(in);
+        if (!n.ok()) break;
+        if (*n > 0) {
+          ++i;
+          ++round_trips;
+        }
+      }
+      now = io::EventLoop::MonotonicNow();
+    }
+    rate = static_cast<double>(round_trips) / (now - start).seconds();
+  });
+  t.join();
+  EXPECT_TRUE(error.empty()) << error;
+  return rate;
+}
+
+TEST_F(InteropTest, TunPacketRateLimit) {
+  const double small = TunRoundTripsPerSecond(*topo_, 64);
+  const double full = TunRoundTripsPerSecond(*topo_, 1500);
+  Figure("tun_round_trips_per_s_64B", small, "round-trips/s");
+  Figure("tun_round_trips_per_s_1500B", full, "round-trips/s");
+  // A full-sized data segment carries 1448 bytes (MSS 1460 less the timestamp option); in a
+  // bulk transfer each one costs a write at the sender's TUN and a read at the receiver's.
+  Figure("tun_goodput_ceiling_1500B", full * 1448 / (1 << 20), "MiB/s");
+  EXPECT_GT(small, 0);
+}
+
+// The mptcp_nc tool end to end: a file through it to a kernel server that announces its second
+// address, the kernel's reply back through it to stdout, both checked by SHA-256.
+TEST_F(InteropTest, MptcpNcToKernelServer) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const std::string nc =
+      srcdir != nullptr ? std::string(srcdir) + "/mptcp/tools/mptcp_nc" : "tools/mptcp_nc";
+  if (::access(nc.c_str(), X_OK) != 0) GTEST_SKIP() << "no mptcp_nc binary at " << nc;
+  const uint64_t bytes = std::min<uint64_t>(TransferBytes(), 16 << 20);
+  ASSERT_TRUE(topo_->kern().ExecOk("ip mptcp endpoint add 203.0.113.1 dev b1 signal").ok());
+  const std::string in = TmpDir() + "/nc_in", out = TmpDir() + "/nc_out",
+                    err = TmpDir() + "/nc_err";
+  {
+    std::FILE* f = std::fopen(in.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::vector<uint8_t> buf(1 << 16);
+    io::StreamPattern p(kOurSeed);
+    for (uint64_t off = 0; off < bytes; off += buf.size()) {
+      p.Fill(off, buf);
+      ASSERT_EQ(std::fwrite(buf.data(), 1, buf.size(), f), buf.size());
+    }
+    std::fclose(f);
+  }
+  KernelPeer kernel(topo_->kern().name(), KernelServer(bytes));
+  ASSERT_TRUE(kernel.WaitListening().ok());
+  const CommandResult r = topo_->ours().Exec(absl::StrFormat(
+      "%s -v --mib --join-announced --local 192.0.2.1,192.0.2.2 --timeout 120 "
+      "198.51.100.1 %d < %s > %s 2> %s",
+      nc, kServerPort, in, out, err));
+  const TransferResult k = kernel.Join();
+  std::string log;
+  if (std::FILE* f = std::fopen(err.c_str(), "r")) {
+    char line[512];
+    while (std::fgets(line, sizeof(line), f)) {
+      if (!absl::StrContains(line, " 0\n")) log += line;  // skip zero counters
+    }
+    std::fclose(f);
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.output << log;
+  ASSERT_TRUE(k.status.ok()) << k.status << "\n" << log;
+  EXPECT_EQ(k.received, bytes) << log;
+  EXPECT_EQ(io::DigestHex(k.received_digest),
+            io::DigestHex(io::StreamPattern(kOurSeed).Digest(bytes)));
+  crypto::Sha256 h;
+  uint64_t got = 0;
+  if (std::FILE* f = std::fopen(out.c_str(), "rb")) {
+    std::vector<uint8_t> buf(1 << 16);
+    while (size_t n = std::fread(buf.data(), 1, buf.size(), f)) {
+      h.Update(std::span<const uint8_t>(buf.data(), n));
+      got += n;
+    }
+    std::fclose(f);
+  }
+  EXPECT_EQ(got, bytes) << log;
+  EXPECT_EQ(io::DigestHex(h.Final()), io::DigestHex(io::StreamPattern(kKernelSeed).Digest(bytes)));
+  EXPECT_TRUE(absl::StrContains(log, "AddressAnnounced")) << log;
+  EXPECT_TRUE(absl::StrContains(log, "SubflowUp(2)")) << log;
+  EXPECT_TRUE(absl::StrContains(log, "MPTcpExtMPJoinSynAckRx")) << log;
+  std::printf("%s", log.c_str());
+}
+
+}  // namespace
+}  // namespace mptcp::interop

@@ -1,0 +1,158 @@
+#include "io/tun_device.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/str_format.h"
+#include "gtest/gtest.h"
+#include "io/net_config.h"
+#include "mptcp/address.h"
+
+namespace mptcp::io {
+namespace {
+
+TEST(TunDeviceTest, MissingCloneDeviceIsNotFound) {
+  auto t = TunDevice::OpenAt("/nonexistent/net/tun", "x");
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(absl::IsNotFound(t.status())) << t.status();
+  EXPECT_NE(t.status().message().find("TUN driver"), absl::string_view::npos);
+}
+
+TEST(TunDeviceTest, NotATunCloneDeviceIsNotFound) {
+  auto t = TunDevice::OpenAt("/dev/null", "x");
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(absl::IsNotFound(t.status())) << t.status();
+}
+
+TEST(TunDeviceTest, LongNameIsRejected) {
+  auto t = TunDevice::Open("a-name-longer-than-15");
+  ASSERT_FALSE(t.ok());
+  EXPECT_TRUE(absl::IsInvalidArgument(t.status())) << t.status();
+}
+
+TEST(TunDeviceTest, BadConfigArgumentsAreRejected) {
+  EXPECT_TRUE(absl::IsInvalidArgument(AddRoute(IpAddress::V4(192, 0, 2, 1), 33, "lo")));
+  EXPECT_TRUE(absl::IsInvalidArgument(SetLinkUp("")));
+}
+
+// The rest needs root and /dev/net/tun, and runs in a namespace of its own.
+std::string Prerequisite() {
+  if (::geteuid() != 0) return "needs root";
+  const int fd = ::open("/dev/net/tun", O_RDWR);
+  if (fd < 0) return "no /dev/net/tun";
+  ::close(fd);
+  return "";
+}
+
+class Namespace {
+ public:
+  Namespace() : name_(absl::StrFormat("mpt%d-tuntest", ::getpid())) {
+    ok_ = std::system(("PATH=/usr/sbin:/sbin:/usr/bin:/bin ip netns add " + name_ +
+                       " >/dev/null 2>&1").c_str()) == 0;
+  }
+  ~Namespace() {
+    if (ok_) (void)std::system(("PATH=/usr/sbin:/sbin:/usr/bin:/bin ip netns del " + name_).c_str());
+  }
+  bool ok() const { return ok_; }
+  const std::string& name() const { return name_; }
+  // Runs `fn` on a thread inside the namespace.
+  template <typename Fn>
+  void Run(Fn fn) {
+    std::thread t([&] {
+      const int fd = ::open(("/var/run/netns/" + name_).c_str(), O_RDONLY);
+      ASSERT_GE(fd, 0);
+      ASSERT_EQ(::setns(fd, CLONE_NEWNET), 0) << std::strerror(errno);
+      ::close(fd);
+      fn();
+    });
+    t.join();
+  }
+
+ private:
+  std::string name_;
+  bool ok_ = false;
+};
+
+std::vector<uint8_t> UdpPacket(const IpAddress& src, const IpAddress& dst) {
+  std::vector<uint8_t> p(28, 0);
+  p[0] = 0x45;
+  p[3] = 28;
+  p[8] = 64;  // TTL
+  p[9] = 17;
+  std::memcpy(&p[12], src.data(), 4);
+  std::memcpy(&p[16], dst.data(), 4);
+  uint32_t sum = 0;
+  for (int i = 0; i < 20; i += 2) sum += static_cast<uint32_t>(p[i] << 8 | p[i + 1]);
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  p[10] = static_cast<uint8_t>(~sum >> 8);
+  p[11] = static_cast<uint8_t>(~sum);
+  p[21] = 9;
+  p[23] = 9;
+  p[25] = 8;  // UDP length, checksum 0
+  return p;
+}
+
+TEST(TunDeviceTest, PacketsRoundTripAndDeviceLossIsAnError) {
+  const std::string why = Prerequisite();
+  if (!why.empty()) GTEST_SKIP() << why;
+  Namespace ns;
+  if (!ns.ok()) GTEST_SKIP() << "cannot create a network namespace";
+  ns.Run([&] {
+    auto tun = TunDevice::Open("mtest0");
+    ASSERT_TRUE(tun.ok()) << tun.status();
+    EXPECT_EQ((*tun)->name(), "mtest0");
+    // A second open of a device in use is refused with a clear error.
+    auto again = TunDevice::Open("mtest0");
+    EXPECT_TRUE(absl::IsFailedPrecondition(again.status())) << again.status();
+    // Nothing to read yet; writing to a down device is a drop, not an error that ends a loop.
+    std::vector<uint8_t> buf(2048);
+    auto n = (*tun)->Read(buf);
+    ASSERT_TRUE(n.ok());
+    EXPECT_EQ(*n, 0u);
+    const IpAddress a = IpAddress::V4(192, 0, 2, 201), b = IpAddress::V4(192, 0, 2, 200);
+    EXPECT_TRUE(absl::IsUnavailable((*tun)->Write(UdpPacket(a, b))));
+    ASSERT_TRUE(SetLinkUp("mtest0", 1400).ok());
+    ASSERT_TRUE(AddRoute(b, 32, "mtest0").ok());
+    ASSERT_TRUE(AddRoute(b, 32, "mtest0").ok());  // idempotent
+    {
+      const int fd = ::open("/proc/sys/net/ipv4/ip_forward", O_WRONLY);
+      ASSERT_GE(fd, 0);
+      ASSERT_EQ(::write(fd, "1", 1), 1);
+      ::close(fd);
+    }
+    // The kernel forwards the packet straight back into the device, one hop older.
+    ASSERT_TRUE((*tun)->Write(UdpPacket(a, b)).ok());
+    size_t got = 0;
+    for (int i = 0; i < 1000 && got == 0; ++i) {
+      auto r = (*tun)->Read(buf);
+      ASSERT_TRUE(r.ok()) << r.status();
+      got = *r;
+      // Skip what the kernel sends on its own (IPv6 router solicitations on link up).
+      if (got > 0 && (buf[0] >> 4 != 4 || buf[9] != 17)) got = 0;
+      if (got == 0) ::usleep(1000);
+    }
+    ASSERT_EQ(got, 28u);
+    EXPECT_EQ(buf[8], 63);
+    EXPECT_EQ(IpAddress::V4FromBytes(&buf[16]), b);
+    // Garbage is refused by the kernel as invalid, not as a device failure.
+    const std::vector<uint8_t> junk = {0x45, 0, 0};
+    const absl::Status junk_st = (*tun)->Write(junk);
+    EXPECT_TRUE(junk_st.ok() || absl::IsInvalidArgument(junk_st)) << junk_st;
+    // The device deleted under us: reads report it.
+    ASSERT_EQ(std::system(("PATH=/usr/sbin:/sbin:/usr/bin:/bin ip -n " + ns.name() +
+                           " link del mtest0").c_str()),
+              0);
+    auto gone = (*tun)->Read(buf);
+    EXPECT_TRUE(absl::IsUnavailable(gone.status())) << gone.status();
+  });
+}
+
+}  // namespace
+}  // namespace mptcp::io
