@@ -746,6 +746,7 @@ void OurPeer::Body() {
   r.endpoint_stats = ep.stats();
   if (Connection* c = ep.connection(id)) {
     r.fell_back = c->fallen_back();
+    r.checksum = c->checksum_enabled();
     r.closed_cleanly = c->closed() && c->close_reason() == CloseReason::kNormal;
     r.close_reason = c->close_reason();
     r.mib = c->mib();

@@ -217,6 +217,7 @@ struct OurPeerConfig {
 
 struct OurResult : TransferResult {
   bool fell_back = false;
+  bool checksum = false;               // DSS checksums were negotiated
   CloseReason close_reason = CloseReason::kNone;
   std::vector<Event> events;           // all but Readable / Writable
   MptcpMib mib;

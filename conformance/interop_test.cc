@@ -303,6 +303,77 @@ TEST_F(InteropTest, KernelClientJoinsOurServer) {
   CheckCaptureClean();
 }
 
+// Beyond the list: DSS checksums (RFC 8684 §3.3.1) negotiated either way. The kernel
+// asks for them with net.mptcp.checksum_enabled=1; or we ask (config.checksum): either side
+// asking makes them required, and every mapping must then verify at the other end.
+TEST_F(InteropTest, DssChecksumsRequestedByTheKernel) {
+  const uint64_t bytes = TransferBytes() / 4;
+  ASSERT_TRUE(topo_->kern().ExecOk("sysctl -qw net.mptcp.checksum_enabled=1").ok());
+  const uint64_t csum_errors_before = NstatCounter("MPTcpExtDataCsumErr");
+  StartCapture();
+  KernelPeer kernel(topo_->kern().name(), KernelServer(bytes));
+  ASSERT_TRUE(kernel.WaitListening().ok());
+  OurPeer ours(topo_->ours().name(), OurClient(bytes, 40061));
+  ASSERT_TRUE(ours.WaitReady().ok());
+  const OurResult o = ours.Join();
+  const TransferResult k = kernel.Join();
+  ExpectExact(o, k, bytes);
+  EXPECT_TRUE(o.checksum) << "the kernel's A flag must turn checksums on\n" << Describe(o);
+  EXPECT_FALSE(o.fell_back);
+  EXPECT_EQ(o.mib.data_csum_err, 0u);
+  EXPECT_EQ(NstatCounter("MPTcpExtDataCsumErr"), csum_errors_before)
+      << "the kernel rejected our DSS checksums";
+  CheckCaptureClean();
+}
+
+TEST_F(InteropTest, DssChecksumsRequestedByUs) {
+  const uint64_t bytes = TransferBytes() / 4;
+  const uint64_t csum_errors_before = NstatCounter("MPTcpExtDataCsumErr");
+  StartCapture();
+  OurPeerConfig server = OurServer(bytes);
+  server.endpoint.connection.checksum = true;
+  OurPeer ours(topo_->ours().name(), server);
+  ASSERT_TRUE(ours.WaitReady().ok());
+  KernelPeer kernel(topo_->kern().name(), KernelClient(bytes));
+  const TransferResult k = kernel.Join();
+  const OurResult o = ours.Join();
+  ExpectExact(o, k, bytes);
+  EXPECT_TRUE(o.checksum) << Describe(o);
+  EXPECT_FALSE(o.fell_back);
+  EXPECT_EQ(o.mib.data_csum_err, 0u);
+  EXPECT_EQ(NstatCounter("MPTcpExtDataCsumErr"), csum_errors_before)
+      << "the kernel rejected our DSS checksums";
+  CheckCaptureClean();
+}
+
+// Beyond the list: our client joins the second path as a backup (MP_JOIN with B set);
+// the kernel's scheduler then keeps it idle while the first path works (RFC 8684 §3.3.8).
+TEST_F(InteropTest, BackupSubflowStaysIdle) {
+  const uint64_t bytes = TransferBytes() / 4;
+  StartCapture();
+  KernelPeer kernel(topo_->kern().name(), KernelServer(bytes));
+  ASSERT_TRUE(kernel.WaitListening().ok());
+  OurPeerConfig cfg = OurClient(bytes, 40071);
+  cfg.extra_subflows.push_back(
+      {{Topology::Path(1).ours, 40072}, {Topology::Path(1).kernel, kServerPort}});
+  cfg.backup_extra = true;
+  OurPeer ours(topo_->ours().name(), cfg);
+  ASSERT_TRUE(ours.WaitReady().ok());
+  const OurResult o = ours.Join();
+  const TransferResult k = kernel.Join();
+  ExpectExact(o, k, bytes);
+  ASSERT_EQ(o.max_subflows, 2u) << Describe(o);
+  // Subflow 1 is the initial one; the backup is the other. Both directions: we send nothing
+  // on it ourselves, and the kernel (which saw B=1 in our MP_JOIN) sends nothing either, so
+  // it carries at most the handshake and a few ACKs.
+  uint64_t backup_segs = 0, primary_segs = 0;
+  for (const auto& [id, segs] : o.subflow_out_segs) (id == 1 ? primary_segs : backup_segs) += segs;
+  EXPECT_GT(primary_segs, 1000u) << Describe(o);
+  EXPECT_LT(backup_segs, primary_segs / 50) << Describe(o);
+  std::printf("%s", Describe(o).c_str());
+  CheckCaptureClean();
+}
+
 // (f) Two subflows, and the second path's link goes down a third of the way through: the
 // transfer completes over the first.
 TEST_F(InteropTest, PathDownMidTransfer) {
