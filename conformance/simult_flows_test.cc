@@ -1,46 +1,230 @@
+// The Linux kernel's MPTCP selftest simult_flows.sh (tools/testing/selftests/net/mptcp/), run
+// on the simulator: two paths between a client with two addresses and a server with one, each
+// path shaped both ways like the selftest's `netem rate R mbit delay D` (rate, one-way delay,
+// netem's 1000-packet drop-tail limit), 16 MiB moved with every byte checked, against the
+// selftest's time limit
+//
+//     size * 8 / (rate1 + rate2) / 0.9 + 400 ms
+//
+// (the selftest computes it in integer milliseconds and adds another 50 ms of "slack"; we do
+// not). The time is measured as mptcp_connect -T measures it: per end, from connect()/accept()
+// returning (the connection established) until that end has written everything and read the
+// peer's end of stream; the slower end counts (SelftestRunTime()).
+//
+// Three transfers per case:
+//   - Download:  the server sends 16 MiB, the client 80 KiB (the selftest's first run, whose
+//                client input is its 80 KiB "small" file);
+//   - Upload:    the reverse (the selftest's "- reverse direction" run);
+//   - BothWays:  16 MiB each way at once. Not in the selftest, which moves the large file one
+//                way per run; harder, since each direction's data queues ahead of the other's
+//                ACKs. Same limit per direction.
+//
+// The links: path 1 (client 192.0.2.1, the initial subflow, as the selftest's default route)
+// and path 2 (198.51.100.1, joined as soon as the connection is fully established, as the
+// selftest's "subflow" endpoint does); the server is 203.0.113.3 on both (the selftest uses
+// 10.0.x.0/24; we keep to the documentation ranges). Each seed adds a uniform
+// jitter of up to 100 us per packet (host scheduling noise; FIFO kept) so that seeds differ in
+// packet timing; without it every seed gives the same run, since nothing else is random here.
+//
+// Every case reports its figures (FIGURE lines: the median run time over the seeds and the
+// fraction of the link sum it achieved, size * 8 / time / (rate1 + rate2)). A seed that breaks
+// an invariant (a wrong byte, a stall, a fallback, an unused path) fails with its seed and the
+// command to replay it. A case listed in kKnownMisses is one the current core cannot yet do in
+// time: it reports "TARGET MISSED" and is skipped rather than failed (every invariant is still
+// enforced), and it fails once every seed meets the target, so that the list is kept honest.
 #include <gtest/gtest.h>
-#include <cstdio>
-#include "io/sim/harness.h"
 
-namespace mptcp::sim {
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "conformance/sim_scenario.h"
+#include "io/sim/harness.h"
+#include "mptcp/event.h"
+#include "mptcp/time.h"
+
+namespace mptcp::sim::conformance {
 namespace {
-constexpr size_t kSize = 2 * 2048 * 4096;
-LinkConfig Netem(uint64_t mbit, int64_t delay_ms) {
-  LinkConfig l;
-  l.bandwidth_bps = mbit * 1'000'000ULL * 1500 / 1514;
-  l.delay = Duration::Millis(delay_ms);
-  l.queue_bytes = 1000 * 1500;
-  return l;
-}
-void RunCase(uint64_t r1, uint64_t r2, int64_t d1, int64_t d2, size_t cbytes, size_t sbytes, uint64_t seed) {
-  HarnessConfig c;
-  c.seed = seed;
-  c.paths.resize(2);
-  c.paths[0].client_ip = IpAddress::V4(10, 0, 1, 1);
-  c.paths[1].client_ip = IpAddress::V4(10, 0, 2, 1);
-  c.paths[0].server_ip = c.paths[1].server_ip = IpAddress::V4(10, 0, 3, 3);
-  c.paths[0].up = c.paths[0].down = Netem(r1, d1);
-  c.paths[1].up = c.paths[1].down = Netem(r2, d2);
-  c.client_bytes = cbytes;
-  c.server_bytes = sbytes;
-  Harness h(c);
-  const HarnessResult r = h.Run();
-  ASSERT_TRUE(r.ok) << r.Describe();
-  double done = std::max((r.client_eof_at - Timestamp::Zero()).seconds(), (r.server_eof_at - Timestamp::Zero()).seconds());
-  double limit = kSize * 8.0 / ((r1 + r2) * 1e6) / 0.9 + 0.4;
-  std::printf("%llu/%llu %lld/%lld c%zu s%zu: done %.3f closed %.3f limit %.3f frac %.3f steps %llu | p0 up %llu down %llu p1 up %llu down %llu drops %llu\n",
-    (unsigned long long)r1, (unsigned long long)r2, (long long)d1, (long long)d2, cbytes, sbytes, done, r.elapsed.seconds(), limit,
-    std::max(cbytes, sbytes) * 8.0 / done / ((r1 + r2) * 1e6), (unsigned long long)r.steps,
-    (unsigned long long)r.paths[0].payload_bytes[0], (unsigned long long)r.paths[0].payload_bytes[1],
-    (unsigned long long)r.paths[1].payload_bytes[0], (unsigned long long)r.paths[1].payload_bytes[1], (unsigned long long)r.drops);
-}
-TEST(Proto, All) {
-  struct C { uint64_t r1, r2; int64_t d1, d2; } cases[] = {{10,10,0,0},{10,10,1,50},{30,10,0,0},{30,10,1,50},{30,10,50,1}};
-  for (auto cs : cases) {
-    RunCase(cs.r1, cs.r2, cs.d1, cs.d2, 80*1024, kSize, 1);
-    RunCase(cs.r1, cs.r2, cs.d1, cs.d2, kSize, 80*1024, 1);
-    RunCase(cs.r1, cs.r2, cs.d1, cs.d2, kSize, kSize, 1);
+
+// simult_flows.sh: size=$((2 * 2048 * 4096)) and the 80 KiB "small" file (4096 * 20).
+constexpr size_t kLarge = 2 * 2048 * 4096;
+constexpr size_t kSmall = 4096 * 20;
+
+struct SelftestCase {
+  const char* name;  // the selftest's message, as an identifier
+  uint64_t rate1, rate2;     // Mbit/s
+  int64_t delay1, delay2;    // ms, one way
+};
+
+// The selftest's run_test lines, in its order.
+constexpr SelftestCase kCases[] = {
+    {"balanced_bwidth", 10, 10, 0, 0},
+    {"balanced_bwidth_with_unbalanced_delay", 10, 10, 1, 50},
+    {"unbalanced_bwidth", 30, 10, 0, 0},
+    {"unbalanced_bwidth_with_unbalanced_delay", 30, 10, 1, 50},
+    {"unbalanced_bwidth_with_opposed_unbalanced_delay", 30, 10, 50, 1},
+};
+
+enum class Transfer { kDownload, kUpload, kBothWays };
+
+const char* TransferName(Transfer t) {
+  switch (t) {
+    case Transfer::kDownload: return "Download";
+    case Transfer::kUpload: return "Upload";
+    case Transfer::kBothWays: return "BothWays";
   }
+  return "?";
 }
+
+// Cases whose time target the current core misses (see docs/conformance.md for the measured
+// figures and the diagnosis). Each is "<case>/<transfer>".
+const std::vector<std::string> kKnownMisses = {
+    // The 30 Mbit/s path has a 100 ms RTT: its 375 KB BDP exceeds the default 256 KiB subflow
+    // send buffer, and larger buffers let loss-based CC fill netem's 1000-packet queues.
+    "unbalanced_bwidth_with_opposed_unbalanced_delay/Download",
+    "unbalanced_bwidth_with_opposed_unbalanced_delay/Upload",
+    "unbalanced_bwidth_with_opposed_unbalanced_delay/BothWays",
+    // Both directions at once: each direction's data queues ahead of the other's ACKs.
+    "balanced_bwidth_with_unbalanced_delay/BothWays",
+    "unbalanced_bwidth_with_unbalanced_delay/BothWays",
+};
+
+bool KnownMiss(const std::string& id) {
+  return std::find(kKnownMisses.begin(), kKnownMisses.end(), id) != kKnownMisses.end();
 }
+
+// The selftest's limit, without its integer rounding and its extra 50 ms.
+Duration TimeLimit(const SelftestCase& c) {
+  const double s = kLarge * 8.0 / ((c.rate1 + c.rate2) * 1e6) / 0.9 + 0.4;
+  return Duration::Nanos(static_cast<int64_t>(s * 1e9));
 }
+
+HarnessConfig SelftestConfig(const SelftestCase& c, Transfer t, uint64_t seed) {
+  HarnessConfig cfg;
+  cfg.seed = seed;
+  cfg.paths.resize(2);
+  cfg.paths[0].client_ip = IpAddress::V4(192, 0, 2, 1);
+  cfg.paths[1].client_ip = IpAddress::V4(198, 51, 100, 1);
+  cfg.paths[0].server_ip = cfg.paths[1].server_ip = IpAddress::V4(203, 0, 113, 3);
+  const Duration jitter = Duration::Micros(100);
+  cfg.paths[0].up = cfg.paths[0].down = NetemLink(c.rate1, c.delay1, jitter);
+  cfg.paths[1].up = cfg.paths[1].down = NetemLink(c.rate2, c.delay2, jitter);
+  cfg.client_bytes = t == Transfer::kDownload ? kSmall : kLarge;
+  cfg.server_bytes = t == Transfer::kUpload ? kSmall : kLarge;
+  // The selftest's mptcp_connect gives up after 2 * 30 s.
+  cfg.deadline = Duration::Seconds(61);
+  cfg.stall_timeout = Duration::Seconds(30);
+  return cfg;
+}
+
+struct Param {
+  SelftestCase c;
+  Transfer t;
+};
+
+class SimultFlowsTest : public ::testing::TestWithParam<Param> {};
+
+TEST_P(SimultFlowsTest, MeetsSelftestTimeLimit) {
+  const SelftestCase& c = GetParam().c;
+  const Transfer t = GetParam().t;
+  const std::string id = absl::StrCat(c.name, "/", TransferName(t));
+  const Duration limit = TimeLimit(c);
+  const double link_sum_bps = (c.rate1 + c.rate2) * 1e6;
+
+  std::vector<double> times;
+  std::vector<uint64_t> missed;
+  double worst_from_connect = 0;
+  for (uint64_t seed : Seeds()) {
+    Harness h(SelftestConfig(c, t, seed));
+    const HarnessResult r = h.Run();
+    const std::string replay = Replay("simult_flows_test", CurrentTestFilter(), seed);
+    ASSERT_TRUE(r.ok) << id << " seed " << seed << ": " << r.Describe() << "\n" << replay;
+    ASSERT_FALSE(r.client_fell_back || r.server_fell_back) << id << " seed " << seed << "\n"
+                                                             << replay;
+    ASSERT_EQ(r.client_read, t == Transfer::kUpload ? kSmall : kLarge);
+    ASSERT_EQ(r.server_read, t == Transfer::kDownload ? kSmall : kLarge);
+    // Both subflows came up and both paths carried a real share of each large direction.
+    int ups = 0;
+    for (const SimEvent& e : r.events) ups += e.client && e.event.type == EventType::kSubflowUp;
+    ASSERT_EQ(ups, 2) << id << " seed " << seed << ": " << r.Describe() << "\n" << replay;
+    for (size_t p = 0; p < 2; ++p) {
+      if (t != Transfer::kDownload) {
+        EXPECT_GT(r.paths[p].payload_bytes[0], kLarge / 20)
+            << id << " seed " << seed << " path " << p << " (client to server)\n" << replay;
+      }
+      if (t != Transfer::kUpload) {
+        EXPECT_GT(r.paths[p].payload_bytes[1], kLarge / 20)
+            << id << " seed " << seed << " path " << p << " (server to client)\n" << replay;
+      }
+      // netem's limit was never the constraint (see kNetemLimitPackets).
+      EXPECT_LT(std::max(r.paths[p].up.max_queue_bytes, r.paths[p].down.max_queue_bytes),
+                kNetemLimitPackets * kMtu * 9 / 10)
+          << id << " seed " << seed << " path " << p;
+    }
+    const Duration run = SelftestRunTime(r);
+    times.push_back(run.seconds());
+    worst_from_connect =
+        std::max(worst_from_connect, std::max(Seconds(r.client_eof_at), Seconds(r.server_eof_at)));
+    if (run > limit) {
+      missed.push_back(seed);
+      std::printf("%s seed %llu: %.3f s > limit %.3f s (%.1f%% of the link sum); %s\n",
+                  id.c_str(), static_cast<unsigned long long>(seed), run.seconds(),
+                  limit.seconds(), 100.0 * kLarge * 8 / run.seconds() / link_sum_bps,
+                  replay.c_str());
+    }
+  }
+  std::vector<double> sorted = times;
+  std::sort(sorted.begin(), sorted.end());
+  const double median = sorted[sorted.size() / 2];
+  const std::string fig = absl::StrCat("simult_flows.", c.name, ".", TransferName(t));
+  std::printf("%s: %zu seeds, run time min %.3f / median %.3f / max %.3f s (limit %.3f s), "
+              "median %.1f%% of the link sum (%llu+%llu Mbit/s); from the connect call at most "
+              "%.3f s; %zu seeds over the limit\n",
+              id.c_str(), times.size(), sorted.front(), median, sorted.back(), limit.seconds(),
+              100.0 * kLarge * 8 / median / link_sum_bps,
+              static_cast<unsigned long long>(c.rate1), static_cast<unsigned long long>(c.rate2),
+              worst_from_connect, missed.size());
+  Figure(fig + ".median_run_time", median, "s");
+  Figure(fig + ".max_run_time", sorted.back(), "s");
+  Figure(fig + ".limit", limit.seconds(), "s");
+  Figure(fig + ".link_sum_fraction", kLarge * 8 / median / link_sum_bps, "");
+
+  if (KnownMiss(id)) {
+    // Only the full seed set can show that a known miss is fixed (ASan runs a subset).
+    if (times.size() >= 20) {
+      ASSERT_FALSE(missed.empty())
+        << id << " met its time limit on every seed (max " << sorted.back()
+        << " s): remove it from kKnownMisses in conformance/simult_flows_test.cc";
+    }
+    GTEST_SKIP() << "TARGET MISSED: " << id << ": max run time " << sorted.back()
+                 << " s, median " << median << " s, limit " << limit.seconds() << " s; "
+                 << missed.size() << " of " << times.size() << " seeds over";
+  }
+  EXPECT_TRUE(missed.empty()) << id << ": " << missed.size() << " of " << times.size()
+                              << " seeds over the limit of " << limit.seconds()
+                              << " s (max " << sorted.back() << " s); first: "
+                              << Replay("simult_flows_test", CurrentTestFilter(), missed.front());
+}
+
+std::vector<Param> AllParams() {
+  std::vector<Param> v;
+  for (const SelftestCase& c : kCases) {
+    for (Transfer t : {Transfer::kDownload, Transfer::kUpload, Transfer::kBothWays}) {
+      v.push_back(Param{c, t});
+    }
+  }
+  return v;
+}
+
+INSTANTIATE_TEST_SUITE_P(Selftest, SimultFlowsTest, ::testing::ValuesIn(AllParams()),
+                         [](const ::testing::TestParamInfo<Param>& info) {
+                           return absl::StrCat(info.param.c.name, "_",
+                                               TransferName(info.param.t));
+                         });
+
+}  // namespace
+}  // namespace mptcp::sim::conformance

@@ -10,6 +10,7 @@
 #ifndef MPTCP_CONNECTION_H_
 #define MPTCP_CONNECTION_H_
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -187,6 +188,10 @@ class Connection {
     int sends = 0;   // announcements are resent until echoed
     Timestamp next;  // next (re)send time
   };
+  struct RemoteAddr {  // an address the peer announced
+    uint8_t id;
+    SocketAddress address;
+  };
 
   // input (connection_input.h)
   Disposition OnSubflowSegment(Timestamp now, Subflow& s, const wire::TcpRepr& seg);
@@ -235,6 +240,8 @@ class Connection {
   void AfterEmit(Timestamp now, Subflow& s, const OutOptions& out);
   void SweepSubflows(Timestamp now);
   void ReinjectFrom(Subflow& s);
+  bool OtherDataSubflow(const Subflow& s) const;
+  bool OpportunisticRetransmit(Timestamp now);
   Duration DataRto() const;
   bool DataTimerNeeded() const;
   Subflow* BestSubflowForSignal();
@@ -270,6 +277,7 @@ class Connection {
   // Where the last mapped data delivered ended (subflow sequence and DSN): unmapped data may
   // continue the stream linearly only from exactly there (RFC 8684 §3.7 infinite mapping).
   bool rx_mapped_ever_ = false;
+  bool or_done_ = false;  // or_dsn_ (below) is set
   SeqNum32 fallback_base_ssn_;  // the fallback point: this subflow byte is ...
   Dsn64 fallback_base_dsn_ = 0;  // ... this data sequence number
   SeqNum32 rx_mapped_end_ssn_;
@@ -297,6 +305,8 @@ class Connection {
   bool write_blocked_ = false;
   Timestamp last_data_progress_;
   int data_rto_backoff_ = 0;
+  // Opportunistic retransmission: done for the data at or_dsn_ (once per DATA_ACK value).
+  Dsn64 or_dsn_ = 0;
   Timer data_rto_timer_;
   Timer close_timer_;  // after a clean close, resets subflows that have not finished
 
@@ -308,6 +318,7 @@ class Connection {
 
   // Signals.
   std::vector<PendingAddAddr> add_addr_;
+  std::vector<RemoteAddr> remote_addrs_;
   std::vector<uint8_t> remove_addr_;
 
   Fifo<Event> events_;
@@ -392,6 +403,8 @@ inline uint8_t Connection::LocalAddressId(const IpAddress& ip) {
 inline Subflow& Connection::AddSubflow(SubflowKind kind, bool initiator, const FourTuple& tuple,
                                        Timestamp now) {
   tcp::TcpConfig cfg = config_.subflow;
+  // RFC 8684 §3.3.4: every subflow advertises the connection's window; scale to cover it.
+  cfg.max_advertised_window = std::max(cfg.max_advertised_window, config_.recv_buffer);
   auto s = std::make_unique<Subflow>(NextSubflowId(), kind, initiator, cfg, tuple,
                                      isn_.Generate(now, tuple), rng_.Next32());
   if (mptcp_) {
@@ -469,7 +482,8 @@ inline size_t Connection::StateBytes() const {
     n += s->engine.StateBytes() - sizeof(tcp::TcpEngine);
   }
   n += local_ids_.capacity() * sizeof(local_ids_[0]);
-  n += add_addr_.capacity() * sizeof(PendingAddAddr) + remove_addr_.capacity();
+  n += add_addr_.capacity() * sizeof(PendingAddAddr) + remove_addr_.capacity() +
+       remote_addrs_.capacity() * sizeof(RemoteAddr);
   n += reinject_.allocated_bytes() + events_.allocated_bytes();
   return n;
 }

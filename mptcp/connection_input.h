@@ -488,17 +488,36 @@ inline void Connection::OnSignals(Timestamp now, Subflow& s, const ParsedOptions
       } else {
         ++mib_.add_addr;
         if (role_ == Role::kClient && !fully_established_) fully_established_ = true;
-        PushEvent(Event{.type = EventType::kAddressAnnounced,
-                        .address_id = a.address_id,
-                        .address = SocketAddress{a.address, a.port.value_or(0)}});
-        add_addr_.push_back(PendingAddAddr{a.address_id, SocketAddress{a.address, a.port.value_or(0)},
-                                           /*echo=*/true, 0, now});
+        const SocketAddress addr{a.address, a.port.value_or(0)};
+        // RFC 8684 §3.4.1: an ADD_ADDR is resent until echoed, so the same announcement may
+        // arrive twice (our echo was lost, or crossed the resend). Echo every copy, but tell
+        // the application once: a second event would open a second subflow to the address.
+        // An ID announced again with a different address replaces the old one.
+        auto known = std::find_if(remote_addrs_.begin(), remote_addrs_.end(),
+                                  [&](const RemoteAddr& r) { return r.id == a.address_id; });
+        if (known != remote_addrs_.end() && known->address == addr) {
+          ++mib_.dup_add_addr;
+        } else {
+          if (known != remote_addrs_.end()) {
+            known->address = addr;
+          } else {
+            remote_addrs_.push_back(RemoteAddr{a.address_id, addr});  // IDs are 8 bits: bounded
+          }
+          PushEvent(Event{.type = EventType::kAddressAnnounced,
+                          .address_id = a.address_id,
+                          .address = addr});
+        }
+        const bool echo_pending = std::any_of(
+            add_addr_.begin(), add_addr_.end(),
+            [&](const PendingAddAddr& p) { return p.echo && p.id == a.address_id; });
+        if (!echo_pending) add_addr_.push_back(PendingAddAddr{a.address_id, addr, true, 0, now});
       }
     }
   }
   if (o.remove_addr) {
     ++mib_.rm_addr;
     for (uint8_t id : o.remove_addr->address_ids()) {
+      std::erase_if(remote_addrs_, [id](const RemoteAddr& r) { return r.id == id; });
       PushEvent(Event{.type = EventType::kAddressRemoved, .address_id = id});
       // RFC 8684 §3.4.2: subflows using the removed address are closed.
       for (auto& sub : subflows_) {

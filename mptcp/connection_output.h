@@ -141,10 +141,16 @@ inline void Connection::Schedule(Timestamp now) {
       reinject = true;
     } else {
       dsn = snd_data_nxt_;
-      if (dsn >= data_end) return;
+      if (dsn >= data_end) {
+        // Everything buffered is in flight and the buffer is full: the send buffer, like the
+        // peer's window, is held up by the oldest data.
+        if (send_buffer_.free_space() == 0 && OpportunisticRetransmit(now)) continue;
+        return;
+      }
       // RFC 8684 §3.3.4: nothing beyond DATA_ACK + window.
       if (dsn >= data_wnd_end_) {
         ++mib_.snd_wnd_shared;
+        if (OpportunisticRetransmit(now)) continue;
         return;
       }
       avail = std::min(data_end, data_wnd_end_) - dsn;
@@ -184,6 +190,63 @@ inline void Connection::Schedule(Timestamp now) {
   }
 }
 
+// The shared window is full, and what holds it up is usually the data at DATA_ACK still in
+// flight on a slower subflow while a faster one idles. RFC 8684 §3.3.6 lets data go on more
+// than one subflow: resend that data on the fastest subflow with room (opportunistic
+// retransmission), and penalise the slow one (a congestion signal, at most once per its RTT) so
+// that it queues less ahead of the window (Raiciu et al., "How Hard Can It Be? Designing and
+// Implementing a Deployable Multipath TCP", NSDI 2012). Once per value of DATA_ACK.
+inline bool Connection::OpportunisticRetransmit(Timestamp now) {
+  if (!reinject_.empty() || (or_done_ && or_dsn_ == data_una_)) return false;
+  Subflow* holder = nullptr;
+  Dsn64 hol_end = data_una_;
+  for (auto& sp : subflows_) {
+    const Subflow& s = *sp;
+    for (size_t i = 0; i < s.tx.size() && holder == nullptr; ++i) {
+      const TxMapping& m = s.tx[i];
+      if (m.dsn > data_una_ || m.dsn_end() <= data_una_) continue;
+      // Still unacknowledged on the subflow: in flight (or lost) there, not yet received.
+      if (m.ssn + static_cast<uint32_t>(data_una_ - m.dsn) < s.engine.snd_una()) continue;
+      holder = sp.get();
+      hol_end = m.dsn_end();
+    }
+    if (holder != nullptr) break;
+  }
+  if (holder == nullptr) return false;
+  const bool regular_alive = RegularSubflowAlive();
+  Subflow* fast = nullptr;
+  uint32_t fast_room = 0;
+  for (auto& sp : subflows_) {
+    Subflow& s = *sp;
+    if (&s == holder || !SchedulerMayUse(s, regular_alive) || !s.engine.rtt().has_sample()) {
+      continue;
+    }
+    if (s.engine.rtt().srtt() >= holder->engine.rtt().srtt()) continue;
+    const uint32_t room = SubflowRoom(s, hol_end - data_una_);
+    if (room == 0) continue;
+    if (fast == nullptr || s.engine.rtt().srtt() < fast->engine.rtt().srtt()) {
+      fast = &s;
+      fast_room = room;
+    }
+  }
+  if (fast == nullptr) return false;
+  or_done_ = true;
+  or_dsn_ = data_una_;
+  const uint32_t len = static_cast<uint32_t>(
+      std::min<uint64_t>({hol_end - data_una_, fast_room, config_.max_mapping, uint64_t{16} * fast->engine.smss()}));
+  reinject_.push_back(DataRange{data_una_, len});
+  mib_.reinjected_bytes += len;
+  ++mib_.opportunistic_retrans;
+  reinjected_ever_ = true;
+  if (holder->last_penalty == Timestamp::Never() ||
+      now >= holder->last_penalty + holder->engine.rtt().srtt()) {
+    holder->last_penalty = now;
+    holder->engine.Penalize(now);
+    ++mib_.penalized;
+  }
+  return true;
+}
+
 // RFC 8684 §3.3.8: backup subflows carry data only when no regular subflow can.
 inline bool Connection::RegularSubflowAlive() const {
   for (const auto& s : subflows_) {
@@ -204,6 +267,9 @@ inline bool Connection::SchedulerMayUse(const Subflow& s, bool regular_alive) co
     }
     return true;
   }
+  // Timing out, its data already copied elsewhere: nothing more for it until it gets an ACK
+  // (else its cwnd, back to one segment after the RTO, takes the very data reinjected from it).
+  if (s.rto_reinjected && OtherDataSubflow(s)) return false;
   return !(s.backup() && regular_alive);
 }
 
@@ -468,6 +534,23 @@ inline void Connection::ReinjectFrom(Subflow& s) {
     mib_.reinjected_bytes += len;
     reinjected_ever_ = true;
   });
+  // Lowest DSN first: the receiver's hole is at the bottom, whichever subflow failed first.
+  const auto by_dsn = [](const DataRange& a, const DataRange& b) { return a.dsn < b.dsn; };
+  if (!std::is_sorted(reinject_.begin(), reinject_.end(), by_dsn)) {
+    std::stable_sort(reinject_.begin(), reinject_.end(), by_dsn);
+  }
+}
+
+// Another subflow that can carry data now (a backup counts only when no regular one can).
+inline bool Connection::OtherDataSubflow(const Subflow& s) const {
+  const bool regular_alive = RegularSubflowAlive();
+  for (const auto& o : subflows_) {
+    if (o.get() != &s && o->can_carry_data() && o->engine.consecutive_rtos() == 0 &&
+        (!o->backup() || !regular_alive || s.backup())) {
+      return true;
+    }
+  }
+  return false;
 }
 
 inline void Connection::SweepSubflows(Timestamp now) {
@@ -482,15 +565,25 @@ inline void Connection::SweepSubflows(Timestamp now) {
       // The peer closed this subflow while the connection goes on: close our side too.
       if (s.engine.state() == tcp::TcpState::kCloseWait) s.engine.Close(now);
       // RFC 8684 §3.3.6: a subflow that keeps timing out is stale; move its data elsewhere.
-      if (!s.stale && s.fully_established &&
-          s.engine.consecutive_rtos() >= config_.stale_rto_threshold) {
+      const int rtos = s.engine.consecutive_rtos();
+      if (!s.stale && s.fully_established && rtos >= config_.stale_rto_threshold) {
         s.stale = true;
         ++mib_.subflow_stale;
         ReinjectFrom(s);
-      } else if (s.stale && s.engine.consecutive_rtos() == 0) {
+      } else if (s.stale && rtos == 0) {
         s.stale = false;
         ++mib_.subflow_recover;
+      } else if (!s.stale && s.fully_established && rtos > 0 && !s.rto_reinjected &&
+                 OtherDataSubflow(s)) {
+        // Its first timeout: do not wait for the subflow to be declared stale, copy what it
+        // has outstanding onto the others now (as Linux's MPTCP retransmit timer does after
+        // one RTO), so that a path that died costs the receiver one RTO, not several. The
+        // subflow keeps retransmitting too; whichever copy arrives first is used.
+        s.rto_reinjected = true;
+        ++mib_.rto_reinject;
+        ReinjectFrom(s);
       }
+      if (rtos == 0) s.rto_reinjected = false;
     }
     if (!s.alive() && !s.down_reported) {
       s.down_reported = true;

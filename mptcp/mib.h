@@ -35,6 +35,7 @@ namespace mptcp {
   X(add_addr, "AddAddr")                                                         \
   X(add_addr_tx, "AddAddrTx")                                                    \
   X(add_addr_hmac_failure, "AddAddrHMacFailure")                                 \
+  X(dup_add_addr, "AddAddrDup")                                                  \
   X(echo_add, "EchoAdd")                                                         \
   X(echo_add_tx, "EchoAddTx")                                                    \
   X(rm_addr, "RmAddr")                                                           \
@@ -49,6 +50,9 @@ namespace mptcp {
   X(mp_rst_rx, "MPRstRx")                                                        \
   X(subflow_stale, "SubflowStale")                                               \
   X(subflow_recover, "SubflowRecover")                                           \
+  X(rto_reinject, "RtoReinject")                                                 \
+  X(opportunistic_retrans, "OpportunisticRetrans")                               \
+  X(penalized, "SubflowPenalized")                                               \
   X(reinjected_bytes, "ReinjectedBytes")                                         \
   X(data_rto, "DataRetransTimeout")                                              \
   X(snd_wnd_shared, "SndWndShared")                                              \

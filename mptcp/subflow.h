@@ -29,6 +29,8 @@ struct Subflow {
   SubflowId id;
   SubflowKind kind;
   bool initiator;  // we sent the SYN
+  // Its outstanding data was copied to other subflows at its first RTO (until an ACK).
+  bool rto_reinjected = false;
   tcp::TcpEngine engine;
 
   // RFC 8684 §3.2: address IDs of each end (0 for the initial subflow's addresses).
@@ -55,6 +57,8 @@ struct Subflow {
   // Failure handling (RFC 8684 §3.3.6): a stale subflow gets no new data; its outstanding data
   // has been reinjected elsewhere.
   bool stale = false;
+  // When the connection last penalised it for holding up the shared window.
+  Timestamp last_penalty = Timestamp::Never();
   // The reset we send carries this MP_TCPRST (RFC 8684 §3.6) and, when aborting, MP_FASTCLOSE.
   std::optional<wire::MpTcpRst> rst_reason;
   bool fastclose = false;

@@ -16,7 +16,9 @@
 // established (and has not fallen back), joins every other path (MP_JOIN). Each side writes a
 // seeded stream (StreamBytes) of its configured size, checks every byte it reads against the
 // peer's stream, and closes once it has written and read everything (the client also waits
-// until it has asked for its joins: connections refuse joins once closing). The run ends when
+// until it has asked for its joins: connections refuse joins once closing). A side with a live
+// source (HarnessConfig::*_source) writes its stream only as fast as the source produces it,
+// as a media server sends a stream it is encoding or pacing. The run ends when
 // both have read everything, seen the peer's end of stream and closed; or fails on a wrong
 // byte, an unexpected close, a host livelock, no application progress for `stall_timeout`,
 // the simulated deadline, an empty event queue, or the step limit. Same config, same run.
@@ -83,6 +85,15 @@ inline std::vector<PathConfig> DocumentationPaths(size_t n, const LinkConfig& li
   return v;
 }
 
+// A live source: how much of a side's stream exists at `now`, and when more will (Never()
+// once the whole stream does). The side writes no further than `available` and wakes up at
+// `next` to write more.
+struct SourceStep {
+  size_t available = 0;
+  Timestamp next = Timestamp::Never();
+};
+using SourceFn = std::function<SourceStep(Timestamp now)>;
+
 struct HarnessConfig {
   uint64_t seed = 1;
   EndpointConfig client;
@@ -92,6 +103,9 @@ struct HarnessConfig {
   uint16_t server_port = 80;
   size_t client_bytes = 0;  // the client writes this much
   size_t server_bytes = 0;  // and the server this much
+  // Paces a side's writes (see SourceStep); null: its whole stream exists from the start.
+  SourceFn client_source;
+  SourceFn server_source;
   bool join_all = true;
   bool close_when_done = true;
   // A test that aborts or resets on purpose: a close other than kNormal is no failure then,
@@ -184,6 +198,7 @@ class PathMeter : public PacketFilter {
 class Harness {
  public:
   using EventHook = std::function<void(Harness&, bool client, const Event&)>;
+  using ReadHook = std::function<void(Harness&, bool client, Timestamp now, size_t total_read)>;
 
   explicit Harness(const HarnessConfig& config);
   Harness(const Harness&) = delete;
@@ -202,6 +217,8 @@ class Harness {
     downlink(i).SetUp(up);
   }
   PacketFilter* middlebox(size_t i) { return paths_.at(i).middlebox.get(); }
+  // Path i's traffic counter at its client end.
+  const PathMeter& meter(size_t i) const { return *paths_.at(i).meter; }
   Router& server_router() { return router_; }
   ConnectionId client_id() const { return sides_[0].id; }
   Connection* client_conn() { return Conn(sides_[0]); }
@@ -214,6 +231,11 @@ class Harness {
   // Called with every connection event either application polls (Readable and Writable
   // included), before the application acts on it.
   void SetEventHook(EventHook hook) { hook_ = std::move(hook); }
+  // Called after every read that returned checked data, with the side's total read so far.
+  void SetReadHook(ReadHook hook) { read_hook_ = std::move(hook); }
+  // Bytes an application has written into / read from its connection so far.
+  size_t written(bool client) const { return sides_[client ? 0 : 1].written; }
+  size_t read(bool client) const { return sides_[client ? 0 : 1].read; }
 
   // Runs the transfer to its end; call once.
   HarnessResult Run();
@@ -260,6 +282,7 @@ class Harness {
   std::vector<SimEvent> events_;
   std::vector<std::string> notes_;
   EventHook hook_;
+  ReadHook read_hook_;
   std::string failure_;
   Timestamp last_progress_ = Timestamp::Zero();
   bool ran_ = false;
@@ -393,14 +416,23 @@ inline void Harness::Pump(Side& s, Timestamp now, Connection& c) {
                            s.to_receive));
       return;
     }
+    if (read_hook_) read_hook_(*this, s.client, now, s.read);
   }
   if (c.eof() && !s.eof) {
     s.eof = true;
     s.eof_at = now;
   }
-  // Write.
-  while (s.written < s.to_send && c.write_space() > 0) {
-    const size_t n = std::min({sizeof(buf), s.to_send - s.written, c.write_space()});
+  // Write what exists of the stream.
+  size_t limit = s.to_send;
+  if (const SourceFn& source = s.client ? cfg_.client_source : cfg_.server_source) {
+    const SourceStep step = source(now);
+    limit = std::min(limit, step.available);
+    // A wake-up at `next` may be displaced by an earlier one (a host keeps one); every
+    // wake-up comes through here and asks again.
+    (s.client ? client_ : server_)->WakeAt(step.next);
+  }
+  while (s.written < limit && c.write_space() > 0) {
+    const size_t n = std::min({sizeof(buf), limit - s.written, c.write_space()});
     StreamBytes(cfg_.seed, s.dir, s.written, std::span<uint8_t>(buf, n));
     const size_t w = c.Write(std::span<const uint8_t>(buf, n));
     if (w == 0) break;

@@ -56,11 +56,13 @@ class TcpEngine {
     rcv_wscale_ = InitialRcvWscale(config_);
   }
 
-  // RFC 7323 §2.3: the smallest shift that lets the window cover the receive buffer.
+  // RFC 7323 §2.3: the smallest shift that lets the window cover the receive buffer (or the
+  // larger window the caller will advertise).
   static uint8_t InitialRcvWscale(const TcpConfig& c) {
     uint8_t shift = 0;
     if (!c.window_scaling) return 0;
-    while (shift < wire::kMaxWindowScale && (size_t{0xffff} << shift) < c.recv_buffer) ++shift;
+    const size_t window = std::max(c.recv_buffer, c.max_advertised_window);
+    while (shift < wire::kMaxWindowScale && (size_t{0xffff} << shift) < window) ++shift;
     return shift;
   }
 
@@ -126,6 +128,16 @@ class TcpEngine {
   // the MPTCP layer uses it when the shared data-level window is closed.
   void RequestProbe() {
     if (IsSynchronized(state_)) probe_pending_ = true;
+    ++plan_counter_;
+  }
+  // A congestion signal without a loss: the MPTCP layer's penalty for a subflow whose
+  // slowness holds up the whole connection (Raiciu et al., "How Hard Can It Be?", NSDI 2012).
+  // The controller reduces as on a loss; nothing is retransmitted. Ignored during recovery,
+  // which has reduced already. The caller rate-limits it (once per RTT).
+  void Penalize(Timestamp now) {
+    if (in_recovery_ || !IsSynchronized(state_)) return;
+    cc_->OnCongestionEvent(cc::LossEvent{now, rtq_.pipe(), 0});
+    cc_->OnRecoveryExit(now);
     ++plan_counter_;
   }
   // Counts a segment the caller dropped before handing it over (checksum, parse errors).

@@ -210,7 +210,15 @@ inline void TcpEngine::EnterEstablished(Timestamp now, SegmentOutcome& out) {
 
 // RFC 9293 §3.10.7.4, first check: the acceptability test on SEG.SEQ and SEG.LEN.
 inline bool TcpEngine::SequenceAcceptable(SeqNum32 seq, size_t seg_len) const {
-  const uint32_t wnd = ReceiveWindow();
+  uint32_t wnd = ReceiveWindow();
+  // MPTCP: the advertised (shared) window can shrink under data the peer sent while it was
+  // larger, since data arriving on other subflows fills it (RFC 8684 §3.3.4). Dropping that
+  // data here would make the peer's subflow see a loss that never happened; take what this
+  // subflow's own buffer can hold, and let the connection enforce its window.
+  if (adv_override_) {
+    wnd = std::max<uint32_t>(wnd, static_cast<uint32_t>(std::min<size_t>(
+                                      recv_buffer_.window(), UINT32_MAX)));
+  }
   if (seg_len == 0) {
     if (wnd == 0) return seq == rcv_nxt_;
     return SeqInRange(seq, rcv_nxt_, rcv_nxt_ + wnd);
@@ -494,10 +502,11 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
       rtq_.MarkFirstLost();  // RFC 6582 §3.2 step 5: a partial ACK retransmits the next hole
       retransmit_now_ = true;
     }
-  } else if (ack == snd_una_ && seg.payload.empty() && !window_update && !rtq_.empty() &&
-             !seg.has_flag(wire::TcpFlag::kFin)) {
-    ++dupacks_;  // RFC 5681 §2 duplicate ACK
   }
+  // RFC 5681 §2 duplicate ACK: no data, no FIN, nothing new acknowledged (and, without SACK,
+  // the same window).
+  const bool maybe_dupack = ack == snd_una_ && seg.payload.empty() && !rtq_.empty() &&
+                            !seg.has_flag(wire::TcpFlag::kFin) && out.bytes_acked == 0;
 
   if (sack_ok_ && seg.options.num_sack_blocks > 0) {
     const auto s = rtq_.OnSackBlocks(seg.options.sacks(), snd_una_, snd_nxt_, now);
@@ -506,6 +515,10 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
     mib_.sack_discard += static_cast<uint64_t>(s.discarded_blocks);
     if (!rtt_sample) rtt_sample = s.rtt;
   }
+  // With SACK, RFC 6675 §2 counts only an ACK that SACKs new data as a duplicate: a pure ACK
+  // sent for another reason (an MPTCP DATA_ACK or signal, RFC 8684 §3.3.2) says nothing about
+  // a hole and must not trigger fast retransmit.
+  if (maybe_dupack && (sack_ok_ ? out.bytes_sacked > 0 : !window_update)) ++dupacks_;
   if (rtt_sample) rtt_.OnSample(*rtt_sample);
   if (out.bytes_acked > 0) {
     // RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.

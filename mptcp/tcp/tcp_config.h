@@ -22,6 +22,10 @@ struct TcpConfig {
   // out-of-order data; the advertised window never exceeds its free space.
   size_t send_buffer = 256 * 1024;
   size_t recv_buffer = 256 * 1024;
+  // Largest window this end will ever advertise, when larger than recv_buffer: sizes the
+  // window scale (RFC 7323 §2.3). MPTCP sets it to the connection's receive buffer, since a
+  // subflow advertises the shared window (RFC 8684 §3.3.4). 0: recv_buffer.
+  size_t max_advertised_window = 0;
   // Most disjoint out-of-order ranges held at once; a segment needing more is dropped.
   size_t max_ooo_ranges = 32;
 
