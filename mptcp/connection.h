@@ -241,7 +241,7 @@ class Connection {
   void SweepSubflows(Timestamp now);
   void ReinjectFrom(Subflow& s);
   bool OtherDataSubflow(const Subflow& s) const;
-  bool OpportunisticRetransmit(Timestamp now);
+  bool OpportunisticRetransmit(Timestamp now, bool app_limited = false);
   Duration DataRto() const;
   bool DataTimerNeeded() const;
   Subflow* BestSubflowForSignal();

@@ -142,9 +142,11 @@ inline void Connection::Schedule(Timestamp now) {
     } else {
       dsn = snd_data_nxt_;
       if (dsn >= data_end) {
-        // Everything buffered is in flight and the buffer is full: the send buffer, like the
-        // peer's window, is held up by the oldest data.
-        if (send_buffer_.free_space() == 0 && OpportunisticRetransmit(now)) continue;
+        // Everything buffered is in flight. A full send buffer is held up by the oldest data
+        // like the peer's window; otherwise the application is slow and a faster subflow
+        // idles while the receiver waits for data on a much slower one.
+        const bool buffer_full = send_buffer_.free_space() == 0;
+        if (snd_data_nxt_ > data_una_ && OpportunisticRetransmit(now, !buffer_full)) continue;
         return;
       }
       // RFC 8684 §3.3.4: nothing beyond DATA_ACK + window.
@@ -196,7 +198,9 @@ inline void Connection::Schedule(Timestamp now) {
 // retransmission), and penalise the slow one (a congestion signal, at most once per its RTT) so
 // that it queues less ahead of the window (Raiciu et al., "How Hard Can It Be? Designing and
 // Implementing a Deployable Multipath TCP", NSDI 2012). Once per value of DATA_ACK.
-inline bool Connection::OpportunisticRetransmit(Timestamp now) {
+// `app_limited`: nothing holds up the sender but the receiver waits; act only when the holder
+// is much slower (twice the RTT), else every slow-path byte would be sent twice.
+inline bool Connection::OpportunisticRetransmit(Timestamp now, bool app_limited) {
   if (!reinject_.empty() || (or_done_ && or_dsn_ == data_una_)) return false;
   Subflow* holder = nullptr;
   Dsn64 hol_end = data_una_;
@@ -222,6 +226,7 @@ inline bool Connection::OpportunisticRetransmit(Timestamp now) {
       continue;
     }
     if (s.engine.rtt().srtt() >= holder->engine.rtt().srtt()) continue;
+    if (app_limited && s.engine.rtt().srtt() * 2 > holder->engine.rtt().srtt()) continue;
     const uint32_t room = SubflowRoom(s, hol_end - data_una_);
     if (room == 0) continue;
     if (fast == nullptr || s.engine.rtt().srtt() < fast->engine.rtt().srtt()) {

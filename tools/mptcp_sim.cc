@@ -1,0 +1,300 @@
+// mptcp_sim: runs a scenario (paths, timed failures, an application) on the in-memory network
+// simulator with this library's MPTCP on both ends, and reports what happened per second:
+// each subflow's throughput, cwnd and RTT, and a media player's stalls.
+//
+//   mptcp_sim                              the built-in demo (tools/scenarios/demo.json)
+//   mptcp_sim --scenario FILE [flags]      a scenario file; flags override it
+//   mptcp_sim --path ... --app ... [flags] a scenario from flags (over the demo's settings,
+//                                          named "sim": out/sim.csv, out/sim.svg)
+//   mptcp_sim --check [--scenario FILE]    check a scenario and print what it describes
+//
+// Writes a live progress line to stderr (in place on a terminal), the per-second table and a
+// summary to stdout, a CSV and an SVG plot (and a pcap with --pcap). The same scenario and
+// seed give byte-identical CSV, SVG and pcap files.
+//
+// Exit status: 0 when the run went as simulated (finished, or reached its duration), 1 when
+// it failed (a wrong byte, a protocol failure, an output file that cannot be written), 2 for
+// a bad scenario or flag. See README.md, "mptcp_sim".
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "nlohmann/json.hpp"
+#include "tools/demo_scenario.h"
+#include "tools/sim/report.h"
+#include "tools/sim/runner.h"
+#include "tools/sim/scenario.h"
+
+ABSL_FLAG(std::string, scenario, "",
+          "scenario file (JSON; see README.md). Without one: the built-in demo");
+ABSL_FLAG(std::optional<std::string>, seed, std::nullopt, "override the scenario's seed");
+ABSL_FLAG(std::optional<std::string>, duration, std::nullopt,
+          "override the scenario's duration_s: the run ends by then at the latest (seconds)");
+ABSL_FLAG(std::optional<std::string>, csv, std::nullopt, "write the per-second CSV here");
+ABSL_FLAG(std::optional<std::string>, svg, std::nullopt, "write the SVG plot here");
+ABSL_FLAG(std::optional<std::string>, pcap, std::nullopt,
+          "record every packet at the client end of each path to this pcap");
+ABSL_FLAG(std::optional<std::string>, app, std::nullopt,
+          "replace the application: key=value,... e.g. type=bulk,bytes=16777216 or "
+          "type=media,bitrate_mbps=4,length_s=20");
+ABSL_FLAG(std::optional<std::string>, baseline, std::nullopt,
+          "also run the application over this path alone (one subflow, as single-path TCP) "
+          "and report it alongside; \"none\" for no such run");
+ABSL_FLAG(bool, check, false, "check the scenario, print what it describes, and exit");
+ABSL_FLAG(bool, quiet, false, "no progress on stderr");
+ABSL_FLAG(bool, print_demo, false, "print the built-in demo scenario (JSON) and exit");
+
+namespace mptcp::tools {
+namespace {
+
+constexpr int kExitFailed = 1;
+constexpr int kExitUsage = 2;
+
+// absl flags are C identifiers; accept the spelled-out forms (--print-demo) too, pull out the
+// repeatable --path and --event, and reject unknown flags here (exit 2, not absl's exit 1).
+bool PreprocessArgs(int argc, char** argv, std::vector<std::string>& storage,
+                    ScenarioOverrides& o, std::string& error) {
+  static const char* const kKnown[] = {
+      "scenario", "seed", "duration", "csv", "svg", "pcap", "app", "baseline", "check",
+      "nocheck", "quiet", "noquiet", "print_demo", "noprint_demo", "help", "helpfull",
+      "helpshort", "helppackage", "version", "only_check_args", "flagfile", "fromenv",
+      "tryfromenv", "undefok"};
+  std::vector<std::string> out;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (i > 0 && a == "--") {
+      for (; i < argc; ++i) out.push_back(argv[i]);
+      break;
+    }
+    if (i > 0 && a.size() > 1 && a[0] == '-') {
+      const size_t dashes = a.rfind("--", 0) == 0 ? 2 : 1;
+      const size_t eq = a.find('=');
+      std::string name =
+          a.substr(dashes, eq == std::string::npos ? std::string::npos : eq - dashes);
+      std::replace(name.begin(), name.end(), '-', '_');
+      if (name == "path" || name == "event") {
+        std::string value;
+        if (eq != std::string::npos) {
+          value = a.substr(eq + 1);
+        } else if (i + 1 < argc) {
+          value = argv[++i];
+        } else {
+          error = absl::StrCat("--", name, ": missing its value");
+          return false;
+        }
+        (name == "path" ? o.paths : o.events).push_back(value);
+        continue;
+      }
+      if (std::find_if(std::begin(kKnown), std::end(kKnown),
+                       [&](const char* k) { return name == k; }) == std::end(kKnown)) {
+        error = absl::StrCat("unknown flag ", a.substr(0, eq), " (see --help)");
+        return false;
+      }
+      a = "--" + name + (eq == std::string::npos ? "" : a.substr(eq));
+    }
+    out.push_back(a);
+  }
+  storage = std::move(out);
+  return true;
+}
+
+std::optional<std::string> ReadFile(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return std::nullopt;
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  if (f.bad()) return std::nullopt;
+  return ss.str();
+}
+
+absl::Status WriteFile(const std::string& path, const std::string& contents) {
+  std::error_code ec;
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f) return absl::UnavailableError(absl::StrCat(path, ": cannot open for writing"));
+  f << contents;
+  f.close();
+  if (!f) return absl::UnavailableError(absl::StrCat(path, ": write failed"));
+  return absl::OkStatus();
+}
+
+int Usage(const std::string& msg) {
+  std::fprintf(stderr, "mptcp_sim: %s\n", msg.c_str());
+  return kExitUsage;
+}
+
+// The progress display: in place on a terminal (at most ~20 redraws a second of wall time),
+// else one line per tenth of the duration.
+class ProgressLine {
+ public:
+  ProgressLine(bool enabled, double duration_s)
+      : enabled_(enabled),
+        tty_(isatty(STDERR_FILENO) == 1),
+        every_s_(std::max(0.1, std::round(duration_s) / 10)) {}
+
+  void Update(const Progress& p) {
+    if (!enabled_) return;
+    const auto now = std::chrono::steady_clock::now();
+    if (tty_) {
+      if (now - last_draw_ < std::chrono::milliseconds(50)) return;
+      last_draw_ = now;
+      std::fprintf(stderr, "\r%s\033[K", Text(p).c_str());
+      drawn_ = true;
+    } else if (p.now_s + 1e-9 >= next_line_s_) {
+      next_line_s_ += every_s_;
+      std::fprintf(stderr, "%s\n", Text(p).c_str());
+    }
+  }
+  void Done() {
+    if (enabled_ && tty_ && drawn_) std::fprintf(stderr, "\r\033[K");
+  }
+
+ private:
+  static std::string Text(const Progress& p) {
+    return absl::StrFormat("[sim %6.1f / %.0f s] delivered %.2f of %.2f MB (%3.0f%%), %6.2f "
+                           "Mbit/s",
+                           p.now_s, p.duration_s, static_cast<double>(p.delivered) / 1e6,
+                           static_cast<double>(p.total) / 1e6,
+                           p.total > 0 ? 100.0 * static_cast<double>(p.delivered) /
+                                             static_cast<double>(p.total)
+                                       : 0.0,
+                           p.goodput_mbps);
+  }
+
+  bool enabled_, tty_;
+  double every_s_;
+  double next_line_s_ = 0;
+  bool drawn_ = false;
+  std::chrono::steady_clock::time_point last_draw_{};
+};
+
+int Main(int argc, char** argv) {
+  std::vector<std::string> storage;
+  ScenarioOverrides o;
+  std::string error;
+  if (!PreprocessArgs(argc, argv, storage, o, error)) return Usage(error);
+  absl::SetProgramUsageMessage(
+      "simulates an MPTCP connection over paths that fail and recover.\n"
+      "  mptcp_sim                         run the built-in demo\n"
+      "  mptcp_sim --scenario FILE         run a scenario file (README.md, \"mptcp_sim\")\n"
+      "  --path key=value,...              (repeatable) replace the paths, e.g.\n"
+      "                                    --path name=wifi,rate_mbps=20,delay_ms=10\n"
+      "  --event key=value,...             (repeatable) replace the events, e.g.\n"
+      "                                    --event at_s=10,path=wifi,action=down; --event none");
+  std::vector<char*> ptrs;
+  for (std::string& s : storage) ptrs.push_back(s.data());
+  const std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(ptrs.size()),
+                                                         ptrs.data());
+  if (rest.size() > 1) return Usage(absl::StrCat("unexpected argument \"", rest[1], "\""));
+
+  // bazel run starts us in the runfiles tree; relative paths mean the caller's directory.
+  if (const char* wd = std::getenv("BUILD_WORKING_DIRECTORY"); wd != nullptr && *wd != '\0') {
+    if (::chdir(wd) != 0) return Usage(absl::StrCat("cannot change to ", wd));
+  }
+
+  if (absl::GetFlag(FLAGS_print_demo)) {
+    std::fputs(kDemoScenarioJson, stdout);
+    return 0;
+  }
+
+  // The scenario's JSON: the file or the demo, then the flags.
+  const std::string file = absl::GetFlag(FLAGS_scenario);
+  std::string text(kDemoScenarioJson);
+  std::string origin = "built-in demo";
+  std::string default_name = "demo";
+  if (!file.empty()) {
+    std::optional<std::string> t = ReadFile(file);
+    if (!t) return Usage(absl::StrCat(file, ": cannot read"));
+    text = *std::move(t);
+    origin = file;
+    default_name = std::filesystem::path(file).stem().string();
+  }
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    // ParseScenario phrases the syntax error.
+    return Usage(std::string(ParseScenario(text, origin, default_name).status().message()));
+  }
+  o.seed = absl::GetFlag(FLAGS_seed);
+  o.duration_s = absl::GetFlag(FLAGS_duration);
+  o.csv = absl::GetFlag(FLAGS_csv);
+  o.svg = absl::GetFlag(FLAGS_svg);
+  o.pcap = absl::GetFlag(FLAGS_pcap);
+  o.app = absl::GetFlag(FLAGS_app);
+  o.baseline = absl::GetFlag(FLAGS_baseline);
+  // Flags that replace the demo's paths, events or application make another scenario: give it
+  // its own name, so that it does not overwrite the demo's outputs under the demo's name.
+  if (file.empty() && (!o.paths.empty() || !o.events.empty() || o.app)) {
+    default_name = "sim";
+    doc.erase("name");
+    doc.erase("output");
+  }
+  if (absl::Status s = ApplyOverrides(o, doc); !s.ok()) return Usage(std::string(s.message()));
+  absl::StatusOr<Scenario> scenario = ScenarioFromJson(doc, default_name);
+  if (!scenario.ok()) {
+    return Usage(absl::StrCat(file.empty() ? "" : file + ": ", scenario.status().message()));
+  }
+
+  if (!scenario->output.pcap.empty()) {
+    const auto parent = std::filesystem::path(scenario->output.pcap).parent_path();
+    std::error_code ec;
+    if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+  }
+
+  std::fputs(DescribeScenario(*scenario).c_str(), stdout);
+  if (absl::GetFlag(FLAGS_check)) return 0;
+  std::fputs("\n", stdout);
+  std::fflush(stdout);
+
+  ProgressLine line(!absl::GetFlag(FLAGS_quiet), scenario->duration_s);
+  const auto wall_start = std::chrono::steady_clock::now();
+  const RunReport report = RunScenario(*scenario, [&line](const Progress& p) { line.Update(p); });
+  const double wall_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  line.Done();
+
+  std::fputs(FormatTable(report).c_str(), stdout);
+  std::fputs("\n", stdout);
+  std::fputs(FormatSummary(report).c_str(), stdout);
+
+  int status = report.ok ? 0 : kExitFailed;
+  for (const auto& [path, contents] : {std::pair{scenario->output.csv, FormatCsv(report)},
+                                       std::pair{scenario->output.svg, RenderSvg(report)}}) {
+    if (absl::Status s = WriteFile(path, contents); !s.ok()) {
+      std::fprintf(stderr, "mptcp_sim: %s\n", std::string(s.message()).c_str());
+      status = kExitFailed;
+    }
+  }
+  std::printf("wrote %s, %s%s\n", scenario->output.csv.c_str(), scenario->output.svg.c_str(),
+              scenario->output.pcap.empty() ? "" : (", " + scenario->output.pcap).c_str());
+  if (!absl::GetFlag(FLAGS_quiet)) {
+    // Both runs when there is a baseline: the wall time covers both.
+    const double simulated = report.end_s + (report.baseline ? report.baseline->end_s : 0.0);
+    std::fprintf(stderr, "simulated %.1f s%s in %.3f s of wall time (%.0fx real time)\n",
+                 simulated, report.baseline ? " (the run and its baseline)" : "", wall_s,
+                 wall_s > 0 ? simulated / wall_s : 0.0);
+  }
+  return status;
+}
+
+}  // namespace
+}  // namespace mptcp::tools
+
+int main(int argc, char** argv) { return mptcp::tools::Main(argc, argv); }

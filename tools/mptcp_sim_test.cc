@@ -1,0 +1,247 @@
+// mptcp_sim end to end, as a user runs it: the demo without arguments, identical CSV, SVG and
+// pcap bytes for the same seed, the shipped demo file equal to the built-in one, every shipped
+// scenario valid, scenarios from flags, and bad scenarios and flags rejected with exit status 2
+// and a message naming the field.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "tools/demo_scenario.h"
+
+namespace mptcp::tools {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int code = -1;
+  std::string out, err;
+};
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+class MptcpSimTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    binary_ = fs::absolute("tools/mptcp_sim");
+    ASSERT_TRUE(fs::exists(binary_)) << binary_;
+    const char* tmp = std::getenv("TEST_TMPDIR");
+    dir_ = fs::path(tmp != nullptr ? tmp : "/tmp") /
+           ::testing::UnitTest::GetInstance()->current_test_info()->name();
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+
+  // Runs the tool in dir_ with `args` (shell words).
+  Result Run(const std::string& args) {
+    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
+    const std::string cmd = absl::StrCat("cd '", dir_.string(), "' && '", binary_.string(), "' ",
+                                         args, " >'", out.string(), "' 2>'", err.string(), "'");
+    const int status = std::system(cmd.c_str());
+    Result r;
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = Slurp(out);
+    r.err = Slurp(err);
+    return r;
+  }
+
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name, std::ios::binary) << text;
+  }
+
+  fs::path binary_, dir_;
+};
+
+TEST_F(MptcpSimTest, DemoRunsWithoutArguments) {
+  const Result r = Run("");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("scenario demo"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("wifi down"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("playback: started at"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("delivered 7000000 of 7000000 bytes, byte-exact"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("compared with wifi only (one subflow, as single-path TCP): playback "),
+            std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("wrote out/demo.csv, out/demo.svg\n"), std::string::npos) << r.out;
+  // Not a terminal: periodic progress lines, then the speed.
+  EXPECT_NE(r.err.find("[sim "), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\r'), std::string::npos);
+  EXPECT_NE(r.err.find("of wall time"), std::string::npos) << r.err;
+  const std::string csv = Slurp(dir_ / "out/demo.csv");
+  EXPECT_EQ(csv.rfind("run,time_s,path,subflow,state,throughput_mbps,cwnd_bytes,srtt_ms,bytes,"
+                      "goodput_mbps,buffer_s,stalled_s\n",
+                      0),
+            0u);
+  EXPECT_GT(csv.size(), 1000u);
+  EXPECT_EQ(Slurp(dir_ / "out/demo.svg").rfind("<svg ", 0), 0u);
+}
+
+TEST_F(MptcpSimTest, SameSeedSameBytes) {
+  const std::string flags = "--quiet --pcap=run.pcap --csv=run.csv --svg=run.svg";
+  ASSERT_EQ(Run(flags).code, 0);
+  const std::string csv = Slurp(dir_ / "run.csv"), svg = Slurp(dir_ / "run.svg"),
+                    pcap = Slurp(dir_ / "run.pcap");
+  EXPECT_GT(pcap.size(), 7'000'000u);  // the stream and its headers
+  ASSERT_EQ(Run(flags).code, 0);
+  EXPECT_TRUE(csv == Slurp(dir_ / "run.csv"));
+  EXPECT_TRUE(svg == Slurp(dir_ / "run.svg"));
+  EXPECT_TRUE(pcap == Slurp(dir_ / "run.pcap"));
+  // Another seed, other bytes.
+  ASSERT_EQ(Run(flags + " --seed=2").code, 0);
+  EXPECT_FALSE(csv == Slurp(dir_ / "run.csv"));
+}
+
+TEST_F(MptcpSimTest, ShippedDemoFileIsTheBuiltInOne) {
+  const fs::path file = fs::absolute("tools/scenarios/demo.json");
+  EXPECT_EQ(Slurp(file), std::string(kDemoScenarioJson));
+  ASSERT_EQ(Run(absl::StrCat("--quiet --scenario='", file.string(), "' --csv=a.csv --svg=a.svg"))
+                .code,
+            0);
+  ASSERT_EQ(Run("--quiet --csv=b.csv --svg=b.svg").code, 0);
+  EXPECT_TRUE(Slurp(dir_ / "a.csv") == Slurp(dir_ / "b.csv"));
+  const Result p = Run("--print-demo");
+  EXPECT_EQ(p.code, 0);
+  EXPECT_EQ(p.out, std::string(kDemoScenarioJson));
+}
+
+TEST_F(MptcpSimTest, ScenarioFromFlags) {
+  const Result r = Run(
+      "--quiet --path name=a,rate_mbps=30,delay_ms=10 --path=name=b,rate_mbps=10,delay_ms=20 "
+      "--app type=bulk,bytes=2097152 --duration 20");
+  ASSERT_EQ(r.code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("delivered 2097152 of 2097152 bytes, byte-exact"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("scenario sim\n"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("path a "), std::string::npos) << r.out;
+  // Not the demo any more: none of its description, its baseline or its file names.
+  EXPECT_EQ(r.out.find("Wi-Fi"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("compared with"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(dir_ / "out/sim.csv"));
+  EXPECT_TRUE(fs::exists(dir_ / "out/sim.svg"));
+  EXPECT_FALSE(fs::exists(dir_ / "out/demo.csv"));
+
+  // A baseline from the flags: the same transfer over path a alone.
+  const Result b = Run("--quiet --path name=a,rate_mbps=30 --path name=b,rate_mbps=10 "
+                       "--app type=bulk,bytes=1048576 --baseline=a");
+  ASSERT_EQ(b.code, 0) << b.out << b.err;
+  EXPECT_NE(b.out.find("compared with a only (one subflow, as single-path TCP): delivered all "
+                       "in "),
+            std::string::npos)
+      << b.out;
+  EXPECT_NE(Slurp(dir_ / "out/sim.csv").find("\na only,"), std::string::npos);
+  // And none for the demo.
+  const Result n = Run("--quiet --baseline=none --csv=n.csv --svg=n.svg");
+  ASSERT_EQ(n.code, 0) << n.err;
+  EXPECT_EQ(n.out.find("compared with"), std::string::npos) << n.out;
+  EXPECT_EQ(Slurp(dir_ / "n.csv").find("wifi only"), std::string::npos);
+}
+
+TEST_F(MptcpSimTest, EveryShippedScenarioChecksOut) {
+  size_t n = 0;
+  for (const fs::directory_entry& e : fs::directory_iterator(fs::absolute("tools/scenarios"))) {
+    if (e.path().extension() != ".json") continue;
+    ++n;
+    const Result r = Run(absl::StrCat("--check --scenario='", e.path().string(), "'"));
+    EXPECT_EQ(r.code, 0) << e.path() << "\n" << r.err;
+    EXPECT_NE(r.out.find(absl::StrCat("scenario ", e.path().stem().string(), "\n")),
+              std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("wrote"), std::string::npos);  // checked, not run
+  }
+  EXPECT_GE(n, 2u);  // demo.json, unbalanced_bwidth.json
+  EXPECT_FALSE(fs::exists(dir_ / "out"));
+}
+
+TEST_F(MptcpSimTest, BadScenariosExitTwoNamingTheField) {
+  Write("bad.json", R"({
+    "paths": [{"name": "wifi", "rate_mbps": 20}, {"name": "3g", "rate_mbps": -3}],
+    "app": {"type": "bulk", "bytes": 1000}
+  })");
+  Result r = Run("--scenario bad.json");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "mptcp_sim: bad.json: paths[1].rate_mbps: expected a positive number\n");
+  EXPECT_EQ(r.out, "");
+
+  Write("typo.json", R"({"paths": [{"rate_mbps": 1, "dealy_ms": 5}], "app": {"type": "bulk",
+                         "bytes": 1}})");
+  r = Run("--scenario typo.json");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err,
+            "mptcp_sim: typo.json: paths[0].dealy_ms: unknown field (did you mean "
+            "\"delay_ms\"?)\n");
+
+  Write("syntax.json", "{\"seed\": 1,,}");
+  r = Run("--scenario syntax.json");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err.rfind("mptcp_sim: syntax.json: parse error at line 1, column 12:", 0), 0u)
+      << r.err;
+
+  r = Run("--scenario missing.json");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "mptcp_sim: missing.json: cannot read\n");
+
+  Write("event.json", R"({"paths": [{"name": "wifi", "rate_mbps": 20}],
+                         "events": [{"at_s": 5, "path": "wifi", "action": "dwn"}],
+                         "app": {"type": "media", "bitrate_mbps": 1, "length_s": 3}})");
+  r = Run("--check --scenario event.json");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err,
+            "mptcp_sim: event.json: events[0].action: expected one of \"down\", \"up\", "
+            "\"set\"\n");
+
+  Write("baseline.json", R"({"paths": [{"name": "wifi", "rate_mbps": 20}],
+                            "app": {"type": "bulk", "bytes": 1000}, "baseline_path": "lte"})");
+  r = Run("--scenario baseline.json");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err,
+            "mptcp_sim: baseline.json: baseline_path: no path named \"lte\" (the paths are "
+            "\"wifi\")\n");
+}
+
+TEST_F(MptcpSimTest, BadFlagsExitTwo) {
+  Result r = Run("--seed=-1");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "mptcp_sim: --seed: expected a non-negative integer\n");
+  r = Run("--duration=0");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "mptcp_sim: --duration: expected a positive number of seconds, at most 1e+06\n");
+  r = Run("--path name=x,rate_mbps=0");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "mptcp_sim: paths[0].rate_mbps: expected a positive number\n");
+  r = Run("--path name=x,rate_mbps=5 --event at_s=1,path=wifi,action=down");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "mptcp_sim: events[0].path: no path named \"wifi\" (the paths are \"x\")\n");
+  r = Run("--event");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "mptcp_sim: --event: missing its value\n");
+  r = Run("--baseline=lte");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err,
+            "mptcp_sim: baseline_path: no path named \"lte\" (the paths are \"wifi\", \"3g\")\n");
+  r = Run("--app type=media,bitrate_mbps=2");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "mptcp_sim: app.length_s: required (a positive number)\n");
+  r = Run("--sead=3");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "mptcp_sim: unknown flag --sead (see --help)\n");
+  r = Run("extra");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "mptcp_sim: unexpected argument \"extra\"\n");
+}
+
+}  // namespace
+}  // namespace mptcp::tools
