@@ -222,6 +222,7 @@ class Connection {
   void PumpFallback(Timestamp now);
   bool CanSchedule() const;
   uint32_t SubflowRoom(const Subflow& s, uint64_t avail) const;
+  size_t SubflowInflightLimit(const Subflow& s) const;
   bool RegularSubflowAlive() const;
   // Subflows that carry (or carried) data; joins still in their handshake do not count.
   size_t DataSubflows() const {
@@ -405,6 +406,8 @@ inline Subflow& Connection::AddSubflow(SubflowKind kind, bool initiator, const F
   tcp::TcpConfig cfg = config_.subflow;
   // RFC 8684 §3.3.4: every subflow advertises the connection's window; scale to cover it.
   cfg.max_advertised_window = std::max(cfg.max_advertised_window, config_.recv_buffer);
+  // Room for SubflowInflightLimit() to grow into; memory is taken only as data is in flight.
+  if (mptcp_) cfg.send_buffer = std::max(cfg.send_buffer, config_.send_buffer);
   auto s = std::make_unique<Subflow>(NextSubflowId(), kind, initiator, cfg, tuple,
                                      isn_.Generate(now, tuple), rng_.Next32());
   if (mptcp_) {

@@ -286,8 +286,34 @@ inline uint32_t Connection::SubflowRoom(const Subflow& s, uint64_t avail) const 
   const uint32_t queued = static_cast<uint32_t>(s.engine.unsent_bytes());
   uint32_t room = sendable > queued ? sendable - queued : 0;
   room = static_cast<uint32_t>(std::min<size_t>(room, s.engine.send_buffer_free()));
+  // What the subflow holds (in flight and unsent) stays within its in-flight limit.
+  if (mptcp_ && s.engine.send_buffer_free() > 0) {
+    const size_t held = s.engine.config().send_buffer - s.engine.send_buffer_free();
+    const size_t limit = SubflowInflightLimit(s);
+    room = static_cast<uint32_t>(std::min<size_t>(room, limit > held ? limit - held : 0));
+  }
   if (room < s.engine.smss() && room < avail) room = 0;
   return room;
+}
+
+// A subflow's send buffer holds what it has in flight, so its size caps the subflow's rate at
+// buffer / RTT: the configured subflow.send_buffer (256 KiB by default) is too little for a
+// long fat path (30 Mbit/s over 100 ms needs 375 KB), yet a larger fixed size lets loss-based
+// congestion control fill a deep queue and delay everything behind it. So the limit follows
+// the path: twice the bandwidth-delay product estimated as cwnd * min_rtt / srtt (the rate
+// the subflow achieves, times its unloaded RTT; BBR bounds in-flight data the same way), never
+// below subflow.send_buffer nor above the connection's send buffer. Without queueing
+// (srtt ~ min_rtt) it stays clear of cwnd; as the subflow's own queue doubles its RTT, it
+// stops cwnd's growth.
+inline size_t Connection::SubflowInflightLimit(const Subflow& s) const {
+  const size_t floor = config_.subflow.send_buffer;
+  const size_t ceiling = std::max(floor, config_.send_buffer);
+  const auto& rtt = s.engine.rtt();
+  if (!rtt.has_sample() || rtt.srtt() <= Duration::Zero()) return floor;
+  const double bdp = static_cast<double>(s.engine.cwnd()) *
+                     static_cast<double>(rtt.min_rtt().nanos()) /
+                     static_cast<double>(rtt.srtt().nanos());
+  return std::clamp<size_t>(static_cast<size_t>(2 * bdp), floor, ceiling);
 }
 
 // Plain TCP after fallback: the one subflow takes what its buffer can; the connection keeps
