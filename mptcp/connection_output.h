@@ -75,11 +75,14 @@ inline bool CanCarrySignal(const Subflow& s) {
 }
 
 inline Subflow* Connection::BestSubflowForSignal() {
+  // Preference: not stale, then not a backup (RFC 8684 §3.3.8: a backup stays idle, as a
+  // cellular radio should, while a regular subflow can carry the ACK), then the lowest RTT.
+  const auto rank = [](const Subflow& s) { return (s.stale ? 2 : 0) + (s.backup() ? 1 : 0); };
   Subflow* best = nullptr;
   for (auto& s : subflows_) {
     if (!CanCarrySignal(*s)) continue;
-    if (best == nullptr || (best->stale && !s->stale) ||
-        (best->stale == s->stale && s->engine.rtt().srtt() < best->engine.rtt().srtt())) {
+    if (best == nullptr || rank(*s) < rank(*best) ||
+        (rank(*s) == rank(*best) && s->engine.rtt().srtt() < best->engine.rtt().srtt())) {
       best = s.get();
     }
   }
