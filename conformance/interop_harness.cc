@@ -297,6 +297,9 @@ absl::StatusOr<std::unique_ptr<Capture>> Capture::Start(const Netns& ns,
 
 absl::StatusOr<std::string> Capture::Stop() {
   if (pid_ <= 0) return path_;
+  // dumpcap reads each interface on its own thread, and a SIGINT straight after a short burst
+  // can stop it before it wrote what it saw (seen: 0 frames of a 60 ms transfer): let it drain.
+  SleepFor(Duration::Millis(300));
   ::kill(pid_, SIGINT);
   for (int i = 0; i < 100; ++i) {
     int st;

@@ -27,6 +27,7 @@
 #include "mptcp/fifo.h"
 #include "mptcp/mib.h"
 #include "mptcp/random.h"
+#include "mptcp/rcv_window.h"
 #include "mptcp/scheduler/factory.h"
 #include "mptcp/seq.h"
 #include "mptcp/subflow.h"
@@ -116,6 +117,9 @@ class Connection {
   size_t Write(std::span<const uint8_t> data);
   size_t Read(std::span<uint8_t> out);
   size_t readable() const { return recv_buffer_.readable(); }
+  // Most bytes the receive buffer holds: config().recv_buffer, plus up to two units of the
+  // window scale so that rounded windows need not hold DATA_ACK back (rcv_window.h).
+  size_t receive_capacity() const { return recv_buffer_.capacity(); }
   size_t write_space() const {
     return data_fin_queued_ || closed_ ? 0 : send_buffer_.free_space();
   }
@@ -194,7 +198,7 @@ class Connection {
   };
 
   // input (connection_input.h)
-  Disposition OnSubflowSegment(Timestamp now, Subflow& s, const wire::TcpRepr& seg);
+  Disposition OnSubflowSegment(Timestamp now, Subflow& s, const wire::TcpRepr& arrived);
   ParsedOptions ParseOptions(const wire::TcpRepr& seg);
   std::optional<wire::MpTcpRstReason> CheckSynAck(Timestamp now, Subflow& s,
                                                  const ParsedOptions& o);
@@ -209,6 +213,8 @@ class Connection {
   void OnSignals(Timestamp now, Subflow& s, const ParsedOptions& o);
   void DrainSubflow(Timestamp now, Subflow& s);
   bool DeliverMapped(Subflow& s, const RxMapping& m);
+  std::optional<wire::TcpRepr> TrimBeyondWindow(const Subflow& s, const wire::TcpRepr& seg,
+                                                const ParsedOptions& o);
   void Deliver(Dsn64 dsn, const RecvBuffer::Pieces& data);
   void CheckRemoteDataFin();
   void EnterFallback(Timestamp now);
@@ -235,7 +241,14 @@ class Connection {
   bool FallbackPossible() const { return DataSubflows() <= 1 && !reinjected_ever_; }
   bool SchedulerMayUse(const Subflow& s, bool regular_alive) const;
   void WriteToSubflow(Subflow& s, Dsn64 dsn, uint32_t len);
-  void UpdateAdvertisedWindows();
+  WindowAdvert PlanWindow(Subflow& s, const tcp::Transmission& tx, bool data_ack);
+  // The receive buffer holds this much beyond config_.recv_buffer, so that a window rounded up
+  // to the scale's unit (rcv_window.h) rarely has to hold DATA_ACK back.
+  static size_t RecvSlack(const ConnectionConfig& c) {
+    tcp::TcpConfig t = c.subflow;
+    t.max_advertised_window = std::max(t.max_advertised_window, c.recv_buffer);
+    return size_t{2} << tcp::TcpEngine::InitialRcvWscale(t);
+  }
   void MaybeQueueDataFin();
   size_t BuildOptions(Timestamp now, Subflow& s, tcp::Transmission& tx, OutOptions& out);
   void AfterEmit(Timestamp now, Subflow& s, const OutOptions& out);
@@ -314,8 +327,14 @@ class Connection {
   // Receiving.
   RecvBuffer recv_buffer_;
   Dsn64 rcv_data_nxt_ = 0;
+  // RFC 8684 §3.3.5: the highest right edge (DATA_ACK + window) advertised; never moves left.
+  // Data beyond it is trimmed before TCP takes it.
+  Dsn64 rcv_wnd_edge_ = 0;
   std::optional<Dsn64> remote_data_fin_dsn_;
   bool remote_fin_done_ = false;
+  // Some subflow holds in-order bytes the receive buffer had no room for (a peer that sent
+  // beyond the window): drained again as the application reads.
+  bool rx_held_ = false;
 
   // Signals.
   std::vector<PendingAddAddr> add_addr_;
@@ -343,7 +362,7 @@ inline Connection::Connection(const ConnectionConfig& config, Role role, uint64_
       local_idsn_(crypto::KeyIdsn(local_key)),
       checksum_(config.checksum),
       send_buffer_(config.send_buffer),
-      recv_buffer_(config.recv_buffer, config.max_ooo_ranges) {
+      recv_buffer_(config.recv_buffer + RecvSlack(config), config.max_ooo_ranges) {
   // RFC 8684 §3.3: the SYN occupies the first octet of the data sequence space, so data
   // starts at IDSN + 1.
   data_una_ = snd_data_nxt_ = data_wnd_end_ = local_idsn_ + 1;
@@ -442,11 +461,15 @@ inline size_t Connection::Read(std::span<uint8_t> out) {
   if (fallen_back_) {
     return n;
   }
+  if (rx_held_) {
+    rx_held_ = false;
+    for (auto& s : subflows_) DrainSubflow(last_now_, *s);
+  }
   // The shared window opened: announce it (receiver SWS avoidance, RFC 9293 §3.8.6.2.2,
-  // applied to the data-level window) when it grew by a segment or from zero.
+  // applied to the data-level window) when it grew by a segment or from zero. The window
+  // itself is chosen as each segment goes out (PlanWindow).
   const size_t threshold = std::min<size_t>(config_.recv_buffer / 2, config_.subflow.mss);
   if (before == 0 || recv_buffer_.window() >= before + threshold) {
-    UpdateAdvertisedWindows();
     if (Subflow* s = BestSubflowForSignal()) s->engine.RequestAck();
   }
   return n;

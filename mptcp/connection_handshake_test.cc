@@ -34,8 +34,6 @@ constexpr uint8_t kB = wire::MpCapable::kFlagB;
 // The peer's initial sequence numbers (ours come from the connection's ISN generator).
 constexpr uint32_t kPeerIss = 5000;
 constexpr uint32_t kPeerJoinIss = 9000;
-constexpr uint32_t kClientIss = 1000;
-constexpr uint32_t kClientJoinIss = 7000;
 constexpr uint32_t kPeerNonce = 0xa1b2c3d4;
 
 using wire::DataAck;
@@ -53,22 +51,7 @@ using wire::MpTcpRstReason;
     if (!PyOracle::Available()) GTEST_SKIP() << PyOracle::SkipReason();      \
   } while (0)
 
-// Nothing is sent at `now` (timers due by then run first).
-void ExpectNothing(ConnHarness& c, Timestamp now, const char* what = "") {
-  const std::optional<Sent> s = c.Poll(now);
-  EXPECT_FALSE(s.has_value()) << what << " at " << now << ": unexpected " << *s;
-}
-
 Event Ev(EventType t, SubflowId subflow = 0) { return Event{.type = t, .subflow = subflow}; }
-
-// A DSS carrying only a 64-bit DATA_ACK.
-Dss AckDss(Dsn64 data_ack) { return Dss{.data_ack = DataAck{data_ack, true}}; }
-// A DSS with a 64-bit DATA_ACK and a 64-bit mapping.
-Dss MapDss(Dsn64 data_ack, Dsn64 dsn, uint32_t ssn, uint16_t len) {
-  return Dss{.data_ack = DataAck{data_ack, true},
-             .mapping = DssMapping{.dsn = dsn, .dsn_is_64bit = true, .subflow_seq = ssn,
-                                   .data_len = len}};
-}
 
 // ---- The fixed values themselves ------------------------------------------------------------
 
@@ -366,7 +349,6 @@ TEST(ConnectionHandshakeTest, ClientFallsBackWhenSynAckLacksMpCapable) {
 // ---- Server MP_CAPABLE ----------------------------------------------------------------------
 
 // The client's SYN (ISS 1000) with an optional MP_CAPABLE.
-PeerSeg ClientSyn() { return PeerSeg().Flags(kSyn).SeqN(kClientIss).Win(30000).Mss(1460).SackOk(); }
 
 TEST(ConnectionHandshakeTest, ServerMpCapableV1) {
   ConnHarness c(TestConfig(), Role::kServer, kServerKey, kSeed);
@@ -748,63 +730,6 @@ TEST(ConnectionHandshakeTest, JoinInitiatorRejectsWrongSynAckHmac) {
 }
 
 // ---- MP_JOIN responder ----------------------------------------------------------------------
-
-// Server: the MP_CAPABLE handshake on path 1, SYN at 0, third ACK at 50 ms, and our immediate
-// DSS ACK. Returns our ISS.
-uint32_t ServerHandshake(ConnHarness& c) {
-  c.AcceptSyn(Ms(0), ServerPath1(), ClientSyn().Mptcp(MpCapable{.version = 1, .flags = kH}));
-  auto synack = c.Poll(Ms(0));
-  EXPECT_TRUE(synack);
-  if (!synack) return 0;
-  const uint32_t siss = synack->tcp.seq.value();
-  c.Send(Ms(50), ServerPath1(),
-         PeerSeg().SeqN(kClientIss + 1).AckN(siss + 1).Win(30000).Mptcp(
-             MpCapable{.version = 1, .flags = kH, .sender_key = kClientKey,
-                       .receiver_key = kServerKey}));
-  EXPECT_TRUE(c->fully_established());
-  for (const Sent& s : c.PollAll(Ms(50))) {
-    EXPECT_TRUE(s.payload.empty() && s.Count<Dss>() == 1) << s;
-  }
-  c.Events();
-  return siss;
-}
-
-// The server above, then the client's join SYN on path 2 at 100 ms: our ISSs, the SYN-ACK's
-// MP_JOIN and our nonce.
-struct JoinResponder {
-  uint32_t siss1 = 0;
-  uint32_t siss2 = 0;
-  uint32_t nonce = 0;
-  MpJoinSynAck synack;
-};
-
-constexpr uint32_t kClientNonce = 0x01020304;
-
-JoinResponder ServerJoin(ConnHarness& c) {
-  JoinResponder r;
-  r.siss1 = ServerHandshake(c);
-
-  const MpJoinSyn join{.backup = false, .address_id = 2, .receiver_token = kServerToken,
-                       .sender_nonce = kClientNonce};
-  const Disposition d = c.AcceptJoin(
-      Ms(100), ServerPath2(),
-      PeerSeg().Flags(kSyn).SeqN(kClientJoinIss).Win(30000).Mss(1460).SackOk().Mptcp(join), join);
-  EXPECT_TRUE(d.accepted()) << d.reason;
-  auto sa = c.Poll(Ms(100));
-  EXPECT_TRUE(sa);
-  if (!sa) return r;
-  EXPECT_EQ(sa->path, ServerPath2());
-  EXPECT_EQ(sa->tcp.flags, kSyn | kAck);
-  EXPECT_EQ(sa->tcp.ack.value(), kClientJoinIss + 1);
-  EXPECT_EQ(sa->mptcp.size(), 1u) << *sa;
-  EXPECT_EQ(sa->LengthOf<MpJoinSynAck>(), 16u);
-  r.siss2 = sa->tcp.seq.value();
-  if (auto j = sa->Get<MpJoinSynAck>()) {
-    r.synack = *j;
-    r.nonce = j->sender_nonce;
-  }
-  return r;
-}
 
 TEST(ConnectionHandshakeTest, JoinResponder) {
   SKIP_IF_NO_PYTHON();

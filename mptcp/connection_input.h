@@ -176,7 +176,7 @@ inline std::optional<wire::MpTcpRstReason> Connection::CheckSynAck(Timestamp now
       remote_key_ = *o.mpc->sender_key;
       remote_token_ = crypto::KeyToken(*remote_key_);
       remote_idsn_ = crypto::KeyIdsn(*remote_key_);
-      rcv_data_nxt_ = remote_idsn_ + 1;
+      rcv_data_nxt_ = rcv_wnd_edge_ = remote_idsn_ + 1;
       if (o.mpc->checksum_required()) checksum_ = true;
       remote_deny_join_initial_ = o.mpc->no_more_subflows();
       ++mib_.mp_capable_synack_rx;
@@ -203,12 +203,12 @@ inline std::optional<wire::MpTcpRstReason> Connection::CheckSynAck(Timestamp now
 }
 
 inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
-                                                const wire::TcpRepr& seg) {
-  const ParsedOptions o = ParseOptions(seg);
+                                                const wire::TcpRepr& arrived) {
+  ParsedOptions o = ParseOptions(arrived);
   const tcp::TcpState before = s.engine.state();
-  const bool syn = seg.has_flag(wire::TcpFlag::kSyn);
-  const bool ack = seg.has_flag(wire::TcpFlag::kAck);
-  const bool rst = seg.has_flag(wire::TcpFlag::kRst);
+  const bool syn = arrived.has_flag(wire::TcpFlag::kSyn);
+  const bool ack = arrived.has_flag(wire::TcpFlag::kAck);
+  const bool rst = arrived.has_flag(wire::TcpFlag::kRst);
 
   // RFC 8684 §3.5: MP_FASTCLOSE carrying our key closes the whole connection at once.
   if (o.fastclose && remote_key_ && o.fastclose->receiver_key == local_key_) {
@@ -227,14 +227,23 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
   // lose it silently), drop the segment before TCP acknowledges it; the peer resends it. The
   // same for a 4-octet DSN before the peer's key (hence its IDSN) is known: it cannot be
   // expanded to 64 bits yet (RFC 8684 §3.3.1).
-  if (mptcp_ && o.dss && o.dss->mapping && !seg.payload.empty()) {
+  if (mptcp_ && o.dss && o.dss->mapping && !arrived.payload.empty()) {
     if (s.rx.full()) {
-      ++mib_.rcv_window_drop;
+      ++mib_.rx_mapping_table_full;
       return Disposition::Dropped("mapping table full");
     }
     if (!remote_key_ && !o.dss->mapping->dsn_is_64bit) {
       return Disposition::Dropped("32-bit mapping before the key exchange completed");
     }
+  }
+  // RFC 8684 §3.3.5: nothing beyond the right edge we advertised is kept.
+  const std::optional<wire::TcpRepr> trimmed = TrimBeyondWindow(s, arrived, o);
+  const wire::TcpRepr& seg = trimmed ? *trimmed : arrived;
+  if (trimmed && seg.payload.empty()) {
+    // None of its data was taken: nor is its mapping (the peer resends both; a mapping far
+    // beyond the window may be bogus and would then block the true one).
+    if (o.dss) o.dss->mapping.reset();
+    if (o.mpc) o.mpc->data_len.reset();
   }
   const tcp::SegmentOutcome out = s.engine.OnSegment(now, seg);
   if (out.reset) return Disposition::Reset("subflow reset by the peer");
@@ -314,6 +323,48 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
   return Disposition::Accepted();
 }
 
+// RFC 8684 §3.3.5: data beyond the right edge we advertised (rcv_wnd_edge_) is cut off before
+// TCP takes the segment, so the peer's subflow resends it, rather than TCP acknowledging bytes
+// the data level then cannot keep. Returns the trimmed segment, or nullopt to take `seg` whole.
+// Only bytes whose mapping is known (on this segment or an earlier one) are judged.
+inline std::optional<wire::TcpRepr> Connection::TrimBeyondWindow(const Subflow& s,
+                                                                 const wire::TcpRepr& seg,
+                                                                 const ParsedOptions& o) {
+  if (!mptcp_ || !remote_key_ || seg.payload.empty() || seg.has_flag(wire::TcpFlag::kSyn)) {
+    return std::nullopt;
+  }
+  SeqNum32 m_ssn;
+  Dsn64 m_dsn;
+  uint32_t m_len;
+  if (o.dss && o.dss->mapping && o.dss->mapping->data_len > 0) {
+    const wire::DssMapping& dm = *o.dss->mapping;
+    m_ssn = s.AbsoluteRxSsn(dm.subflow_seq);
+    m_dsn = dm.dsn_is_64bit ? dm.dsn : ExpandDsn32(static_cast<uint32_t>(dm.dsn), rcv_data_nxt_);
+    m_len = dm.data_len - (o.dss->data_fin ? 1u : 0u);
+  } else if (o.mpc && o.mpc->data_len && s.kind == SubflowKind::kInitial) {
+    m_ssn = s.AbsoluteRxSsn(1);  // RFC 8684 §3.1: the first data byte is DSN IDSN + 1
+    m_dsn = remote_idsn_ + 1;
+    m_len = *o.mpc->data_len;
+  } else if (const RxMapping* m = s.rx.Find(seg.seq)) {
+    m_ssn = m->ssn;
+    m_dsn = m->dsn;
+    m_len = m->len;
+  } else {
+    return std::nullopt;
+  }
+  if (!SeqInRange(seg.seq, m_ssn, m_ssn + m_len)) return std::nullopt;
+  const uint32_t into = static_cast<uint32_t>(seg.seq - m_ssn);
+  const Dsn64 first = m_dsn + into;
+  const size_t mapped = std::min<size_t>(seg.payload.size(), m_len - into);
+  if (first + mapped <= rcv_wnd_edge_) return std::nullopt;
+  const size_t keep = first < rcv_wnd_edge_ ? static_cast<size_t>(rcv_wnd_edge_ - first) : 0;
+  mib_.rcv_window_trim += seg.payload.size() - keep;
+  wire::TcpRepr t = seg;
+  t.payload = seg.payload.first(keep);
+  t.flags &= static_cast<uint8_t>(~wire::TcpFlag::kFin);
+  return t;
+}
+
 // A subflow's TCP state changed on this segment: finish the MPTCP side of the handshake.
 inline Disposition Connection::OnHandshakeDone(Timestamp now, Subflow& s, tcp::TcpState before,
                                                const wire::TcpRepr& seg,
@@ -370,6 +421,9 @@ inline void Connection::TakeClientKey(Timestamp now, Subflow& s, const wire::MpC
   remote_token_ = crypto::KeyToken(*remote_key_);
   remote_idsn_ = crypto::KeyIdsn(*remote_key_);
   rcv_data_nxt_ = remote_idsn_ + 1;
+  // The client may send as far as its window from our SYN-ACK reaches (Linux sets its
+  // data-level window end from the subflow's send window when the connection is established).
+  rcv_wnd_edge_ = rcv_data_nxt_ + s.engine.window_peer_holds();
   fully_established_ = true;
   ++mib_.mp_capable_ack_rx;
   OnInitialSubflowUp(now, s);
@@ -443,7 +497,7 @@ inline void Connection::AddRxMapping(Subflow& s, Dsn64 dsn, uint32_t rel_ssn, ui
       ++mib_.dss_not_matching;
       break;
     case RxMappings::AddResult::kFull:
-      ++mib_.rcv_window_drop;
+      ++mib_.rx_mapping_table_full;
       break;
   }
 }
@@ -451,7 +505,10 @@ inline void Connection::AddRxMapping(Subflow& s, Dsn64 dsn, uint32_t rel_ssn, ui
 inline void Connection::OnDataAck(Timestamp now, Dsn64 ack, uint64_t window) {
   // snd_data_nxt_ counts the DATA_FIN once it is queued.
   if (ack > snd_data_nxt_) return;  // acknowledges data never sent: ignore (RFC 8684 §3.3.2)
-  if (ack >= data_una_) data_wnd_end_ = std::max(data_wnd_end_, ack + window);
+  // RFC 8684 §3.3.4: the edge is DATA_ACK + window, whichever is newer; an older DATA_ACK may
+  // still carry a newer edge (a receiver holding DATA_ACK back to keep its window, see
+  // rcv_window.h). The edge only moves right.
+  data_wnd_end_ = std::max(data_wnd_end_, ack + window);
   if (ack <= data_una_) return;
   const Dsn64 data_end = data_una_ + send_buffer_.size();
   const uint64_t n = std::min(ack, data_end) - data_una_;
@@ -590,7 +647,19 @@ inline void Connection::DrainSubflow(Timestamp now, Subflow& s) {
 inline bool Connection::DeliverMapped(Subflow& s, const RxMapping& m) {
   const SeqNum32 r = s.engine.read_seq();
   const uint32_t offset = static_cast<uint32_t>(r - m.ssn);
-  const size_t avail = std::min<size_t>(s.engine.readable(), m.len - offset);
+  size_t avail = std::min<size_t>(s.engine.readable(), m.len - offset);
+  // Bytes the receive buffer has no room for stay in the subflow (which acknowledged them)
+  // until the application reads: never dropped. Only a peer sending beyond our window (and
+  // past TrimBeyondWindow, e.g. with a mapping that came late) gets here.
+  const Dsn64 dsn = m.dsn + offset;
+  const Dsn64 room_end = rcv_data_nxt_ + recv_buffer_.window();
+  const size_t need = m.checksum ? m.len - offset : avail;  // a checksummed mapping goes whole
+  if (dsn + need > room_end) {
+    const size_t fits = dsn < room_end ? static_cast<size_t>(room_end - dsn) : 0;
+    rx_held_ = true;
+    if (fits == 0 || m.checksum) return false;
+    avail = std::min(avail, fits);
+  }
   if (m.checksum) {
     // RFC 8684 §3.3.1: the checksum covers the whole mapping; deliver only once it verifies.
     if (offset != 0 || s.engine.readable() < m.len) return false;

@@ -41,11 +41,13 @@ TEST(ConnectionMemoryTest, PeerThatNeverReadsHoldsBuffersAtTheirLimits) {
     bool checked = false;
     pipe.At(Timestamp::Zero() + Duration::Seconds(29), [&](MultipathPipe& p) {
       // 29 s of a reader that never reads: the shared window is closed and the server holds
-      // exactly its receive buffer of data.
+      // its receive buffer of data (plus at most the rounding slack of the window scale).
       Connection* s = p.server_conn();
       ASSERT_NE(s, nullptr);
       max_readable = s->readable();
-      EXPECT_EQ(s->readable(), cfg.server.connection.recv_buffer);
+      EXPECT_GE(s->readable(), cfg.server.connection.recv_buffer);
+      EXPECT_LE(s->readable(), s->receive_capacity());
+      EXPECT_LE(s->receive_capacity(), cfg.server.connection.recv_buffer + 64);
       EXPECT_LE(s->BufferBytes(), BufferBound(cfg.server.connection, 2));
       Connection* c = p.client_conn();
       EXPECT_EQ(c->write_space(), 0u) << "the writer is blocked, not buffering without bound";
@@ -124,14 +126,16 @@ TEST(ConnectionMemoryTest, FarOutOfWindowDsnsAreDroppedAndRecovered) {
     const auto r = pipe.Run();
     ASSERT_TRUE(r.ok) << r.error;
     EXPECT_GT(rewritten, 10);
-    EXPECT_GT(r.server_mib.rcv_window_drop, 0u) << "out-of-window data is dropped and counted";
-    EXPECT_GT(r.client_mib.reinjected_bytes, 0u) << "and the sender resends it at the data level";
+    // RFC 8684 §3.3.5: data beyond the advertised edge is cut off before the subflow
+    // acknowledges it (counted), so the sender's subflow resends it; none is taken and then
+    // dropped at the data level.
+    EXPECT_GT(r.server_mib.rcv_window_trim, 0u) << "out-of-window data is refused and counted";
+    EXPECT_EQ(r.server_mib.rcv_window_drop, 0u) << "nothing acknowledged is dropped";
     EXPECT_EQ(r.server_read, cfg.client_bytes);
-    std::printf("seed %llu: %d segments rewritten, %llu bytes dropped as out of window, %llu "
-                "reinjected, server buffers %zu bytes meanwhile\n",
+    std::printf("seed %llu: %d segments rewritten, %llu bytes refused as out of window, server "
+                "buffers %zu bytes meanwhile\n",
                 static_cast<unsigned long long>(seed), rewritten,
-                static_cast<unsigned long long>(r.server_mib.rcv_window_drop),
-                static_cast<unsigned long long>(r.client_mib.reinjected_bytes), ooo_during);
+                static_cast<unsigned long long>(r.server_mib.rcv_window_trim), ooo_during);
   }
 }
 

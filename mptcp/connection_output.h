@@ -23,6 +23,9 @@ struct Connection::OutOptions {
   bool remove_addr = false;
   bool mp_prio = false;
   bool mpc = false;
+  // The data-level right edge this segment advertises (committed once it is sent).
+  std::optional<Dsn64> window_edge;
+  bool data_ack_held = false;
 
   std::span<const uint8_t> bytes() const { return {buf.data(), len}; }
   size_t room() const { return buf.size() - len; }
@@ -89,10 +92,32 @@ inline Subflow* Connection::BestSubflowForSignal() {
   return best;
 }
 
-inline void Connection::UpdateAdvertisedWindows() {
-  if (!mptcp_) return;
-  const uint32_t wnd = static_cast<uint32_t>(std::min<size_t>(recv_buffer_.window(), UINT32_MAX));
-  for (auto& s : subflows_) s->engine.set_advertised_window_override(wnd);
+// The DATA_ACK and window segment `tx` advertises (rcv_window.h), set as the subflow's window.
+// RFC 8684 §3.3.4: every subflow advertises the connection's window, relative to DATA_ACK.
+inline WindowAdvert Connection::PlanWindow(Subflow& s, const tcp::Transmission& tx,
+                                          bool data_ack) {
+  const bool syn = tx.kind == tcp::TxKind::kSyn || tx.kind == tcp::TxKind::kSynAck;
+  WindowAdvert w;
+  if (!remote_key_) {
+    // Before the peer's key (hence DSNs) is known: the SYN-ACK offers the buffer.
+    w.window = std::min<uint64_t>(config_.recv_buffer, 0xffff);
+  } else {
+    const Dsn64 read_upto = rcv_data_nxt_ - recv_buffer_.readable() - (remote_fin_done_ ? 1 : 0);
+    WindowInputs in;
+    in.rcv_nxt = rcv_data_nxt_;
+    in.edge = std::max(rcv_wnd_edge_, rcv_data_nxt_);
+    in.buffer_edge = read_upto + config_.recv_buffer;
+    in.hard_edge = read_upto + recv_buffer_.capacity();
+    in.scale = syn ? 0 : s.engine.rcv_wscale();  // RFC 7323 §2.2: a SYN's window is not scaled
+    in.max_window = uint64_t{0xffff} << in.scale;
+    in.peer_keeps = syn ? 0 : s.engine.WindowPeerKeeps(tx);
+    in.final = remote_fin_done_;
+    in.no_data_ack = !data_ack;
+    w = ChooseWindow(in);
+  }
+  s.engine.set_advertised_window_override(
+      static_cast<uint32_t>(std::min<uint64_t>(w.window, UINT32_MAX)));
+  return w;
 }
 
 inline bool Connection::CanSchedule() const {
@@ -358,6 +383,19 @@ inline void Connection::MaybeQueueDataFin() {
 inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmission& tx,
                                        OutOptions& out) {
   (void)now;
+  WindowAdvert window;
+  if (mptcp_ && tx.kind != tcp::TxKind::kRst) {
+    const bool syn = tx.kind == tcp::TxKind::kSyn || tx.kind == tcp::TxKind::kSynAck;
+    // Whether a DSS (with DATA_ACK) goes on this segment: see below.
+    const bool dss = !syn && remote_key_ &&
+                     !(s.kind == SubflowKind::kJoin && s.initiator && s.join_ack_pending) &&
+                     !(s.kind == SubflowKind::kInitial && role_ == Role::kClient &&
+                       !fully_established_);
+    window = PlanWindow(s, tx, dss);
+    // A segment without a DSS still sets the window the peer adds to later DATA_ACKs (and, on
+    // an MP_CAPABLE third ACK, to its first data-level window, as Linux does).
+    if (remote_key_ && !syn) out.window_edge = window.edge();
+  }
   switch (tx.kind) {
     case tcp::TxKind::kSyn:
       if (s.kind == SubflowKind::kInitial) {
@@ -453,7 +491,8 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
   }
 
   wire::Dss dss;
-  dss.data_ack = wire::DataAck{rcv_data_nxt_, true};
+  dss.data_ack = wire::DataAck{window.data_ack, true};
+  out.data_ack_held = window.data_ack < rcv_data_nxt_;
   dss.mapping = mapping;
   dss.data_fin = data_fin;
   // Signals ride on pure ACKs. An ADD_ADDR that does not fit beside the DSS goes alone (as
@@ -505,6 +544,8 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
 }
 
 inline void Connection::AfterEmit(Timestamp now, Subflow& s, const OutOptions& out) {
+  if (out.window_edge) rcv_wnd_edge_ = std::max(rcv_wnd_edge_, *out.window_edge);
+  if (out.data_ack_held) ++mib_.rcv_wnd_shared;
   if (out.add_addr_index >= 0) {
     PendingAddAddr& a = add_addr_[static_cast<size_t>(out.add_addr_index)];
     if (a.echo) {
@@ -540,7 +581,6 @@ inline std::optional<Transmit> Connection::PollTransmit(Timestamp now, std::span
   last_now_ = now;
   SweepSubflows(now);
   if (!closed_) {
-    UpdateAdvertisedWindows();
     Schedule(now);
     MaybeQueueDataFin();
   }

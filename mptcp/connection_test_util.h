@@ -240,6 +240,7 @@ class PeerSeg {
   PeerSeg& Win(uint16_t w) { r_.window = w; return *this; }
   PeerSeg& Mss(uint16_t m) { r_.options.mss = m; return *this; }
   PeerSeg& SackOk() { r_.options.sack_permitted = true; return *this; }
+  PeerSeg& Wscale(std::optional<uint8_t> s) { r_.options.window_scale = s; return *this; }
   PeerSeg& Data(std::vector<uint8_t> b) { payload_ = std::move(b); return *this; }
   // Appends one MPTCP option, encoded by the wire codec.
   template <typename T>
@@ -410,6 +411,92 @@ inline std::vector<uint8_t> Pattern(size_t n, uint8_t seed = 3) {
   for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 7 + seed);
   return v;
 }
+
+// ---- An established server connection, seen from its client ------------------------------
+
+// The client's initial sequence numbers on path 1 and on the joined path 2.
+inline constexpr uint32_t kClientIss = 1000;
+inline constexpr uint32_t kClientJoinIss = 7000;
+
+// Nothing is sent at `now` (timers due by then run first).
+inline void ExpectNothing(ConnHarness& c, Timestamp now, const char* what = "") {
+  const std::optional<Sent> s = c.Poll(now);
+  EXPECT_FALSE(s.has_value()) << what << " at " << now << ": unexpected " << *s;
+}
+
+// A DSS carrying only a 64-bit DATA_ACK.
+inline wire::Dss AckDss(Dsn64 data_ack) { return wire::Dss{.data_ack = wire::DataAck{data_ack, true}}; }
+// A DSS with a 64-bit DATA_ACK and a 64-bit mapping.
+inline wire::Dss MapDss(Dsn64 data_ack, Dsn64 dsn, uint32_t ssn, uint16_t len) {
+  return wire::Dss{.data_ack = wire::DataAck{data_ack, true},
+                   .mapping = wire::DssMapping{.dsn = dsn, .dsn_is_64bit = true,
+                                               .subflow_seq = ssn, .data_len = len}};
+}
+
+// `wscale`: the client offers window scaling with this shift (RFC 7323 §2.2).
+inline PeerSeg ClientSyn(std::optional<uint8_t> wscale = std::nullopt) {
+  return PeerSeg().Flags(kSyn).SeqN(kClientIss).Win(30000).Mss(1460).SackOk().Wscale(wscale);
+}
+
+// Server: the MP_CAPABLE handshake on path 1, SYN at 0, third ACK at 50 ms, and our immediate
+// DSS ACK. Returns our ISS.
+inline uint32_t ServerHandshake(ConnHarness& c, std::optional<uint8_t> wscale = std::nullopt) {
+  c.AcceptSyn(Ms(0), ServerPath1(), ClientSyn(wscale).Mptcp(wire::MpCapable{.version = 1, .flags = wire::MpCapable::kFlagH}));
+  auto synack = c.Poll(Ms(0));
+  EXPECT_TRUE(synack);
+  if (!synack) return 0;
+  const uint32_t siss = synack->tcp.seq.value();
+  c.Send(Ms(50), ServerPath1(),
+         PeerSeg().SeqN(kClientIss + 1).AckN(siss + 1).Win(30000).Mptcp(
+             wire::MpCapable{.version = 1, .flags = wire::MpCapable::kFlagH, .sender_key = kClientKey,
+                       .receiver_key = kServerKey}));
+  EXPECT_TRUE(c->fully_established());
+  for (const Sent& s : c.PollAll(Ms(50))) {
+    EXPECT_TRUE(s.payload.empty() && s.Count<wire::Dss>() == 1) << s;
+  }
+  c.Events();
+  return siss;
+}
+
+// The server above, then the client's join SYN on path 2 at 100 ms: our ISSs, the SYN-ACK's
+// MP_JOIN and our nonce.
+struct JoinResponder {
+  uint32_t siss1 = 0;
+  uint32_t siss2 = 0;
+  uint32_t nonce = 0;
+  wire::MpJoinSynAck synack;
+};
+
+inline constexpr uint32_t kClientNonce = 0x01020304;
+
+inline JoinResponder ServerJoin(ConnHarness& c, std::optional<uint8_t> wscale = std::nullopt) {
+  JoinResponder r;
+  r.siss1 = ServerHandshake(c, wscale);
+
+  const wire::MpJoinSyn join{.backup = false, .address_id = 2, .receiver_token = kServerToken,
+                       .sender_nonce = kClientNonce};
+  const Disposition d = c.AcceptJoin(
+      Ms(100), ServerPath2(),
+      PeerSeg().Flags(kSyn).SeqN(kClientJoinIss).Win(30000).Mss(1460).SackOk().Wscale(wscale).Mptcp(
+          join),
+      join);
+  EXPECT_TRUE(d.accepted()) << d.reason;
+  auto sa = c.Poll(Ms(100));
+  EXPECT_TRUE(sa);
+  if (!sa) return r;
+  EXPECT_EQ(sa->path, ServerPath2());
+  EXPECT_EQ(sa->tcp.flags, kSyn | kAck);
+  EXPECT_EQ(sa->tcp.ack.value(), kClientJoinIss + 1);
+  EXPECT_EQ(sa->mptcp.size(), 1u) << *sa;
+  EXPECT_EQ(sa->LengthOf<wire::MpJoinSynAck>(), 16u);
+  r.siss2 = sa->tcp.seq.value();
+  if (auto j = sa->Get<wire::MpJoinSynAck>()) {
+    r.synack = *j;
+    r.nonce = j->sender_nonce;
+  }
+  return r;
+}
+
 
 }  // namespace mptcp::testing
 

@@ -31,7 +31,13 @@ namespace mptcp {
   X(data_csum_err, "DataCsumErr")                                                \
   X(ofo_queue, "OFOQueue")                                                       \
   X(duplicate_data, "DuplicateData")                                             \
+  /* data-level octets dropped after a subflow had acknowledged them (must stay 0) */  \
   X(rcv_window_drop, "RcvWndDrop")                                               \
+  /* octets trimmed off segments beyond the advertised data-level right edge, before */ \
+  /* TCP took them (the peer's subflow resends them) */                         \
+  X(rcv_window_trim, "RcvWndTrim")                                               \
+  /* segments dropped before TCP took them: the subflow's mapping table was full */ \
+  X(rx_mapping_table_full, "RxMappingTableFull")                                 \
   X(add_addr, "AddAddr")                                                         \
   X(add_addr_tx, "AddAddrTx")                                                    \
   X(add_addr_hmac_failure, "AddAddrHMacFailure")                                 \
@@ -56,6 +62,7 @@ namespace mptcp {
   X(reinjected_bytes, "ReinjectedBytes")                                         \
   X(data_rto, "DataRetransTimeout")                                              \
   X(snd_wnd_shared, "SndWndShared")                                              \
+  /* segments whose DATA_ACK was held back to keep the window the peer holds */  \
   X(rcv_wnd_shared, "RcvWndShared")                                              \
   X(bad_option, "BadOption")
 

@@ -24,29 +24,35 @@ enum class SubflowKind : uint8_t {
 struct Subflow {
   Subflow(SubflowId id, SubflowKind kind, bool initiator, const tcp::TcpConfig& cfg,
           const FourTuple& tuple, SeqNum32 iss, uint32_t ts_offset)
-      : id(id), kind(kind), initiator(initiator), engine(cfg, tuple, iss, ts_offset) {}
+      : engine(cfg, tuple, iss, ts_offset), id(id), kind(kind), initiator(initiator) {}
+
+  // (Members are ordered by size, largest first, to keep the struct small: an idle connection
+  // with two subflows fits in 4 KiB.)
+  tcp::TcpEngine engine;
+  TxMappings tx;
+  RxMappings rx;
+  // MP_JOIN initiator: the third ACK (with the HMAC) awaits the peer's ACK; resent on a timer.
+  Timer join_ack_timer;
+  // When the connection last penalised it for holding up the shared window.
+  Timestamp last_penalty = Timestamp::Never();
 
   SubflowId id;
+  // MP_JOIN nonces (R-A, R-B of §3.2) and whether the handshake's HMACs checked out.
+  uint32_t local_nonce = 0;
+  uint32_t remote_nonce = 0;
+  int join_ack_retries = 0;
+
   SubflowKind kind;
   bool initiator;  // we sent the SYN
   // Its outstanding data was copied to other subflows at its first RTO (until an ACK).
   bool rto_reinjected = false;
-  tcp::TcpEngine engine;
-
   // RFC 8684 §3.2: address IDs of each end (0 for the initial subflow's addresses).
   uint8_t local_id = 0;
   uint8_t remote_id = 0;
-  // MP_JOIN nonces (R-A, R-B of §3.2) and whether the handshake's HMACs checked out.
-  uint32_t local_nonce = 0;
-  uint32_t remote_nonce = 0;
-
   // May carry data: MP_CAPABLE done, or MP_JOIN done and (for the initiator) its third ACK
   // acknowledged (RFC 8684 §3.2: the fourth ACK).
   bool fully_established = false;
-  // MP_JOIN initiator: the third ACK (with the HMAC) awaits the peer's ACK; resent on a timer.
   bool join_ack_pending = false;
-  Timer join_ack_timer;
-  int join_ack_retries = 0;
 
   // RFC 8684 §3.3.8: backup subflows carry data only when no regular subflow can.
   bool backup_local = false;   // we asked the peer to treat it as backup (B flag / MP_PRIO)
@@ -57,8 +63,6 @@ struct Subflow {
   // Failure handling (RFC 8684 §3.3.6): a stale subflow gets no new data; its outstanding data
   // has been reinjected elsewhere.
   bool stale = false;
-  // When the connection last penalised it for holding up the shared window.
-  Timestamp last_penalty = Timestamp::Never();
   // The reset we send carries this MP_TCPRST (RFC 8684 §3.6) and, when aborting, MP_FASTCLOSE.
   std::optional<wire::MpTcpRst> rst_reason;
   bool fastclose = false;
@@ -67,9 +71,6 @@ struct Subflow {
 
   bool up_reported = false;
   bool down_reported = false;
-
-  TxMappings tx;
-  RxMappings rx;
 
   // Subflow sequence numbers relative to the ISNs, as DSS carries them (RFC 8684 §3.3.1).
   uint32_t RelativeTxSsn(SeqNum32 seq) const { return static_cast<uint32_t>(seq - engine.iss()); }

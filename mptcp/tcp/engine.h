@@ -231,9 +231,24 @@ class TcpEngine {
 
   // MPTCP hooks. With an external send window the peer's advertised window does not gate new
   // data (the connection layer enforces the data-level window, RFC 8684 §3.3.4); with an
-  // advertised-window override, that value (in bytes) is advertised instead of the buffer's.
+  // advertised-window override, that value (in bytes, a multiple of 2^rcv_wscale()) is
+  // advertised instead of the buffer's.
   void set_external_send_window(bool on) { external_send_window_ = on; }
-  void set_advertised_window_override(std::optional<uint32_t> bytes) { adv_override_ = bytes; }
+  void set_advertised_window_override(std::optional<uint32_t> bytes) {
+    has_adv_override_ = bytes.has_value();
+    adv_override_bytes_ = bytes.value_or(0);
+  }
+  // The window (bytes) the peer keeps if `tx` goes out now, when `tx` is not newer than the last
+  // segment the peer took a window from; 0 when it is newer (its window will be taken). A peer
+  // takes a segment's window when SEG.SEQ or SEG.ACK moved past the last such segment's (RFC
+  // 9293 §3.10.7.4's SND.WL1/SND.WL2), or a larger window at the same SEQ and ACK (Linux's
+  // tcp_may_update_window ignores a smaller one there, which RFC 9293 would take).
+  // The window (bytes) the peer holds from us: the one it took last (0 before any).
+  uint32_t window_peer_holds() const { return peer_wnd_valid_ ? peer_wnd_.window : 0; }
+  uint32_t WindowPeerKeeps(const Transmission& tx) const {
+    if (!peer_wnd_valid_ || tx.seq > peer_wnd_.seq || rcv_nxt_ > peer_wnd_.ack) return 0;
+    return peer_wnd_.window;
+  }
 
  private:
   friend class TcpEngineTestPeer;
@@ -276,9 +291,6 @@ class TcpEngine {
 
   TcpConfig config_;
   FourTuple tuple_;
-  TcpState state_ = TcpState::kClosed;
-  CloseReason close_reason_ = CloseReason::kNone;
-  bool passive_ = false;  // opened from LISTEN (RFC 9293: RST in SYN-RECEIVED returns there)
 
   // Send sequence space (RFC 9293 §3.3.1).
   SeqNum32 iss_;
@@ -289,28 +301,17 @@ class TcpEngine {
   uint32_t max_snd_wnd_ = 0;  // RFC 5961 §5.2 MAX.SND.WND
   SeqNum32 snd_wl1_, snd_wl2_;
   uint32_t snd_mss_ = 536;
-  uint8_t snd_wscale_ = 0;
-  bool fin_queued_ = false;   // Close() called: FIN follows the data
-  bool fin_sent_ = false;
-  bool syn_pending_ = false;  // SYN or SYN-ACK to (re)send
   int syn_retransmits_ = 0;
   Timestamp syn_sent_time_;
-  bool syn_retransmitted_ = false;
 
   // Receive sequence space.
   SeqNum32 irs_;
   SeqNum32 rcv_nxt_;
-  uint8_t rcv_wscale_ = 0;
   SeqNum32 rcv_adv_;           // right edge of the window we last advertised
-  bool fin_received_ = false;
-  std::optional<SeqNum32> ooo_fin_seq_;  // a FIN that arrived beyond a hole
+  SeqNum32 ooo_fin_seq_;       // a FIN that arrived beyond a hole (if has_ooo_fin_)
   std::array<SeqNum32, 4> recent_ooo_{};  // RFC 2018 §4: most recent out-of-order arrivals
-  uint8_t recent_ooo_count_ = 0;
 
   // Negotiated options.
-  bool ws_ok_ = false;
-  bool sack_ok_ = false;
-  bool ts_ok_ = false;
   uint32_t ts_offset_ = 0;
   uint32_t ts_recent_ = 0;
   SeqNum32 last_ack_sent_;
@@ -322,24 +323,13 @@ class TcpEngine {
   RttEstimator rtt_;
   std::unique_ptr<cc::CongestionController> cc_;
   int dupacks_ = 0;
-  bool in_recovery_ = false;
-  bool rto_recovery_ = false;
-  // RFC 6675 §5 step 4.3 / RFC 6582 §3.2 step 5: this retransmission goes out regardless of
-  // cwnd (the first on entering recovery, and after each NewReno partial ACK).
-  bool retransmit_now_ = false;  // the recovery episode began with an RTO, not fast retransmit
   SeqNum32 recovery_point_;
   int consecutive_rtos_ = 0;
-  bool write_blocked_ = false;  // Write() saw a full buffer: report Writable later
 
   // ACK state.
-  bool ack_now_ = false;
-  bool pure_ack_now_ = false;
   int unacked_segments_ = 0;
-  bool rst_pending_ = false;
   SeqNum32 rst_seq_;
   SeqNum32 rst_ack_;
-  bool rst_with_ack_ = false;
-  bool probe_pending_ = false;
   int challenge_acks_in_window_ = 0;
   Timestamp challenge_window_start_;
 
@@ -351,9 +341,44 @@ class TcpEngine {
   int persist_backoff_ = 0;
 
   // MPTCP hooks.
-  bool external_send_window_ = false;
-  std::optional<uint32_t> adv_override_;
+  uint32_t adv_override_bytes_ = 0;  // the advertised-window override (if has_adv_override_)
+  // The newest segment whose window the peer takes (see WindowPeerKeeps): its SEQ, its ACK and
+  // the window it carried, in bytes (if peer_wnd_valid_).
+  struct PeerWindowView {
+    SeqNum32 seq, ack;
+    uint32_t window = 0;
+  } peer_wnd_;
 
+  // One-byte state, packed together.
+  TcpState state_ = TcpState::kClosed;
+  CloseReason close_reason_ = CloseReason::kNone;
+  bool passive_ = false;  // opened from LISTEN (RFC 9293: RST in SYN-RECEIVED returns there)
+  uint8_t snd_wscale_ = 0;
+  uint8_t rcv_wscale_ = 0;
+  bool fin_queued_ = false;   // Close() called: FIN follows the data
+  bool fin_sent_ = false;
+  bool syn_pending_ = false;  // SYN or SYN-ACK to (re)send
+  bool syn_retransmitted_ = false;
+  bool fin_received_ = false;
+  bool has_ooo_fin_ = false;
+  uint8_t recent_ooo_count_ = 0;
+  bool ws_ok_ = false;
+  bool sack_ok_ = false;
+  bool ts_ok_ = false;
+  bool in_recovery_ = false;
+  bool rto_recovery_ = false;  // the recovery episode began with an RTO, not fast retransmit
+  // RFC 6675 §5 step 4.3 / RFC 6582 §3.2 step 5: this retransmission goes out regardless of
+  // cwnd (the first on entering recovery, and after each NewReno partial ACK).
+  bool retransmit_now_ = false;
+  bool write_blocked_ = false;  // Write() saw a full buffer: report Writable later
+  bool ack_now_ = false;
+  bool pure_ack_now_ = false;
+  bool rst_pending_ = false;
+  bool rst_with_ack_ = false;
+  bool probe_pending_ = false;
+  bool external_send_window_ = false;
+  bool has_adv_override_ = false;
+  bool peer_wnd_valid_ = false;
   // Events, as a bitmask polled in a fixed order.
   uint8_t pending_events_ = 0;
   CloseReason pending_close_reason_ = CloseReason::kNone;

@@ -166,6 +166,7 @@ inline void TcpEngine::ReturnToListen() {
   snd_una_ = snd_nxt_ = iss_;
   buf_seq_ = iss_ + 1;
   snd_wnd_ = max_snd_wnd_ = 0;
+  peer_wnd_valid_ = false;
   snd_mss_ = config_.default_peer_mss;
   snd_wscale_ = 0;
   rcv_wscale_ = InitialRcvWscale(config_);
@@ -215,7 +216,7 @@ inline bool TcpEngine::SequenceAcceptable(SeqNum32 seq, size_t seg_len) const {
   // larger, since data arriving on other subflows fills it (RFC 8684 §3.3.4). Dropping that
   // data here would make the peer's subflow see a loss that never happened; take what this
   // subflow's own buffer can hold, and let the connection enforce its window.
-  if (adv_override_) {
+  if (has_adv_override_) {
     wnd = std::max<uint32_t>(wnd, static_cast<uint32_t>(std::min<size_t>(
                                       recv_buffer_.window(), UINT32_MAX)));
   }
@@ -236,7 +237,9 @@ inline uint32_t TcpEngine::ReceiveWindow() const {
   // MPTCP (RFC 8684 §3.3.4): the connection's shared window, relative to its DATA_ACK, is
   // what the peer sees; it may shrink from this subflow's point of view as data arrives on
   // others, so the edge rules below do not apply to it.
-  if (adv_override_) return static_cast<uint32_t>(std::min<uint64_t>(*adv_override_, cap));
+  if (has_adv_override_) {
+    return static_cast<uint32_t>(std::min<uint64_t>(adv_override_bytes_, cap));
+  }
   const uint64_t advertised = rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
   uint64_t wnd = recv_buffer_.window();
   const uint64_t threshold = std::min<uint64_t>(config_.recv_buffer / 2, config_.mss);
@@ -444,6 +447,7 @@ inline SegmentOutcome TcpEngine::OnSegmentSynchronized(Timestamp now, const wire
       ProcessFin(now, out);
     } else if (fin_seq > rcv_nxt_ && CanReceiveData(state_)) {
       ooo_fin_seq_ = fin_seq;  // processed when the hole before it fills
+      has_ooo_fin_ = true;
       ack_now_ = true;
     } else if (fin_received_) {
       ack_now_ = true;
@@ -619,8 +623,8 @@ inline void TcpEngine::ProcessText(Timestamp now, const wire::TcpRepr& seg, SeqN
     } else if (!delack_timer_.armed()) {
       delack_timer_.Arm(now + config_.delayed_ack_timeout);
     }
-    if (ooo_fin_seq_ && *ooo_fin_seq_ == rcv_nxt_) {
-      ooo_fin_seq_.reset();
+    if (has_ooo_fin_ && ooo_fin_seq_ == rcv_nxt_) {
+      has_ooo_fin_ = false;
       ProcessFin(now, out);
     }
   }

@@ -57,6 +57,7 @@ inline void TcpEngine::FillSackBlocks(wire::TcpOptions& opts, size_t space) cons
 }
 
 inline uint16_t TcpEngine::WindowField(bool syn) const {
+  // (An override is a multiple of the scale's unit, chosen by the caller: exact here.)
   const uint32_t wnd = ReceiveWindow();
   if (syn) return static_cast<uint16_t>(std::min<uint32_t>(wnd, 0xffff));  // RFC 7323 §2.2
   return static_cast<uint16_t>(std::min<uint32_t>(wnd >> rcv_wscale_, 0xffff));
@@ -318,6 +319,14 @@ inline size_t TcpEngine::Emit(Timestamp now, const Transmission& tx,
     last_ack_sent_ = rcv_nxt_;
     const uint32_t advertised = syn ? repr.window : uint32_t{repr.window} << rcv_wscale_;
     if (rcv_nxt_ + advertised > rcv_adv_) rcv_adv_ = rcv_nxt_ + advertised;
+    // What the peer's window now is (see WindowPeerKeeps).
+    const bool newer = !peer_wnd_valid_ || repr.seq > peer_wnd_.seq || rcv_nxt_ > peer_wnd_.ack;
+    const bool larger = repr.seq == peer_wnd_.seq && rcv_nxt_ == peer_wnd_.ack &&
+                        (advertised > peer_wnd_.window || advertised == 0);
+    if (newer || larger) {
+      peer_wnd_ = PeerWindowView{repr.seq, rcv_nxt_, advertised};
+      peer_wnd_valid_ = true;
+    }
   }
   UpdatePersistTimer(now);
   return total;
