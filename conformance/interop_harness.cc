@@ -66,6 +66,8 @@ void SleepFor(Duration d) {
   }
 }
 
+}  // namespace
+
 bool ReadFile(const std::string& path, std::string* out) {
   std::ifstream f(path);
   if (!f) return false;
@@ -74,8 +76,6 @@ bool ReadFile(const std::string& path, std::string* out) {
   *out = ss.str();
   return true;
 }
-
-}  // namespace
 
 // --- Shell and prerequisites ------------------------------------------------------------------
 
@@ -151,6 +151,14 @@ absl::StatusOr<std::unique_ptr<Netns>> Netns::Create(const std::string& role) {
   if (auto st = RunOk("ip netns add " + name); !st.ok()) return st;
   auto ns = std::unique_ptr<Netns>(new Netns(name));
   if (auto st = ns->ExecOk("ip link set lo up"); !st.ok()) return st;
+  // No IPv6 duplicate address detection on the interfaces made here: while a link-local
+  // address is tentative (1-2 s), neighbour discovery through it waits, and the first IPv6
+  // packets of a test (a SYN-ACK) with it.
+  if (auto st = ns->ExecOk("sysctl -qw net.ipv6.conf.default.accept_dad=0 "
+                           "net.ipv6.conf.all.accept_dad=0");
+      !st.ok()) {
+    return st;
+  }
   return ns;
 }
 
@@ -188,7 +196,16 @@ void CleanStaleNamespaces() {
   }
 }
 
-PathAddresses Topology::Path(int i) {
+PathAddresses Topology::Path(int i, bool v6) {
+  if (v6) {
+    // 2001:db8:1::/64 behind the TUNs, 2001:db8:2::/64 and 2001:db8:3::/64 on the two links.
+    if (i == 0) {
+      return {*IpAddress::Parse("2001:db8:1::1"), *IpAddress::Parse("2001:db8:2::1"), "tun0",
+              "a0", "b0"};
+    }
+    return {*IpAddress::Parse("2001:db8:1::2"), *IpAddress::Parse("2001:db8:3::1"), "tun1", "a1",
+            "b1"};
+  }
   if (i == 0) {
     return {IpAddress::V4(192, 0, 2, 1), IpAddress::V4(198, 51, 100, 1), "tun0", "a0", "b0"};
   }
@@ -240,6 +257,22 @@ absl::StatusOr<std::unique_ptr<Topology>> Topology::Create() {
       absl::StrFormat("ip -n %s addr add 192.0.2.100 peer 192.0.2.99 dev c0", C),
       absl::StrFormat("ip -n %s link set c0 up", C),
       absl::StrFormat("ip -n %s route add default via 192.0.2.99", C),
+      // IPv6, the same shape (Path(i, true)); nodad: usable at once, without the 1-2 s of
+      // duplicate address detection.
+      absl::StrFormat(
+          "ip netns exec %s sh -c 'echo 1 > /proc/sys/net/ipv6/conf/all/forwarding'", O),
+      absl::StrFormat("ip -n %s -6 addr add 2001:db8:2::fe/64 dev a0 nodad", O),
+      absl::StrFormat("ip -n %s -6 addr add 2001:db8:3::fe/64 dev a1 nodad", O),
+      absl::StrFormat("ip -n %s -6 addr add 2001:db8:4::fe/64 dev ac nodad", O),
+      absl::StrFormat("ip -n %s -6 addr add 2001:db8:2::1/64 dev b0 nodad", K),
+      absl::StrFormat("ip -n %s -6 addr add 2001:db8:3::1/64 dev b1 nodad", K),
+      absl::StrFormat("ip -n %s -6 route add 2001:db8:1::/64 via 2001:db8:2::fe dev b0", K),
+      absl::StrFormat("ip -n %s -6 route add 2001:db8:4::/64 via 2001:db8:2::fe dev b0", K),
+      absl::StrFormat("ip -n %s -6 rule add from 2001:db8:3::1 table 100 pref 100", K),
+      absl::StrFormat(
+          "ip -n %s -6 route add 2001:db8:1::/64 via 2001:db8:3::fe dev b1 table 100", K),
+      absl::StrFormat("ip -n %s -6 addr add 2001:db8:4::1/64 dev c0 nodad", C),
+      absl::StrFormat("ip -n %s -6 route add default via 2001:db8:4::fe", C),
   };
   for (const std::string& s : steps) {
     if (auto st = RunOk(s); !st.ok()) return st;
@@ -253,66 +286,83 @@ absl::StatusOr<std::unique_ptr<Capture>> Capture::Start(const Netns& ns,
                                                         const std::vector<std::string>& ifaces,
                                                         const std::string& path) {
   if (!HaveTool("dumpcap")) return absl::NotFoundError("dumpcap (tshark's capture tool) missing");
-  // Headers and options only: 200 bytes covers IP + TCP + 40 bytes of options. dumpcap
-  // applies -s and -B to the interfaces that follow them, so they come first.
-  std::vector<std::string> args = {"/usr/sbin/ip", "netns", "exec", ns.name(), "dumpcap",
-                                   "-q",           "-s",    "200",  "-B",      "64"};
-  for (const std::string& i : ifaces) {
-    args.push_back("-i");
-    args.push_back(i);
+  auto cap = std::unique_ptr<Capture>(new Capture(path));
+  std::vector<std::string> logs;
+  for (const std::string& iface : ifaces) {
+    const std::string part = path + "." + iface + ".pcapng";
+    // Headers and options only: 200 bytes covers IP + TCP + 40 bytes of options. dumpcap
+    // applies -s and -B to the interface that follows them, so they come first.
+    std::vector<std::string> args = {"/usr/sbin/ip", "netns", "exec", ns.name(), "dumpcap", "-q",
+                                     "-s", "200", "-B", "64", "-i", iface, "-w", part};
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    const std::string log = part + ".log";
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    std::string env_path = std::string("PATH=") + kPath;
+    char* envp[] = {env_path.data(), nullptr};
+    pid_t pid;
+    const int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp);
+    posix_spawn_file_actions_destroy(&fa);
+    if (rc != 0) return absl::InternalError("posix_spawn dumpcap: " + ErrnoText(rc));
+    cap->pids_.push_back(pid);
+    cap->parts_.push_back(part);
+    logs.push_back(log);
   }
-  args.push_back("-w");
-  args.push_back(path);
-  std::vector<char*> argv;
-  for (std::string& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  const std::string log = path + ".log";
-  posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&fa, 1, 2);
-  std::string env_path = std::string("PATH=") + kPath;
-  char* envp[] = {env_path.data(), nullptr};
-  pid_t pid;
-  const int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp);
-  posix_spawn_file_actions_destroy(&fa);
-  if (rc != 0) return absl::InternalError("posix_spawn dumpcap: " + ErrnoText(rc));
-  auto cap = std::unique_ptr<Capture>(new Capture(pid, path));
-  // Wait (bounded) until dumpcap says it captures.
-  for (int i = 0; i < 100; ++i) {
-    std::string text;
-    if (ReadFile(log, &text) && absl::StrContains(text, "Capturing on")) {
-      SleepFor(Duration::Millis(100));
-      return cap;
+  // Wait (bounded) until every dumpcap says it captures.
+  for (size_t i = 0; i < logs.size(); ++i) {
+    for (int tries = 0;; ++tries) {
+      std::string text;
+      if (ReadFile(logs[i], &text) && absl::StrContains(text, "Capturing on")) break;
+      int st;
+      if (::waitpid(cap->pids_[i], &st, WNOHANG) == cap->pids_[i]) {
+        cap->pids_[i] = -1;
+        return absl::InternalError("dumpcap exited at start: " + text);
+      }
+      if (tries == 100) return absl::DeadlineExceededError("dumpcap did not start within 5 s");
+      SleepFor(Duration::Millis(50));
     }
-    int st;
-    if (::waitpid(pid, &st, WNOHANG) == pid) {
-      cap->pid_ = -1;
-      return absl::InternalError("dumpcap exited at start: " + text);
-    }
-    SleepFor(Duration::Millis(50));
   }
-  return absl::DeadlineExceededError("dumpcap did not start capturing within 5 s");
+  SleepFor(Duration::Millis(100));
+  return cap;
 }
 
 absl::StatusOr<std::string> Capture::Stop() {
-  if (pid_ <= 0) return path_;
-  // dumpcap reads each interface on its own thread, and a SIGINT straight after a short burst
-  // can stop it before it wrote what it saw (seen: 0 frames of a 60 ms transfer): let it drain.
+  if (stopped_) return path_;
+  stopped_ = true;
+  // Let dumpcap write what it saw of a burst that just ended before it is told to stop.
   SleepFor(Duration::Millis(300));
-  ::kill(pid_, SIGINT);
-  for (int i = 0; i < 100; ++i) {
-    int st;
-    if (::waitpid(pid_, &st, WNOHANG) == pid_) {
-      pid_ = -1;
-      return path_;
+  absl::Status status;
+  for (pid_t& pid : pids_) {
+    if (pid <= 0) continue;
+    ::kill(pid, SIGINT);
+    bool exited = false;
+    for (int i = 0; i < 100 && !exited; ++i) {
+      int st;
+      exited = ::waitpid(pid, &st, WNOHANG) == pid;
+      if (!exited) SleepFor(Duration::Millis(50));
     }
-    SleepFor(Duration::Millis(50));
+    if (!exited) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      status = absl::DeadlineExceededError("dumpcap did not stop on SIGINT");
+    }
+    pid = -1;
   }
-  ::kill(pid_, SIGKILL);
-  ::waitpid(pid_, nullptr, 0);
-  pid_ = -1;
-  return absl::DeadlineExceededError("dumpcap did not stop on SIGINT");
+  if (!status.ok()) return status;
+  const CommandResult m =
+      Run("mergecap -w " + path_ + " " + absl::StrJoin(parts_, " ") + " 2>&1");
+  if (m.exit_code != 0) return absl::InternalError("mergecap: " + m.output);
+  if (std::getenv("INTEROP_KEEP_PCAP") == nullptr) {
+    for (const std::string& part : parts_) {
+      std::remove(part.c_str());
+      std::remove((part + ".log").c_str());
+    }
+  }
+  return path_;
 }
 
 Capture::~Capture() { (void)Stop(); }
@@ -443,12 +493,28 @@ class SocketTransfer {
   size_t out_pos_ = 0, out_len_ = 0;
 };
 
-struct sockaddr_in ToSockaddr(const SocketAddress& a) {
-  struct sockaddr_in s;
-  std::memset(&s, 0, sizeof(s));
-  s.sin_family = AF_INET;
-  s.sin_port = htons(a.port);
-  s.sin_addr.s_addr = htonl(a.ip.v4_value());
+struct Sockaddr {
+  struct sockaddr_storage ss;
+  socklen_t len;
+  const sockaddr* get() const { return reinterpret_cast<const sockaddr*>(&ss); }
+};
+
+Sockaddr ToSockaddr(const SocketAddress& a) {
+  Sockaddr s;
+  std::memset(&s.ss, 0, sizeof(s.ss));
+  if (a.ip.is_v4()) {
+    auto* in = reinterpret_cast<struct sockaddr_in*>(&s.ss);
+    in->sin_family = AF_INET;
+    in->sin_port = htons(a.port);
+    in->sin_addr.s_addr = htonl(a.ip.v4_value());
+    s.len = sizeof(*in);
+  } else {
+    auto* in6 = reinterpret_cast<struct sockaddr_in6*>(&s.ss);
+    in6->sin6_family = AF_INET6;
+    in6->sin6_port = htons(a.port);
+    std::memcpy(&in6->sin6_addr, a.ip.data(), 16);
+    s.len = sizeof(*in6);
+  }
   return s;
 }
 
@@ -483,9 +549,11 @@ void KernelPeer::Body() {
     result_.status = st;
     if (config_.server) listening_.set_value(st);
   };
-  int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, proto);
+  const int family =
+      (config_.server ? config_.local.ip : config_.remote.ip).is_v4() ? AF_INET : AF_INET6;
+  int s = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, proto);
   if (s < 0 && config_.mptcp && config_.tcp_if_mptcp_disabled && errno == ENOPROTOOPT) {
-    s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+    s = ::socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
   }
   if (s < 0) {
     return fail(absl::FailedPreconditionError(
@@ -497,8 +565,8 @@ void KernelPeer::Body() {
   if (config_.server) {
     const int one = 1;
     (void)::setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-    const struct sockaddr_in a = ToSockaddr(config_.local);
-    if (::bind(s, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) < 0 || ::listen(s, 4) < 0) {
+    const Sockaddr a = ToSockaddr(config_.local);
+    if (::bind(s, a.get(), a.len) < 0 || ::listen(s, 4) < 0) {
       ::close(s);
       return fail(absl::InternalError("kernel bind/listen: " + ErrnoText(errno)));
     }
@@ -522,16 +590,16 @@ void KernelPeer::Body() {
   } else {
     fd = s;
     if (config_.local.port != 0 || config_.local.ip != IpAddress()) {
-      const struct sockaddr_in a = ToSockaddr(config_.local);
-      if (::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) < 0) {
+      const Sockaddr a = ToSockaddr(config_.local);
+      if (::bind(fd, a.get(), a.len) < 0) {
         ::close(fd);
         result_.status = absl::InternalError("kernel client bind: " + ErrnoText(errno));
         return;
       }
     }
     (void)::fcntl(fd, F_SETFL, O_NONBLOCK);
-    const struct sockaddr_in r = ToSockaddr(config_.remote);
-    if (::connect(fd, reinterpret_cast<const sockaddr*>(&r), sizeof(r)) < 0 &&
+    const Sockaddr r = ToSockaddr(config_.remote);
+    if (::connect(fd, r.get(), r.len) < 0 &&
         errno != EINPROGRESS) {
       result_.status = absl::UnavailableError("kernel connect: " + ErrnoText(errno));
       ::close(fd);
@@ -589,7 +657,9 @@ void OurPeer::Body() {
     auto tun = io::TunDevice::Open(p.tun);
     absl::Status st = tun.status();
     if (st.ok()) st = io::SetLinkUp(p.tun, 1500);
+    if (st.ok()) st = io::SetTxQueueLength(p.tun, io::kTunTxQueueLength);
     if (st.ok()) st = io::AddRoute(p.ours, 32, p.tun);
+    if (st.ok()) st = io::AddRoute(Topology::Path(i, true).ours, 128, p.tun);
     if (!st.ok()) {
       r.status = st;
       ready_.set_value(st);
@@ -622,7 +692,8 @@ void OurPeer::Body() {
   }
   io::EventLoop& loop = **loop_or;
   for (int i = 0; i < config_.tun_count; ++i) {
-    if (auto st = loop.AddDevice(tuns[static_cast<size_t>(i)].get(), {Topology::Path(i).ours});
+    if (auto st = loop.AddDevice(tuns[static_cast<size_t>(i)].get(),
+                                 {Topology::Path(i).ours, Topology::Path(i, true).ours});
         !st.ok()) {
       r.status = st;
       ready_.set_value(st);
@@ -747,6 +818,20 @@ void OurPeer::Body() {
   r.received_digest = hash.Final();
   r.loop = loop.stats();
   r.endpoint_stats = ep.stats();
+  // What the kernel dropped at the TUN devices' queues (packets towards us it could not queue
+  // while our loop was busy): losses the transfer had to recover from. (`ip` runs in this
+  // thread's namespace; /sys/class/net would show the mount's.)
+  for (int i = 0; i < config_.tun_count; ++i) {
+    const CommandResult d = Run("ip -s -j link show dev " + Topology::Path(i).tun);
+    const size_t tx = d.output.find("\"tx\"");
+    const size_t at = tx == std::string::npos ? tx : d.output.find("\"dropped\":", tx);
+    uint64_t v = 0;
+    if (at != std::string::npos) {
+      const size_t from = at + std::strlen("\"dropped\":");
+      const size_t to = d.output.find_first_not_of("0123456789", from);
+      if (absl::SimpleAtoi(d.output.substr(from, to - from), &v)) r.tun_tx_dropped += v;
+    }
+  }
   if (Connection* c = ep.connection(id)) {
     r.fell_back = c->fallen_back();
     r.checksum = c->checksum_enabled();
@@ -798,12 +883,13 @@ std::string Describe(const OurResult& r) {
   });
   absl::StrAppendFormat(&s,
                         "\n  endpoint: in %u out %u malformed %u bad_csum %u strays %u rsts %u"
-                        "\n  loop: iterations %u waits %u timers %u in %u out %u drops %u\n",
+                        "\n  loop: iterations %u waits %u timers %u in %u out %u drops %u"
+                        "\n  TUN queue drops towards us: %u\n",
                         r.endpoint_stats.packets_in, r.endpoint_stats.packets_out,
                         r.endpoint_stats.malformed, r.endpoint_stats.bad_checksum,
                         r.endpoint_stats.strays, r.endpoint_stats.resets_sent, r.loop.iterations,
                         r.loop.waits, r.loop.timer_fires, r.loop.packets_in, r.loop.packets_out,
-                        r.loop.write_drops);
+                        r.loop.write_drops, r.tun_tx_dropped);
   for (const auto& [id, segs] : r.subflow_out_segs) {
     absl::StrAppendFormat(&s, "  subflow %u sent %u segments\n", id, segs);
   }

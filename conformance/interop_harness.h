@@ -10,6 +10,9 @@
 //   our stack 192.0.2.2 -- tun1 -- forwarding --  a1 203.0.113.254  === b1 203.0.113.1
 //   ns "kcli" 192.0.2.100 -- ac 192.0.2.99 /     (a kernel client for kernel-to-kernel runs)
 //
+// and the same in IPv6 (RFC 3849's 2001:db8::/32): our stack 2001:db8:1::1 and ::2, path 0
+// 2001:db8:2::/64 (b0 ::1), path 1 2001:db8:3::/64 (b1 ::1), the kernel client 2001:db8:4::1.
+//
 // Path 0 is tun0/a0/b0, path 1 is tun1/a1/b1. In "kern", packets from 203.0.113.1 are routed
 // back over b1 (policy rule), everything else to 192.0.2.0/24 over b0, so a subflow's
 // addresses pick its path in both directions.
@@ -57,6 +60,8 @@ struct CommandResult {
 CommandResult Run(const std::string& command, Duration timeout = Duration::Seconds(30));
 // Run() that fails unless the exit code is 0.
 absl::Status RunOk(const std::string& command);
+// The whole file at `path` into *out; false if it cannot be read.
+bool ReadFile(const std::string& path, std::string* out);
 
 // Why the interop tests cannot run here (empty: they can): not root, no /dev/net/tun, no
 // kernel MPTCP, no `ip`, or namespaces that do not work.
@@ -104,7 +109,8 @@ class Topology {
   Netns& ours() { return *ours_; }
   Netns& kern() { return *kern_; }
   Netns& kcli() { return *kcli_; }
-  static PathAddresses Path(int i);
+  // Path i's addresses, IPv4 or IPv6 (every interface has both).
+  static PathAddresses Path(int i, bool v6 = false);
   static IpAddress KernelClientAddress() { return IpAddress::V4(192, 0, 2, 100); }
 
  private:
@@ -114,21 +120,26 @@ class Topology {
 
 // --- Packet capture ---------------------------------------------------------------------------
 
-// dumpcap on interfaces of a namespace, headers only (snaplen), stopped on destruction.
+// dumpcap on interfaces of a namespace, headers only (snaplen), stopped on destruction. One
+// dumpcap per interface: one dumpcap on several interfaces says it captures before it captures
+// on all of them (seen: the second interface missed a whole 0.3 s transfer). Stop() merges the
+// files into `path` with mergecap.
 class Capture {
  public:
   static absl::StatusOr<std::unique_ptr<Capture>> Start(const Netns& ns,
                                                         const std::vector<std::string>& ifaces,
                                                         const std::string& path);
   ~Capture();
-  // Stops dumpcap (bounded wait) and returns the capture file's path.
+  // Stops dumpcap (bounded wait), merges the per-interface files and returns the path.
   absl::StatusOr<std::string> Stop();
   const std::string& path() const { return path_; }
 
  private:
-  Capture(pid_t pid, std::string path) : pid_(pid), path_(std::move(path)) {}
-  pid_t pid_;
+  explicit Capture(std::string path) : path_(std::move(path)) {}
+  std::vector<pid_t> pids_;
+  std::vector<std::string> parts_;  // one file per interface
   std::string path_;
+  bool stopped_ = false;
 };
 
 struct TsharkFindings {
@@ -224,6 +235,7 @@ struct OurResult : TransferResult {
   tcp::TcpMib tcp;
   EndpointStats endpoint_stats;
   io::EventLoopStats loop;
+  uint64_t tun_tx_dropped = 0;         // packets the kernel dropped at our TUN devices' queues
   size_t max_subflows = 0;             // most subflows alive at once
   bool closed_cleanly = false;         // Closed(normal) seen
   double cpu_seconds = 0;              // CPU time of our stack's thread

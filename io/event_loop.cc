@@ -24,14 +24,6 @@ absl::Status ErrnoStatus(const char* what) {
   return absl::InternalError(absl::StrFormat("%s: %s (errno %d)", what, std::strerror(err), err));
 }
 
-// The source address of an IPv4/IPv6 packet (no validation beyond length: the core built it).
-std::optional<IpAddress> SourceOf(std::span<const uint8_t> p) {
-  if (p.empty()) return std::nullopt;
-  if ((p[0] >> 4) == 4 && p.size() >= 20) return IpAddress::V4FromBytes(p.data() + 12);
-  if ((p[0] >> 4) == 6 && p.size() >= 40) return IpAddress::V6FromBytes(p.data() + 8);
-  return std::nullopt;
-}
-
 }  // namespace
 
 Timestamp EventLoop::MonotonicNow() {
@@ -237,7 +229,7 @@ absl::Status EventLoop::ReadDevices(Timestamp now) {
 }
 
 PacketDevice* EventLoop::DeviceFor(std::span<const uint8_t> packet) {
-  if (auto src = SourceOf(packet)) {
+  if (auto src = PacketSource(packet)) {
     if (auto it = by_source_.find(*src); it != by_source_.end()) return it->second;
   }
   if (default_device_ != nullptr) return default_device_;

@@ -67,6 +67,19 @@ absl::Status SetLinkUp(const std::string& name, std::optional<int> mtu) {
   return absl::OkStatus();
 }
 
+absl::Status SetTxQueueLength(const std::string& name, int packets) {
+  Fd s(::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  if (s.get() < 0) return ErrnoStatus(errno, "socket");
+  struct ifreq ifr;
+  if (!FillName(ifr, name)) return absl::InvalidArgumentError("bad interface name: " + name);
+  if (packets <= 0) return absl::InvalidArgumentError("queue length must be positive");
+  ifr.ifr_qlen = packets;
+  if (::ioctl(s.get(), SIOCSIFTXQLEN, &ifr) < 0) {
+    return ErrnoStatus(errno, absl::StrFormat("set txqueuelen %d on %s", packets, name));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status AddRoute(const IpAddress& dst, int prefix_len, const std::string& name) {
   const std::string what = absl::StrFormat("route %s/%d dev %s", dst.ToString(), prefix_len, name);
   if (prefix_len < 0 || prefix_len > (dst.is_v4() ? 32 : 128)) {

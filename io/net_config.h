@@ -16,6 +16,14 @@ namespace mptcp::io {
 // `ip link set NAME up [mtu MTU]`.
 absl::Status SetLinkUp(const std::string& name, std::optional<int> mtu = std::nullopt);
 
+// `ip link set NAME txqueuelen PACKETS`: how many packets the kernel queues on the interface
+// for the reader before dropping. A TUN device starts at 500; a kernel TCP peer with TSO fires
+// 64 KiB bursts (45 packets each) on every subflow at once, and while our loop is busy with
+// one batch the queue overflows: a tail loss each time, which the peer recovers only at its
+// retransmission timeout (200 ms). kTunTxQueueLength absorbs such bursts.
+inline constexpr int kTunTxQueueLength = 4096;
+absl::Status SetTxQueueLength(const std::string& name, int packets);
+
 // `ip route add DST/PREFIX dev NAME`: packets to DST/PREFIX go to the interface. For a TUN
 // device this is how the kernel learns that our userspace stack's addresses sit behind it;
 // those addresses must NOT be configured on any local interface, or the kernel would deliver

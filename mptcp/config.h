@@ -16,8 +16,10 @@ enum class SchedulerKind : uint8_t {
 };
 
 struct ConnectionConfig {
-  // Each subflow's TCP engine. Its buffers bound per-subflow memory; the subflow receive
-  // buffer should cover the connection window, since a peer may use it all on one subflow.
+  // Each subflow's TCP engine. Its buffers bound per-subflow memory. With MPTCP, a subflow's
+  // buffers are raised to the connection's (send_buffer, recv_buffer below): a peer may send
+  // the whole shared window on one subflow, and SubflowInflightLimit() may grow into the send
+  // buffer. Memory is allocated only as data is held.
   tcp::TcpConfig subflow;
 
   // Connection-level buffers (RFC 8684 §3.3.4: one receive window shared by all subflows).

@@ -427,6 +427,10 @@ inline Subflow& Connection::AddSubflow(SubflowKind kind, bool initiator, const F
   cfg.max_advertised_window = std::max(cfg.max_advertised_window, config_.recv_buffer);
   // Room for SubflowInflightLimit() to grow into; memory is taken only as data is in flight.
   if (mptcp_) cfg.send_buffer = std::max(cfg.send_buffer, config_.send_buffer);
+  // A peer may send the whole shared window on one subflow, ahead of a hole in that subflow's
+  // own sequence space (Linux schedules by the data-level window alone): the subflow must hold
+  // it, else it drops data the peer was entitled to send. Memory is taken only as data waits.
+  cfg.recv_buffer = std::max(cfg.recv_buffer, recv_buffer_.capacity());
   auto s = std::make_unique<Subflow>(NextSubflowId(), kind, initiator, cfg, tuple,
                                      isn_.Generate(now, tuple), rng_.Next32());
   if (mptcp_) {

@@ -187,6 +187,7 @@ int Main(int argc, char** argv) {
     if (!tun.ok()) return Fail(std::string(tun.status().message()));
     if (absl::GetFlag(FLAGS_configure)) {
       absl::Status st = io::SetLinkUp(std::string((*tun)->name()), 1500);
+      if (st.ok()) st = io::SetTxQueueLength(std::string((*tun)->name()), io::kTunTxQueueLength);
       if (st.ok()) st = io::AddRoute(locals[i], locals[i].is_v4() ? 32 : 128,
                                      std::string((*tun)->name()));
       if (!st.ok()) return Fail(std::string(st.message()));
@@ -408,7 +409,8 @@ int Main(int argc, char** argv) {
     for (int i = 0; i < 64; ++i) {
       auto n = ep.PollTransmit(now, pkt);
       if (!n) break;
-      const IpAddress src = IpAddress::V4FromBytes(pkt.data() + 12);
+      const std::optional<IpAddress> src =
+          io::PacketSource(std::span<const uint8_t>(pkt.data(), *n));
       for (size_t k = 0; k < locals.size(); ++k) {
         if (locals[k] == src) (void)tuns[k]->Write(std::span<const uint8_t>(pkt.data(), *n));
       }

@@ -212,6 +212,11 @@ class TcpEngine {
   }
   // Retransmission timeouts since data was last acknowledged (a failing path shows here).
   int consecutive_rtos() const { return consecutive_rtos_; }
+  // The MSS we announce: the configured one on IPv4, 20 bytes less on IPv6 (tcp_config.h).
+  uint16_t OwnMss() const {
+    return tuple_.local.ip.is_v4() ? config_.mss
+                                   : static_cast<uint16_t>(std::max<int>(config_.mss - 20, 88));
+  }
   // Payload bytes per full segment (peer MSS less the timestamp option), RFC 6691.
   uint32_t smss() const { return snd_mss_ - (ts_ok_ ? kTimestampOptionLength : 0); }
   bool sack_enabled() const { return sack_ok_; }

@@ -33,6 +33,31 @@ TEST(EngineHandshakeTest, ActiveOpen) {
   EXPECT_EQ(c.engine().mib().active_opens, 1u);
 }
 
+// RFC 9293 §3.7.1 and RFC 8200: the IPv6 header is 20 bytes longer than IPv4's, so on a
+// 1500-byte link an IPv6 subflow announces 1440 (TcpConfig::mss 1460 less 20), and a peer that
+// sends no MSS option is taken to accept 1220 (the 1280-byte IPv6 minimum MTU less 60).
+TEST(EngineHandshakeTest, Ipv6AnnouncesAnMss20BytesSmaller) {
+  TcpConfig config = Conversation::DefaultConfig();
+  config.mss = 1460;
+  Conversation c(config, 1000, Conversation::Tuple6());
+  c.engine().Connect(Ms(0));
+  c.Expect(Ms(0), Seg().Flags(kSyn).SeqN(1000).Win(20000).Mss(1440).SackOk(), "SYN");
+  c.Send(Ms(10), Seg().Flags(kSyn).SeqN(5000).AckN(1001).Win(30000).Mss(1460));
+  EXPECT_EQ(c.engine().smss(), 1440u) << "never more than our own MSS";
+
+  Conversation d(config, 1000, Conversation::Tuple6());
+  d.engine().Connect(Ms(0));
+  d.Poll(Ms(0));
+  d.Send(Ms(10), Seg().Flags(kSyn).SeqN(5000).AckN(1001).Win(30000));  // no MSS option
+  EXPECT_EQ(d.engine().smss(), 1220u);
+
+  Conversation v4(config);  // the same config on IPv4: 1460, and 536 without the option
+  v4.engine().Connect(Ms(0));
+  v4.Expect(Ms(0), Seg().Flags(kSyn).SeqN(1000).Win(20000).Mss(1460).SackOk(), "SYN");
+  v4.Send(Ms(10), Seg().Flags(kSyn).SeqN(5000).AckN(1001).Win(30000));
+  EXPECT_EQ(v4.engine().smss(), 536u);
+}
+
 TEST(EngineHandshakeTest, PassiveOpen) {
   Conversation c;
   c.engine().Listen();

@@ -167,7 +167,7 @@ inline void TcpEngine::ReturnToListen() {
   buf_seq_ = iss_ + 1;
   snd_wnd_ = max_snd_wnd_ = 0;
   peer_wnd_valid_ = false;
-  snd_mss_ = config_.default_peer_mss;
+  snd_mss_ = tuple_.local.ip.is_v4() ? config_.default_peer_mss : config_.default_peer_mss_v6;
   snd_wscale_ = 0;
   rcv_wscale_ = InitialRcvWscale(config_);
   ws_ok_ = sack_ok_ = ts_ok_ = false;
@@ -183,8 +183,9 @@ inline void TcpEngine::NegotiateOptions(const wire::TcpRepr& syn) {
   const wire::TcpOptions& o = syn.options;
   // RFC 9293 §3.7.1: 536 when the peer sends no MSS; never above what we can send, and not
   // below Linux's floor of 88 so that a hostile MSS cannot make us send 1-byte segments.
-  const uint16_t peer_mss = o.mss.value_or(config_.default_peer_mss);
-  snd_mss_ = std::max<uint32_t>(88, std::min<uint32_t>(peer_mss, config_.mss));
+  const uint16_t peer_mss = o.mss.value_or(tuple_.local.ip.is_v4() ? config_.default_peer_mss
+                                                                   : config_.default_peer_mss_v6);
+  snd_mss_ = std::max<uint32_t>(88, std::min<uint32_t>(peer_mss, OwnMss()));
   // RFC 7323 §2.2: scaling only when both sides sent the option.
   ws_ok_ = config_.window_scaling && o.window_scale.has_value();
   if (ws_ok_) {

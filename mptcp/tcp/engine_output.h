@@ -197,7 +197,7 @@ inline size_t TcpEngine::Emit(Timestamp now, const Transmission& tx,
     case TxKind::kSyn:
     case TxKind::kSynAck: {
       repr.flags = wire::TcpFlag::kSyn;
-      o.mss = config_.mss;
+      o.mss = OwnMss();
       const bool active = tx.kind == TxKind::kSyn;
       // A SYN offers what the config enables; a SYN-ACK only what the peer offered.
       if (active ? config_.window_scaling : ws_ok_) {

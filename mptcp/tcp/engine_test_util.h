@@ -78,6 +78,10 @@ class Conversation {
     return FourTuple{{IpAddress::V4(192, 0, 2, 1), kLocalPort},
                      {IpAddress::V4(198, 51, 100, 1), kRemotePort}};
   }
+  static FourTuple Tuple6() {
+    return FourTuple{{*IpAddress::Parse("2001:db8:1::1"), kLocalPort},
+                     {*IpAddress::Parse("2001:db8:2::1"), kRemotePort}};
+  }
 
   // A small, exact-number config: MSS 1000, 20000-byte buffers, no window scaling or
   // timestamps (tests that want them turn them on), SACK on.
@@ -93,8 +97,9 @@ class Conversation {
     return c;
   }
 
-  explicit Conversation(TcpConfig config = DefaultConfig(), uint32_t iss = 1000)
-      : engine_(config, Tuple(), SeqNum32(iss)) {}
+  explicit Conversation(TcpConfig config = DefaultConfig(), uint32_t iss = 1000,
+                        const FourTuple& tuple = Tuple())
+      : tuple_(tuple), engine_(config, tuple, SeqNum32(iss)) {}
 
   TcpEngine& engine() { return engine_; }
 
@@ -109,7 +114,7 @@ class Conversation {
     if (engine_.NextDeadline() <= now) engine_.OnTimeout(now);
     auto n = engine_.PollTransmit(now, buf_);
     if (!n) return std::nullopt;
-    EXPECT_TRUE(wire::VerifyTcpChecksum(Tuple().local.ip, Tuple().remote.ip,
+    EXPECT_TRUE(wire::VerifyTcpChecksum(tuple_.local.ip, tuple_.remote.ip,
                                         std::span<const uint8_t>(buf_, *n)));
     auto parsed = wire::TcpRepr::Parse(std::span<const uint8_t>(buf_, *n));
     EXPECT_TRUE(parsed.ok()) << parsed.error();
@@ -171,6 +176,7 @@ class Conversation {
   }
 
  private:
+  FourTuple tuple_;
   TcpEngine engine_;
   uint8_t buf_[2048];
   std::vector<uint8_t> last_payload_;

@@ -12,11 +12,14 @@
 namespace mptcp::tcp {
 
 struct TcpConfig {
-  // The MSS we announce and the largest payload we send before the peer's MSS is known
-  // (RFC 9293 §3.7.1; 1460 = 1500-byte MTU minus IPv4 and TCP headers).
+  // The MSS we announce on IPv4 and the largest payload we send before the peer's MSS is known
+  // (RFC 9293 §3.7.1; 1460 = 1500-byte MTU minus the 20-byte IPv4 and TCP headers). IPv6's
+  // header is 20 bytes longer (RFC 8200), so an IPv6 subflow announces mss - 20 (1440).
   uint16_t mss = 1460;
-  // RFC 9293 §3.7.1: without an MSS option the peer's MSS is taken to be 536 (IPv4).
+  // RFC 9293 §3.7.1: without an MSS option the peer's MSS is taken to be 536 on IPv4 and 1220
+  // on IPv6 (RFC 8200's 1280-byte minimum MTU less 60 bytes of headers).
   uint16_t default_peer_mss = 536;
+  uint16_t default_peer_mss_v6 = 1220;
 
   // Buffer limits in bytes. The receive buffer bounds both in-order unread data and
   // out-of-order data; the advertised window never exceeds its free space.
