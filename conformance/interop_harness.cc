@@ -413,8 +413,15 @@ namespace {
 // Sends `total` pattern bytes and reads to EOF on a non-blocking socket.
 class SocketTransfer {
  public:
-  SocketTransfer(int fd, uint64_t total, uint64_t seed, std::atomic<uint64_t>* received)
-      : fd_(fd), total_(total), pattern_(seed), received_(received), out_(1 << 18), in_(1 << 18) {}
+  SocketTransfer(int fd, uint64_t total, uint64_t seed, std::atomic<uint64_t>* received,
+                 Duration half_close_delay = Duration::Zero())
+      : fd_(fd),
+        total_(total),
+        pattern_(seed),
+        received_(received),
+        half_close_delay_(half_close_delay),
+        out_(1 << 18),
+        in_(1 << 18) {}
 
   TransferResult Run(Timestamp deadline) {
     TransferResult r;
@@ -474,8 +481,11 @@ class SocketTransfer {
       }
       if (failed) break;
       if (r.sent == total_ && !shut) {
-        ::shutdown(fd_, SHUT_WR);  // our half-close: the kernel sends DATA_FIN
-        shut = true;
+        if (all_sent_at_ == Timestamp()) all_sent_at_ = Now();
+        if (Now() - all_sent_at_ >= half_close_delay_) {
+          ::shutdown(fd_, SHUT_WR);  // our half-close: the kernel sends DATA_FIN
+          shut = true;
+        }
       }
     }
     r.finished = Now();
@@ -488,6 +498,8 @@ class SocketTransfer {
   uint64_t total_;
   io::StreamPattern pattern_;
   std::atomic<uint64_t>* received_;
+  Duration half_close_delay_;
+  Timestamp all_sent_at_;
   std::vector<uint8_t> out_, in_;
   uint64_t out_off_ = 0;
   size_t out_pos_ = 0, out_len_ = 0;
@@ -619,7 +631,7 @@ void KernelPeer::Body() {
       return;
     }
   }
-  SocketTransfer t(fd, config_.send_bytes, config_.seed, &received_);
+  SocketTransfer t(fd, config_.send_bytes, config_.seed, &received_, config_.half_close_delay);
   result_ = t.Run(deadline);
   ::close(fd);
   if (listener >= 0) ::close(listener);
@@ -797,8 +809,13 @@ void OurPeer::Body() {
     }
     for (const SubflowInfo& sf : c->Subflows()) r.subflow_out_segs[sf.id] = sf.bytes_sent_segments;
     if (c->closed()) {
-      r.finished = now;
-      loop.Stop();
+      // Stop once the subflows' FIN exchanges are done too (as a kernel socket finishes them),
+      // within close_grace; the transfer's time is until Closed.
+      if (r.finished == Timestamp()) r.finished = now;
+      if (c->close_reason() != CloseReason::kNormal || c->finished() ||
+          now - r.finished >= config_.close_grace) {
+        loop.Stop();
+      }
     } else if (!config_.require_clean_close && c->eof() && close_called &&
                c->send_buffered() == 0) {
       // Everything is delivered both ways; the close itself is held back.

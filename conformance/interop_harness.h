@@ -172,6 +172,9 @@ struct KernelPeerConfig {
   uint64_t send_bytes = 0;
   uint64_t seed = 1;           // io::StreamPattern seed of what it sends
   Duration timeout = Duration::Seconds(120);
+  // How long the application waits after its last byte before shutdown(SHUT_WR), i.e. before
+  // the kernel sends its DATA_FIN (and, once that is acknowledged, its subflows' FINs).
+  Duration half_close_delay = Duration::Zero();
 };
 
 // The kernel side of one transfer, on its own thread in namespace `ns`: accepts one

@@ -402,7 +402,9 @@ TEST_F(InteropTest, TunPacketRateLimit) {
 }
 
 // The mptcp_nc tool end to end: a file through it to a kernel server that announces its second
-// address, the kernel's reply back through it to stdout, both checked by SHA-256.
+// address, the kernel's reply back through it to stdout, both checked by SHA-256. mptcp_nc
+// exits only once the subflows' FIN exchanges are done: the kernel, which closes its socket
+// after the transfer, has none of its FINs left to resend.
 TEST_F(InteropTest, MptcpNcToKernelServer) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const std::string nc =
@@ -423,12 +425,19 @@ TEST_F(InteropTest, MptcpNcToKernelServer) {
     }
     std::fclose(f);
   }
-  KernelPeer kernel(topo_->kern().name(), KernelServer(bytes));
+  // The kernel's application half-closes 300 ms after its last byte: its DATA_FIN is the last
+  // of the two, so its subflows' FINs follow mptcp_nc's Closed event by a round trip.
+  KernelPeerConfig kc = KernelServer(bytes);
+  kc.half_close_delay = Duration::Millis(300);
+  KernelPeer kernel(topo_->kern().name(), kc);
   ASSERT_TRUE(kernel.WaitListening().ok());
   const CommandResult r = topo_->ours().Exec(absl::StrFormat(
       "%s -v --mib --join-announced --local 192.0.2.1,192.0.2.2 --timeout 120 "
       "198.51.100.1 %d < %s > %s 2> %s",
       nc, kServerPort, in, out, err));
+  // mptcp_nc has exited: every FIN the kernel sent must have been acknowledged by then, so that
+  // the kernel resends none to the devices that went away with it.
+  const uint64_t retrans_at_exit = NstatCounter("TcpRetransSegs");
   const TransferResult k = kernel.Join();
   std::string log;
   if (std::FILE* f = std::fopen(err.c_str(), "r")) {
@@ -458,6 +467,14 @@ TEST_F(InteropTest, MptcpNcToKernelServer) {
   EXPECT_TRUE(absl::StrContains(log, "AddressAnnounced")) << log;
   EXPECT_TRUE(absl::StrContains(log, "SubflowUp(2)")) << log;
   EXPECT_TRUE(absl::StrContains(log, "MPTcpExtMPJoinSynAckRx")) << log;
+  // The kernel's FIN retransmission timer (RTO, at least 200 ms) would have fired by now.
+  ::usleep(1'500'000);
+  EXPECT_EQ(NstatCounter("TcpRetransSegs"), retrans_at_exit)
+      << "the kernel retransmitted after mptcp_nc exited (FINs left unacknowledged)\n"
+      << topo_->kern().Exec("ss -tanio").output;
+  const std::string closing =
+      topo_->kern().Exec("ss -tanH state fin-wait-1 state closing state last-ack").output;
+  EXPECT_TRUE(closing.empty()) << "kernel subflows still closing:\n" << closing;
   std::printf("%s", log.c_str());
 }
 

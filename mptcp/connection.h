@@ -153,6 +153,16 @@ class Connection {
   bool fully_established() const { return fully_established_; }
   bool fallen_back() const { return fallen_back_; }
   bool closed() const { return closed_; }
+  // Closed, and no subflow still has a FIN exchange to finish: each is gone or in TIME-WAIT
+  // (RFC 9293 §3.6). An application that exits before this leaves the peer resending FINs to
+  // nobody; one that waits (bounded) closes as a kernel socket does.
+  bool finished() const {
+    if (!closed_) return false;
+    for (const auto& s : subflows_) {
+      if (s->alive() && s->engine.state() != tcp::TcpState::kTimeWait) return false;
+    }
+    return true;
+  }
   CloseReason close_reason() const { return close_reason_; }
   bool checksum_enabled() const { return checksum_; }
   uint64_t local_key() const { return local_key_; }

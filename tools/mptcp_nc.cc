@@ -261,6 +261,9 @@ int Main(int argc, char** argv) {
   int joins = 0;
   int exit_code = 0;
   Timestamp both_closed_at;
+  // After a clean close: how long to wait for the subflows' FIN exchanges (Connection::finished).
+  constexpr Duration kLinger = Duration::Seconds(3);
+  Timestamp linger_until;
   std::string error;
 
   g_loop.store(&loop);
@@ -388,7 +391,11 @@ int Main(int argc, char** argv) {
                                 std::string(CloseReasonName(c->close_reason())));
         loop.Stop();
       } else if (stdout_done) {
-        loop.Stop();
+        // Finish the subflows' FIN exchanges before exiting, as a kernel socket would (else
+        // the peer resends its FINs to a device that is gone), but not for ever: a subflow on
+        // a dead path may never finish.
+        if (linger_until == Timestamp()) linger_until = now + kLinger;
+        if (c->finished() || now >= linger_until) loop.Stop();
       }
     } else if (close_sent && c->eof() && stdout_done && c->send_buffered() == 0) {
       // Both directions are finished and our data is acknowledged; give the subflows a few
