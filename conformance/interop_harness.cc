@@ -447,6 +447,7 @@ class SocketTransfer {
           hash.Update(std::span<const uint8_t>(in_.data(), static_cast<size_t>(n)));
           r.received += static_cast<uint64_t>(n);
           received_->store(r.received);
+          r.NoteData(Now());
           continue;
         }
         if (n == 0) {
@@ -790,6 +791,7 @@ void OurPeer::Body() {
       if (n == 0) break;
       hash.Update(std::span<const uint8_t>(buf.data(), n));
       r.received += n;
+      if (i == 0) r.NoteData(now);
     }
     received_.store(r.received);
     if (c->established()) {

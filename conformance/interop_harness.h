@@ -24,6 +24,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -160,6 +161,18 @@ struct TransferResult {
   Digest received_digest{};
   Timestamp started, finished;  // EventLoop::MonotonicNow()
   Duration elapsed() const { return finished - started; }
+  // The longest time between two arrivals of new in-order data (from the first byte to the
+  // last): how long the stream stalled, e.g. across a path failure.
+  Duration longest_stall = Duration::Zero();
+  Timestamp longest_stall_end;  // when it ended
+  Timestamp last_data;  // when in-order data last arrived
+  void NoteData(Timestamp now) {
+    if (last_data != Timestamp() && now - last_data > longest_stall) {
+      longest_stall = now - last_data;
+      longest_stall_end = now;
+    }
+    last_data = now;
+  }
 };
 
 struct KernelPeerConfig {

@@ -556,7 +556,12 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
     ev.srtt = rtt_.srtt();
     ev.min_rtt = rtt_.min_rtt();
     ev.in_recovery = in_recovery_ && !rto_recovery_;
-    ev.app_limited = unsent_bytes() == 0 && flight_before < cc_->cwnd();
+    // Application-limited (RFC 7661): nothing queued, and cwnd had room for at least one more
+    // full segment that was not used. Less than a segment of room is cwnd-limited: a subflow
+    // whose cwnd is one MSS, with one segment (MSS less the DSS option's room) in flight, must
+    // still grow; counted as application-limited it stayed at one segment for seconds after an
+    // RTO (found by the link-failure simulations with a smaller in-flight limit).
+    ev.app_limited = unsent_bytes() == 0 && flight_before + smss() <= cc_->cwnd();
     cc_->OnAck(ev);
   }
 

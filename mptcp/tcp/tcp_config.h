@@ -12,14 +12,7 @@
 namespace mptcp::tcp {
 
 struct TcpConfig {
-  // The MSS we announce on IPv4 and the largest payload we send before the peer's MSS is known
-  // (RFC 9293 §3.7.1; 1460 = 1500-byte MTU minus the 20-byte IPv4 and TCP headers). IPv6's
-  // header is 20 bytes longer (RFC 8200), so an IPv6 subflow announces mss - 20 (1440).
-  uint16_t mss = 1460;
-  // RFC 9293 §3.7.1: without an MSS option the peer's MSS is taken to be 536 on IPv4 and 1220
-  // on IPv6 (RFC 8200's 1280-byte minimum MTU less 60 bytes of headers).
-  uint16_t default_peer_mss = 536;
-  uint16_t default_peer_mss_v6 = 1220;
+  // (Fields are grouped by size, widest first, so that the copy each engine keeps is small.)
 
   // Buffer limits in bytes. The receive buffer bounds both in-order unread data and
   // out-of-order data; the advertised window never exceeds its free space.
@@ -32,6 +25,36 @@ struct TcpConfig {
   // Most disjoint out-of-order ranges held at once; a segment needing more is dropped.
   size_t max_ooo_ranges = 32;
 
+  // RFC 6298 retransmission timer. RFC 6298 says a 1 s minimum; Linux uses 200 ms.
+  Duration rto_initial = Duration::Seconds(1);
+  Duration rto_min = Duration::Millis(200);
+  Duration rto_max = Duration::Seconds(120);
+  // Delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2): ACK at least every `delayed_ack_segments`
+  // full-sized segments (below) and within `delayed_ack_timeout` (RFC: at most 500 ms).
+  Duration delayed_ack_timeout = Duration::Millis(40);
+  // 2*MSL before TIME-WAIT closes (RFC 9293 §3.4.2; Linux uses 60 s).
+  Duration time_wait = Duration::Seconds(60);
+  // RFC 5961 §7: challenge ACKs are rate-limited per connection: at most
+  // `challenge_ack_limit` (below) per `challenge_ack_interval`.
+  Duration challenge_ack_interval = Duration::Seconds(1);
+
+  // Consecutive RTOs before the connection is aborted (Linux tcp_retries2 = 15) and
+  // SYN retransmissions before a connect fails (Linux tcp_syn_retries = 6).
+  int max_retransmits = 15;
+  int max_syn_retransmits = 6;
+  int delayed_ack_segments = 2;
+  int challenge_ack_limit = 10;
+  uint32_t initial_cwnd_segments = 10;  // RFC 6928
+
+  // The MSS we announce on IPv4 and the largest payload we send before the peer's MSS is known
+  // (RFC 9293 §3.7.1; 1460 = 1500-byte MTU minus the 20-byte IPv4 and TCP headers). IPv6's
+  // header is 20 bytes longer (RFC 8200), so an IPv6 subflow announces mss - 20 (1440).
+  uint16_t mss = 1460;
+  // RFC 9293 §3.7.1: without an MSS option the peer's MSS is taken to be 536 on IPv4 and 1220
+  // on IPv6 (RFC 8200's 1280-byte minimum MTU less 60 bytes of headers).
+  uint16_t default_peer_mss = 536;
+  uint16_t default_peer_mss_v6 = 1220;
+
   // Options offered on our SYN (and accepted in a SYN-ACK only when the peer offered them).
   bool window_scaling = true;  // RFC 7323 §2
   bool sack = true;            // RFC 2018
@@ -39,30 +62,8 @@ struct TcpConfig {
   // Nagle's algorithm (RFC 9293 §3.7.4). Off by default: MPTCP's scheduler batches itself.
   bool nagle = false;
 
-  // RFC 6298 retransmission timer. RFC 6298 says a 1 s minimum; Linux uses 200 ms.
-  Duration rto_initial = Duration::Seconds(1);
-  Duration rto_min = Duration::Millis(200);
-  Duration rto_max = Duration::Seconds(120);
-  // Consecutive RTOs before the connection is aborted (Linux tcp_retries2 = 15) and
-  // SYN retransmissions before a connect fails (Linux tcp_syn_retries = 6).
-  int max_retransmits = 15;
-  int max_syn_retransmits = 6;
-
-  // Delayed ACK (RFC 9293 §3.8.6.3, RFC 5681 §4.2): ACK at least every `delayed_ack_segments`
-  // full-sized segments and within `delayed_ack_timeout` (RFC: at most 500 ms).
-  Duration delayed_ack_timeout = Duration::Millis(40);
-  int delayed_ack_segments = 2;
-
-  // 2*MSL before TIME-WAIT closes (RFC 9293 §3.4.2; Linux uses 60 s).
-  Duration time_wait = Duration::Seconds(60);
-
-  // RFC 5961 §7: challenge ACKs are rate-limited per connection.
-  int challenge_ack_limit = 10;
-  Duration challenge_ack_interval = Duration::Seconds(1);
-
-  // Congestion control.
+  // Congestion control (with initial_cwnd_segments above).
   cc::CcAlgorithm congestion_control = cc::CcAlgorithm::kCubic;
-  uint32_t initial_cwnd_segments = 10;  // RFC 6928
 };
 
 }  // namespace mptcp::tcp
