@@ -1,7 +1,7 @@
-// Link failure on the simulator: 2 or 4 paths, 8 MiB each way, and one or two paths cut (both
-// directions, everything on them lost, as a pulled cable: Harness::SetPathUp(i, false)) in the
-// middle of the transfer. The transfer must complete byte-exact over the paths left, and the
-// longest receive stall must stay within the failed subflow's RTO + 200 ms.
+// Link failure on the simulator: 2 or 4 paths, 4 MiB per path each way, and one or two paths
+// cut (both directions, everything on them lost, as a pulled cable: Harness::SetPathUp(i,
+// false)) in the middle of the transfer. The transfer must complete byte-exact over the paths
+// left, and the longest receive stall must stay within the failed subflow's RTO + 200 ms.
 //
 // The definitions:
 //   - Receive stall: the longest gap between two application reads that returned data
@@ -27,6 +27,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -43,7 +44,9 @@
 namespace mptcp::sim::conformance {
 namespace {
 
-constexpr size_t kBytes = 8 << 20;
+// Bytes each way: 4 MiB per path, so that the transfer is still running at the latest cut
+// (1.6 s) however many paths carry it.
+size_t Bytes(size_t paths) { return paths * (4 << 20); }
 constexpr uint64_t kMbit = 20;
 constexpr size_t kQueuePackets = 100;
 const Duration kSlack = Duration::Millis(200);
@@ -84,9 +87,14 @@ HarnessConfig FailureConfig(const FailureCase& c, uint64_t seed) {
   for (size_t i = 0; i < c.paths; ++i) {
     cfg.paths[i].up.delay = cfg.paths[i].down.delay = Duration::Millis(c.delays_ms[i]);
   }
-  cfg.client_bytes = cfg.server_bytes = kBytes;
+  cfg.client_bytes = cfg.server_bytes = Bytes(c.paths);
   cfg.deadline = Duration::Seconds(120);
   cfg.stall_timeout = Duration::Seconds(30);
+  // To look at one seed: CONFORMANCE_SEED=<n> LINK_FAILURE_PCAP=<file> (every path, client end).
+  if (const char* pcap = std::getenv("LINK_FAILURE_PCAP")) {
+    cfg.capture = true;
+    cfg.pcap_path = pcap;
+  }
   return cfg;
 }
 
@@ -131,8 +139,8 @@ TEST_P(LinkFailureTest, CompletesWithStallWithinRtoPlus200ms) {
     ASSERT_TRUE(all_found) << c.name << " seed " << seed
                            << ": a subflow on a failed path was not up at the failure\n"
                            << replay;
-    ASSERT_EQ(r.client_read, kBytes);
-    ASSERT_EQ(r.server_read, kBytes);
+    ASSERT_EQ(r.client_read, Bytes(c.paths));
+    ASSERT_EQ(r.server_read, Bytes(c.paths));
     EXPECT_FALSE(r.client_fell_back || r.server_fell_back);
     // The failure was real: the cut links dropped traffic, and the paths left carried the rest.
     for (size_t p : c.fail) {

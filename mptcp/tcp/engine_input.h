@@ -535,7 +535,12 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
   }
 
   // Loss detection (RFC 6675 §5 with SACK, RFC 6582 without).
-  if (sack_ok_) rtq_.DetectLossesFromSack(smss());
+  if (sack_ok_) {
+    rtq_.DetectLossesFromSack(smss());
+    // Retransmissions exist only in recovery. RFC 8985 §6.2: RACK's reordering window, a
+    // quarter of the minimum RTT.
+    if (in_recovery_) mib_.lost_retransmit += rtq_.DetectLostRetransmissions(rtt_.min_rtt() / 4);
+  }
   if (!in_recovery_ && dupacks_ >= RetransmitQueue::kDupThresh) rtq_.MarkFirstLost();
   if (!in_recovery_ && rtq_.has_lost()) {
     in_recovery_ = true;

@@ -1,6 +1,7 @@
 // The sender's record of every segment sent and not yet cumulatively acknowledged: the SACK
-// scoreboard of RFC 6675, loss marking (IsLost, NewReno partial ACKs, RTO), the "pipe" estimate
-// of bytes in flight, and RTT samples that obey Karn's rule. Records follow transmission
+// scoreboard of RFC 6675, loss marking (IsLost, RACK's rule for lost retransmissions, NewReno
+// partial ACKs, RTO), the "pipe" estimate of bytes in flight, and RTT samples that obey
+// Karn's rule. Records follow transmission
 // boundaries; a record may be split when a retransmission must be shorter.
 #ifndef MPTCP_TCP_RETRANSMIT_QUEUE_H_
 #define MPTCP_TCP_RETRANSMIT_QUEUE_H_
@@ -106,6 +107,7 @@ class RetransmitQueue {
         r.bytes_acked += s.len;
         r.fin_acked |= s.fin;
         NoteRtt(s, now, r.rtt, r.newest_acked_sent_time);
+        NoteDelivered(s);
         Forget(s, s.len);
         q_.pop_front();
       } else {
@@ -161,6 +163,7 @@ class RetransmitQueue {
         sacked_bytes_ += s.len;
         r.bytes_newly_sacked += s.len;
         NoteRtt(s, now, r.rtt, unused);
+        NoteDelivered(s);
       }
     }
     return r;
@@ -186,6 +189,23 @@ class RetransmitQueue {
           MarkLost(s);
           newly += s.len;
         }
+      }
+    }
+    return newly;
+  }
+
+  // RFC 8985 §6.2 (RACK), for retransmissions, which RFC 6675's IsLost never marks again: a
+  // retransmission is lost once a segment sent more than `reo_wnd` after it has been delivered
+  // (the network carried a later segment, so the retransmission is not merely late). Without
+  // this, a lost retransmission waits for the RTO. Returns the records newly marked lost.
+  uint32_t DetectLostRetransmissions(Duration reo_wnd) {
+    if (!newest_delivered_sent_) return 0;
+    uint32_t newly = 0;
+    for (SentSegment& s : q_) {
+      if (!s.retransmitted || s.sacked || s.lost) continue;
+      if (*newest_delivered_sent_ > s.sent_time + reo_wnd) {
+        MarkLost(s);
+        ++newly;
       }
     }
     return newly;
@@ -245,6 +265,14 @@ class RetransmitQueue {
     else if (s.lost) lost_bytes_ -= n;
     else pipe_ -= n;
   }
+  // RACK.xmit_ts (RFC 8985 §6.1): the latest transmission time of a delivered segment; only a
+  // never-retransmitted one, whose delivery is unambiguous.
+  void NoteDelivered(const SentSegment& s) {
+    if (s.retransmitted) return;
+    if (!newest_delivered_sent_ || s.sent_time > *newest_delivered_sent_) {
+      newest_delivered_sent_ = s.sent_time;
+    }
+  }
   static void NoteRtt(const SentSegment& s, Timestamp now, std::optional<Duration>& rtt,
                       std::optional<Timestamp>& newest) {
     if (s.retransmitted) return;  // Karn's rule (RFC 6298 §3)
@@ -255,6 +283,7 @@ class RetransmitQueue {
   }
 
   Fifo<SentSegment> q_;
+  std::optional<Timestamp> newest_delivered_sent_;
   uint32_t pipe_ = 0;
   uint32_t sacked_bytes_ = 0;
   uint32_t lost_bytes_ = 0;

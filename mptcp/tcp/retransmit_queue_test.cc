@@ -66,6 +66,37 @@ TEST(RetransmitQueueTest, SackMarksWholeRecordsAndDetectsLossPerRfc6675) {
   EXPECT_EQ(q.DetectLossesFromSack(100), 0u) << "a retransmitted record is not re-marked";
 }
 
+// RFC 8985 §6.2: a retransmission is lost once a segment sent more than the reordering window
+// after it has been delivered. Records of 100 bytes at 1000.. sent at t = 0..9 ms; 1000 is lost
+// and resent at 20 ms; then 1100..1300, sent at 1-3 ms, are SACKed: all sent before the
+// retransmission, so they say nothing about it.
+TEST(RetransmitQueueTest, RetransmissionIsLostOnceALaterSendIsDelivered) {
+  RetransmitQueue q;
+  for (int i = 0; i < 10; ++i) q.OnSent(SeqNum32(1000 + 100 * i), 100, false, T(i));
+  q.MarkFirstLost();
+  q.OnRetransmitted(0, T(20));
+  const wire::SackBlock early[] = {Blk(1100, 1400)};
+  q.OnSackBlocks(early, SeqNum32(1000), SeqNum32(2000), T(21));
+  EXPECT_EQ(q.DetectLostRetransmissions(Duration::Millis(2)), 0u);
+  EXPECT_FALSE(q.has_lost());
+  // New data sent at 30 ms (2000..2100) is SACKed at 41 ms: sent 10 ms after the
+  // retransmission, beyond a 2 ms window: the retransmission was lost.
+  q.OnSent(SeqNum32(2000), 100, false, T(30));
+  const wire::SackBlock later[] = {Blk(1100, 1400), Blk(2000, 2100)};
+  q.OnSackBlocks(later, SeqNum32(1000), SeqNum32(2100), T(41));
+  EXPECT_EQ(q.DetectLostRetransmissions(Duration::Millis(2)), 1u);
+  ASSERT_TRUE(q.FirstLost().has_value());
+  EXPECT_EQ(*q.FirstLost(), 0u);
+  // With a 15 ms window the same evidence is not enough (sent only 10 ms after).
+  RetransmitQueue r;
+  for (int i = 0; i < 10; ++i) r.OnSent(SeqNum32(1000 + 100 * i), 100, false, T(i));
+  r.MarkFirstLost();
+  r.OnRetransmitted(0, T(20));
+  r.OnSent(SeqNum32(2000), 100, false, T(30));
+  r.OnSackBlocks(later, SeqNum32(1000), SeqNum32(2100), T(41));
+  EXPECT_EQ(r.DetectLostRetransmissions(Duration::Millis(15)), 0u);
+}
+
 TEST(RetransmitQueueTest, ByteThresholdMarksLossWithLargeSegments) {
   RetransmitQueue q;
   q.OnSent(SeqNum32(0), 100, false, T(0));

@@ -38,6 +38,7 @@ namespace mptcp::tcp {
   X(timeouts, "TCPTimeouts")                                                        \
   X(syn_retrans, "TCPSynRetrans")                                                   \
   X(fast_retrans, "TCPFastRetrans")                                                 \
+  X(lost_retransmit, "TCPLostRetransmit")                                           \
   X(sack_recovery, "TCPSackRecovery")                                               \
   X(reno_recovery, "TCPRenoRecovery")                                               \
   X(dsack_recv, "TCPDSACKRecv")                                                     \
