@@ -57,13 +57,12 @@ uint64_t PathData(Harness& h, size_t i) {
   const FourTuple t = h.ClientTuple(i);
   for (Connection* c : {h.client_conn(), h.server_conn()}) {
     if (c == nullptr) continue;
-    const Subflow* s = c->FindSubflow(c == h.client_conn() ? t : FourTuple{t.remote, t.local});
+    const auto s = c->subflow(c == h.client_conn() ? t : t.Reversed());
     // Before its FIN, which takes a sequence number too.
-    if (s == nullptr || (s->engine.state() != tcp::TcpState::kEstablished &&
-                         s->engine.state() != tcp::TcpState::kCloseWait)) {
+    if (!s || (s->state != tcp::TcpState::kEstablished && s->state != tcp::TcpState::kCloseWait)) {
       continue;
     }
-    const uint32_t seq_used = static_cast<uint32_t>(s->engine.snd_nxt() - s->engine.iss());
+    const uint32_t seq_used = static_cast<uint32_t>(s->snd_nxt - s->iss);
     n += seq_used > 0 ? seq_used - 1 : 0;
   }
   return n;
@@ -131,10 +130,9 @@ TEST(BackupPathTest, BackupTakesOverWhenPrimaryFailsAndHandsBack) {
     h.sim().At(restore, [&] {
       const FourTuple t = h.ClientTuple(0);
       for (Connection* c : {h.client_conn(), h.server_conn()}) {
-        const Subflow* s =
-            c == nullptr ? nullptr
-                         : c->FindSubflow(c == h.client_conn() ? t : FourTuple{t.remote, t.local});
-        if (s != nullptr) rto_at_restore = std::max(rto_at_restore, s->engine.rtt().rto());
+        const auto s = c == nullptr ? std::nullopt
+                                    : c->subflow(c == h.client_conn() ? t : t.Reversed());
+        if (s) rto_at_restore = std::max(rto_at_restore, s->rto);
       }
       h.SetPathUp(0, true);
     });

@@ -748,6 +748,17 @@ void OurPeer::Body() {
   Timestamp all_done_at;
   struct rusage ru0;
   ::getrusage(RUSAGE_THREAD, &ru0);
+  // What we saw of the connection last: the Endpoint lets it go once it is closed, finished
+  // and read.
+  bool seen = false;
+  auto snapshot = [&r](const Connection& c) {
+    r.fell_back = c.fallen_back();
+    r.checksum = c.checksum_enabled();
+    r.closed_cleanly = c.closed() && c.close_reason() == CloseReason::kNormal;
+    r.close_reason = c.close_reason();
+    r.mib = c.mib();
+    r.tcp = c.SubflowMib();
+  };
   loop.SetHook([&](Timestamp now) {
     while (auto e = ep.PollEvent()) {
       if (e->type == EndpointEvent::Type::kAccepted && id == 0) {
@@ -756,7 +767,11 @@ void OurPeer::Body() {
       }
     }
     Connection* c = ep.connection(id);
-    if (c == nullptr) return;
+    if (c == nullptr) {
+      if (seen) loop.Stop();  // released: closed, finished, read
+      return;
+    }
+    seen = true;
     if (config_.server && remote_port == 0 && c->subflow_count() > 0) {
       remote_port = c->Subflows()[0].tuple.remote.port;
     }
@@ -787,7 +802,7 @@ void OurPeer::Body() {
     }
     r.max_subflows = std::max(r.max_subflows, c->subflow_count());
     for (int i = 0; i < 1024; ++i) {
-      const size_t n = c->Read(buf);
+      const size_t n = c->Read(now, buf);
       if (n == 0) break;
       hash.Update(std::span<const uint8_t>(buf.data(), n));
       r.received += n;
@@ -799,7 +814,7 @@ void OurPeer::Body() {
         const size_t n = static_cast<size_t>(
             std::min<uint64_t>({buf.size(), config_.send_bytes - r.sent, c->write_space()}));
         pattern.Fill(r.sent, std::span<uint8_t>(buf.data(), n));
-        const size_t w = c->Write(std::span<const uint8_t>(buf.data(), n));
+        const size_t w = c->Write(now, std::span<const uint8_t>(buf.data(), n));
         r.sent += w;
         if (w < n) break;
       }
@@ -810,6 +825,7 @@ void OurPeer::Body() {
       }
     }
     for (const SubflowInfo& sf : c->Subflows()) r.subflow_out_segs[sf.id] = sf.bytes_sent_segments;
+    if (c->closed()) snapshot(*c);
     if (c->closed()) {
       // Stop once the subflows' FIN exchanges are done too (as a kernel socket finishes them),
       // within close_grace; the transfer's time is until Closed.
@@ -851,13 +867,9 @@ void OurPeer::Body() {
       if (absl::SimpleAtoi(d.output.substr(from, to - from), &v)) r.tun_tx_dropped += v;
     }
   }
-  if (Connection* c = ep.connection(id)) {
-    r.fell_back = c->fallen_back();
-    r.checksum = c->checksum_enabled();
-    r.closed_cleanly = c->closed() && c->close_reason() == CloseReason::kNormal;
-    r.close_reason = c->close_reason();
-    r.mib = c->mib();
-    r.tcp = c->SubflowMib();
+  Connection* c = ep.connection(id);
+  if (c != nullptr) {
+    snapshot(*c);
     for (const SubflowInfo& s : c->Subflows()) {
       r.subflow_log.push_back(absl::StrFormat(
           "subflow %d %s state %d fully %d backup %d stale %d srtt %dus cwnd %u out_segs %u "
@@ -865,16 +877,16 @@ void OurPeer::Body() {
           s.id, s.tuple.ToString(), static_cast<int>(s.state), s.fully_established, s.backup,
           s.stale, s.srtt.micros(), s.cwnd, s.bytes_sent_segments, s.retransmits));
     }
-    if (!st.ok()) {
-      r.status = st;
-    } else if (!c->closed() && config_.require_clean_close) {
-      r.status = absl::InternalError("loop stopped before the connection closed");
-    } else if (c->closed() && c->close_reason() != CloseReason::kNormal) {
-      r.status = absl::AbortedError(
-          absl::StrCat("connection closed: ", std::string(CloseReasonName(c->close_reason()))));
-    }
-  } else {
+  }
+  if (!seen) {
     r.status = st.ok() ? absl::InternalError("no connection") : st;
+  } else if (!st.ok()) {
+    r.status = st;
+  } else if (c != nullptr && !c->closed() && config_.require_clean_close) {
+    r.status = absl::InternalError("loop stopped before the connection closed");
+  } else if (r.close_reason != CloseReason::kNormal && r.close_reason != CloseReason::kNone) {
+    r.status = absl::AbortedError(
+        absl::StrCat("connection closed: ", std::string(CloseReasonName(r.close_reason))));
   }
   if (!st.ok() && r.status.ok()) r.status = st;
   (void)pcap.Close();

@@ -98,11 +98,11 @@ HarnessConfig FailureConfig(const FailureCase& c, uint64_t seed) {
   return cfg;
 }
 
-// The subflow of `conn` on path i (client view `tuple`), or null.
-Subflow* SubflowOnPath(Connection* conn, const FourTuple& client_tuple, bool client) {
-  if (conn == nullptr) return nullptr;
-  return conn->FindSubflow(client ? client_tuple
-                                  : FourTuple{client_tuple.remote, client_tuple.local});
+// The subflow of `conn` on path i (client view `tuple`), if there is one.
+std::optional<SubflowInfo> SubflowOnPath(Connection* conn, const FourTuple& client_tuple,
+                                         bool client) {
+  if (conn == nullptr) return std::nullopt;
+  return conn->subflow(client ? client_tuple : client_tuple.Reversed());
 }
 
 class LinkFailureTest : public ::testing::TestWithParam<FailureCase> {};
@@ -123,14 +123,14 @@ TEST_P(LinkFailureTest, CompletesWithStallWithinRtoPlus200ms) {
     bool all_found = true;
     h.sim().At(fail_at, [&] {
       for (size_t p : c.fail) {
-        Subflow* cs = SubflowOnPath(h.client_conn(), h.ClientTuple(p), true);
-        Subflow* ss = SubflowOnPath(h.server_conn(), h.ClientTuple(p), false);
-        if (cs == nullptr || ss == nullptr) {
+        const auto cs = SubflowOnPath(h.client_conn(), h.ClientTuple(p), true);
+        const auto ss = SubflowOnPath(h.server_conn(), h.ClientTuple(p), false);
+        if (!cs || !ss) {
           all_found = false;
           continue;
         }
-        client_rto = std::max(client_rto, cs->engine.rtt().rto());
-        server_rto = std::max(server_rto, ss->engine.rtt().rto());
+        client_rto = std::max(client_rto, cs->rto);
+        server_rto = std::max(server_rto, ss->rto);
       }
       for (size_t p : c.fail) h.SetPathUp(p, false);
     });

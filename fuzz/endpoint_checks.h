@@ -1,7 +1,9 @@
 // The whole-endpoint fuzz property: a client and a server Endpoint joined in memory, the fuzz
 // input scripting the network (deliver, drop, duplicate, reorder, mutate header bytes, inject
 // crafted packets) and the applications (write, read, close, abort, join, announce). Whatever
-// the script, nothing crashes, memory stays within the configured bounds, and (unless the
+// the script, nothing crashes, memory and every queue (the event queues included) stay within
+// the configured bounds, NextDeadline() and PollTransmit() agree (Now() exactly when a packet
+// comes out; later than now once due timers ran and the output is drained), and (unless the
 // script forges header bytes, which TCP itself cannot detect) every byte an application reads
 // is the byte the other side wrote.
 #ifndef FUZZ_ENDPOINT_CHECKS_H_
@@ -62,6 +64,10 @@ inline EndpointConfig FuzzEndpointConfig(bool checksum) {
   return c;
 }
 
+// Lifecycle events (Established, FellBackToTcp, Closed) and the Readable/Writable hints come
+// once each beyond the configured bound.
+inline size_t EventQueueBound(const ConnectionConfig& c) { return c.max_events + 5; }
+
 inline size_t BufferBound(const ConnectionConfig& c) {
   return c.send_buffer + c.recv_buffer +
          c.max_subflows * (c.subflow.send_buffer + c.subflow.recv_buffer);
@@ -102,17 +108,27 @@ inline void CheckEndpointScript(std::span<const uint8_t> data) {
     });
     return found;
   };
+  // One PollTransmit, checked against what NextDeadline said just before.
+  auto poll_one = [&](Endpoint& e, bool to_server) {
+    const bool said_now = e.NextDeadline().now();
+    const TransmitResult t = e.PollTransmit(now, buf);
+    MPTCP_ENDPOINT_CHECK(t.status() != TransmitResult::Status::kBufferTooSmall);
+    MPTCP_ENDPOINT_CHECK(said_now == static_cast<bool>(t));
+    if (!t) return false;
+    MPTCP_ENDPOINT_CHECK(t->len <= sizeof(buf));
+    if (net.size() < 512) {
+      net.push_back(Wire{std::vector<uint8_t>(buf, buf + t->len), to_server});
+    }
+    return true;
+  };
   auto pump_out = [&](Endpoint& e, bool to_server) {
-    for (int i = 0; i < 256; ++i) {
-      auto n = e.PollTransmit(now, buf);
-      if (!n) break;
-      if (net.size() < 512) net.push_back(Wire{std::vector<uint8_t>(buf, buf + *n), to_server});
+    for (int i = 0; i < 256 && poll_one(e, to_server); ++i) {
     }
   };
   auto app_read = [&](Connection* c, int side) {
     if (c == nullptr) return;
     for (int i = 0; i < 64; ++i) {
-      const size_t n = c->Read(appbuf);
+      const size_t n = c->Read(now, appbuf);
       if (n == 0) break;
       if (!forge) {
         tcp::testing::EnginePipe::FillStream(seed, 1 - side, read[side],
@@ -127,7 +143,7 @@ inline void CheckEndpointScript(std::span<const uint8_t> data) {
     if (c == nullptr || closed_write[side]) return;
     n = std::min(n, sizeof(appbuf));
     tcp::testing::EnginePipe::FillStream(seed, side, written[side], std::span<uint8_t>(appbuf, n));
-    written[side] += c->Write(std::span<const uint8_t>(appbuf, n));
+    written[side] += c->Write(now, std::span<const uint8_t>(appbuf, n));
   };
 
   for (int step = 0; step < 2000 && !in.done(); ++step) {
@@ -157,8 +173,8 @@ inline void CheckEndpointScript(std::span<const uint8_t> data) {
       case 8:  // advance time (up to ~6.5 s), then run due timers
         now = now + Duration::Micros(int64_t{in.U16()} * 100);
         for (Endpoint* e : {&client, &server}) {
-          const Timestamp d = e->NextDeadline();
-          if (d != Timestamp::Zero() && d <= now) e->OnTimeout(now);
+          const PollAt d = e->NextDeadline();
+          if (d.DueBy(now)) e->OnTimeout(now);
         }
         break;
       case 9:
@@ -177,9 +193,9 @@ inline void CheckEndpointScript(std::span<const uint8_t> data) {
         if (what == 1 && sc) { sc->Close(now); closed_write[1] = true; }
         if (what == 2 && cc && in.Byte() % 4 == 0) cc->Abort(now);
         if (what == 3) (void)client.OpenSubflow(now, *cid, c1, s1, in.Byte() & 1);
-        if (what == 4 && sc) sc->AnnounceAddress(1, s1);
-        if (what == 5 && cc) cc->SetBackup(1 + in.Byte() % 2, in.Byte() & 1);
-        if (what == 6 && sc) sc->WithdrawAddress(1);
+        if (what == 4 && sc) sc->AnnounceAddress(now, 1, s1);
+        if (what == 5 && cc) cc->SetBackup(now, 1 + in.Byte() % 2, in.Byte() & 1);
+        if (what == 6 && sc) sc->WithdrawAddress(now, 1);
         if (what == 7) { client.Reap(); server.Reap(); }
         break;
       }
@@ -220,16 +236,21 @@ inline void CheckEndpointScript(std::span<const uint8_t> data) {
     if (sc) MPTCP_ENDPOINT_CHECK(sc->BufferBytes() <= BufferBound(cfg.connection));
     MPTCP_ENDPOINT_CHECK(client.connection_count() <= cfg.max_connections);
     MPTCP_ENDPOINT_CHECK(server.connection_count() <= cfg.max_connections);
+    // Bounded event queues, whether or not the applications poll them.
+    for (Connection* c : {cc, sc}) {
+      if (c) MPTCP_ENDPOINT_CHECK(c->pending_events() <= EventQueueBound(cfg.connection));
+    }
+    MPTCP_ENDPOINT_CHECK(server.pending_events() <= cfg.accept_backlog);
     // No livelock: once due timers have run and the output is drained, the next deadline is
     // in the future (an event loop sleeping on it makes progress).
     for (Endpoint* e : {&client, &server}) {
-      if (e->NextDeadline() <= now) e->OnTimeout(now);
-      for (int i = 0; i < 1024; ++i) {
-        auto n = e->PollTransmit(now, buf);
-        if (!n) break;
-        if (net.size() < 512) net.push_back(Wire{std::vector<uint8_t>(buf, buf + *n), e == &client});
-      }
-      MPTCP_ENDPOINT_CHECK(e->NextDeadline() > now);
+      const PollAt d = e->NextDeadline();
+      if (d.DueBy(now)) e->OnTimeout(now);
+      int sent = 0;
+      while (sent < 1024 && poll_one(*e, e == &client)) ++sent;
+      MPTCP_ENDPOINT_CHECK(sent < 1024);
+      const PollAt after = e->NextDeadline();
+      MPTCP_ENDPOINT_CHECK(after.never() || (!after.now() && after.at() > now));
     }
   }
   app_read(client.connection(*cid), 0);

@@ -149,12 +149,10 @@ absl::Status EventLoop::ArmTimer(Timestamp deadline) {
 }
 
 absl::Status EventLoop::Wait(Timestamp now) {
-  const Timestamp endpoint_deadline = endpoint_->NextDeadline();
+  const PollAt endpoint_deadline = endpoint_->NextDeadline();
   const Timestamp deadline =
-      endpoint_deadline == Timestamp::Zero()
-          ? endpoint_deadline
-          : Earliest(endpoint_deadline, last_hook_ + options_.max_idle);
-  bool busy = run_soon_ || deadline == Timestamp::Zero() || deadline <= now;
+      Earliest(endpoint_deadline.WakeAt(now), last_hook_ + options_.max_idle);
+  bool busy = run_soon_ || endpoint_deadline.DueBy(now) || deadline <= now;
   for (const Device& d : devices_) busy |= d.readable;
   run_soon_ = false;
   int timeout_ms = 0;
@@ -228,10 +226,8 @@ absl::Status EventLoop::ReadDevices(Timestamp now) {
   return absl::OkStatus();
 }
 
-PacketDevice* EventLoop::DeviceFor(std::span<const uint8_t> packet) {
-  if (auto src = PacketSource(packet)) {
-    if (auto it = by_source_.find(*src); it != by_source_.end()) return it->second;
-  }
+PacketDevice* EventLoop::DeviceFor(const IpAddress& source) {
+  if (auto it = by_source_.find(source); it != by_source_.end()) return it->second;
   if (default_device_ != nullptr) return default_device_;
   return devices_.size() == 1 ? devices_[0].device : nullptr;
 }
@@ -239,10 +235,14 @@ PacketDevice* EventLoop::DeviceFor(std::span<const uint8_t> packet) {
 absl::Status EventLoop::Flush(Timestamp now) {
   size_t k = 0;
   for (; k < options_.max_writes; ++k) {
-    auto n = endpoint_->PollTransmit(now, buf_);
-    if (!n) break;
-    const std::span<const uint8_t> pkt(buf_.data(), *n);
-    PacketDevice* dev = DeviceFor(pkt);
+    const TransmitResult t = endpoint_->PollTransmit(now, buf_);
+    if (t.status() == TransmitResult::Status::kBufferTooSmall) {
+      return absl::InternalError(absl::StrFormat(
+          "event loop: the endpoint needs a %u-byte buffer", t.needed()));
+    }
+    if (!t) break;
+    const std::span<const uint8_t> pkt(buf_.data(), t->len);
+    PacketDevice* dev = DeviceFor(t->path.local.ip);  // the local address picks the device
     if (dev == nullptr) {
       ++stats_.write_drops;  // no path for this source address
       continue;
@@ -251,7 +251,7 @@ absl::Status EventLoop::Flush(Timestamp now) {
     const absl::Status st = dev->Write(pkt);
     if (st.ok()) {
       ++stats_.packets_out;
-      stats_.bytes_out += *n;
+      stats_.bytes_out += t->len;
     } else if (absl::IsUnavailable(st)) {
       ++stats_.write_drops;
     } else if (absl::IsInvalidArgument(st)) {
@@ -284,8 +284,8 @@ absl::Status EventLoop::Run() {
     if (stop_.load(std::memory_order_relaxed)) return absl::OkStatus();
     now = Now();
     if (auto st = ReadDevices(now); !st.ok()) return st;
-    const Timestamp due = endpoint_->NextDeadline();
-    if (due != Timestamp::Zero() && due <= now) {
+    const PollAt due = endpoint_->NextDeadline();
+    if (due.DueBy(now)) {  // a no-op when only output is ready
       endpoint_->OnTimeout(now);
       ++stats_.timer_fires;
     }

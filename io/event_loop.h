@@ -113,7 +113,8 @@ class EventLoop {
   absl::Status Wait(Timestamp now);
   absl::Status ReadDevices(Timestamp now);
   absl::Status Flush(Timestamp now);
-  PacketDevice* DeviceFor(std::span<const uint8_t> packet);
+  // The device owning the source address `source` (else the default device).
+  PacketDevice* DeviceFor(const IpAddress& source);
   absl::Status ArmTimer(Timestamp deadline);
 
   Endpoint* endpoint_;

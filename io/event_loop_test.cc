@@ -83,14 +83,21 @@ void RunSide(EventLoop& loop, Endpoint& ep, ConnectionId id, bool client, uint64
   StreamPattern pattern(seed);
   crypto::Sha256 hash;
   std::vector<uint8_t> buf(1 << 15);
-  bool closed = false, joined = !join;
+  bool closed = false, joined = !join, seen = false;
+  CloseReason reason = CloseReason::kNone;
   loop.SetHook([&](Timestamp now) {
     ++side.hooks;
     while (auto e = ep.PollEvent()) {
       if (!client && id == 0) id = e->id;
     }
     Connection* c = ep.connection(id);
-    if (c == nullptr) return;
+    if (c == nullptr) {
+      // Seen before and now gone: the Endpoint let it go (closed, finished, read).
+      if (seen) loop.Stop();
+      return;
+    }
+    seen = true;
+    reason = c->close_reason();
     while (c->PollEvent()) {
     }
     if (!joined && c->fully_established()) {
@@ -98,7 +105,7 @@ void RunSide(EventLoop& loop, Endpoint& ep, ConnectionId id, bool client, uint64
       EXPECT_TRUE(ep.OpenSubflow(now, id, {kClient[1], 40001}, {kServer[1], 80}).ok());
     }
     side.max_subflows = std::max(side.max_subflows, c->subflow_count());
-    while (size_t n = c->Read(buf)) {
+    while (size_t n = c->Read(now, buf)) {
       hash.Update(std::span<const uint8_t>(buf.data(), n));
       side.received += n;
     }
@@ -106,7 +113,7 @@ void RunSide(EventLoop& loop, Endpoint& ep, ConnectionId id, bool client, uint64
       const size_t n = static_cast<size_t>(
           std::min<uint64_t>({buf.size(), bytes - side.sent, c->write_space()}));
       pattern.Fill(side.sent, std::span<uint8_t>(buf.data(), n));
-      side.sent += c->Write(std::span<const uint8_t>(buf.data(), n));
+      side.sent += c->Write(now, std::span<const uint8_t>(buf.data(), n));
     }
     if (c->established() && side.sent == bytes && !closed) {
       c->Close(now);
@@ -116,10 +123,9 @@ void RunSide(EventLoop& loop, Endpoint& ep, ConnectionId id, bool client, uint64
   });
   side.status = loop.Run();
   side.digest = hash.Final();
-  if (Connection* c = ep.connection(id); c != nullptr && side.status.ok()) {
-    if (c->close_reason() != CloseReason::kNormal) {
-      side.status = absl::AbortedError(std::string(CloseReasonName(c->close_reason())));
-    }
+  if (Connection* c = ep.connection(id)) reason = c->close_reason();
+  if (side.status.ok() && reason != CloseReason::kNormal) {
+    side.status = absl::AbortedError(std::string(CloseReasonName(reason)));
   }
 }
 

@@ -8,22 +8,11 @@
 #include <span>
 #include <string_view>
 
-#include <optional>
-
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "mptcp/address.h"
 
 namespace mptcp::io {
-
-// The source address of an IPv4 or IPv6 packet (no validation beyond its length: for packets
-// the core built), or nullopt.
-inline std::optional<IpAddress> PacketSource(std::span<const uint8_t> p) {
-  if (p.empty()) return std::nullopt;
-  if ((p[0] >> 4) == 4 && p.size() >= 20) return IpAddress::V4FromBytes(p.data() + 12);
-  if ((p[0] >> 4) == 6 && p.size() >= 40) return IpAddress::V6FromBytes(p.data() + 8);
-  return std::nullopt;
-}
 
 class PacketDevice {
  public:

@@ -50,6 +50,12 @@ struct ConnectionConfig {
   Duration close_timeout = Duration::Seconds(60);
 
   SchedulerKind scheduler = SchedulerKind::kMinRtt;
+
+  // Events queued for PollEvent at most: beyond it, subflow and address events are dropped
+  // (and counted, MIB EventsDropped); Established, FellBackToTcp and Closed always go in, and
+  // Readable / Writable are kept once each, so an application that never polls costs at
+  // most this many.
+  size_t max_events = 64;
 };
 
 }  // namespace mptcp

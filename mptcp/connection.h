@@ -21,11 +21,13 @@
 #include "absl/status/statusor.h"
 #include "mptcp/address.h"
 #include "mptcp/config.h"
+#include "mptcp/connection_state.h"
 #include "mptcp/crypto/keys.h"
 #include "mptcp/dsn_map.h"
 #include "mptcp/event.h"
 #include "mptcp/fifo.h"
 #include "mptcp/mib.h"
+#include "mptcp/poll.h"
 #include "mptcp/random.h"
 #include "mptcp/rcv_window.h"
 #include "mptcp/scheduler/factory.h"
@@ -63,28 +65,39 @@ struct Disposition {
   bool accepted() const { return verdict == Verdict::kAccepted; }
 };
 
-// One segment from PollTransmit: `len` bytes of TCP segment in the caller's buffer, to be sent
-// on `path` (local address first).
-struct Transmit {
-  FourTuple path;
-  size_t len = 0;
-  SubflowId subflow = 0;
-};
-
-// A snapshot of one subflow for tools and tests.
+// A read-only snapshot of one subflow, for applications, tools and tests.
 struct SubflowInfo {
   SubflowId id;
-  FourTuple tuple;
+  FourTuple tuple;  // local address first
   tcp::TcpState state;
   bool fully_established;
   bool backup;
   bool stale;
   uint8_t local_id, remote_id;
   Duration srtt;
+  Duration rto;
   uint32_t cwnd;
   uint32_t in_flight;
+  // Subflow sequence numbers: initial, oldest unacknowledged, next to send, next expected.
+  SeqNum32 iss, snd_una, snd_nxt, rcv_nxt;
   uint64_t bytes_sent_segments;  // OutSegs
   uint64_t retransmits;
+};
+
+// Whoever drives a Connection (the Endpoint) learns here of changes made by the application's
+// calls, so that it re-examines only that connection instead of polling them all, and of the
+// 4-tuples its subflows take and give up, so that it can route packets to them.
+class ConnectionOwner {
+ public:
+  // An application call may have changed what the connection sends or when.
+  virtual void OnConnectionChanged(uint64_t cookie) = 0;
+  // A new subflow wants `tuple` (local address first): false if it is in use elsewhere.
+  virtual bool ClaimTuple(uint64_t cookie, const FourTuple& tuple) = 0;
+  // A subflow was forgotten: its tuple is free again.
+  virtual void ReleaseTuple(uint64_t cookie, const FourTuple& tuple) = 0;
+
+ protected:
+  ~ConnectionOwner() = default;
 };
 
 class Connection {
@@ -114,14 +127,16 @@ class Connection {
   Disposition OnSegment(Timestamp now, const FourTuple& path, std::span<const uint8_t> segment);
 
   // --- Application ---------------------------------------------------------------------------
-  size_t Write(std::span<const uint8_t> data);
-  size_t Read(std::span<uint8_t> out);
+  // Queues bytes to send; returns how many fit (0 once closed).
+  size_t Write(Timestamp now, std::span<const uint8_t> data);
+  // Copies out bytes received in order; returns the count (0: nothing now, or end of stream).
+  size_t Read(Timestamp now, std::span<uint8_t> out);
   size_t readable() const { return recv_buffer_.readable(); }
   // Most bytes the receive buffer holds: config().recv_buffer, plus up to two units of the
   // window scale so that rounded windows need not hold DATA_ACK back (rcv_window.h).
   size_t receive_capacity() const { return recv_buffer_.capacity(); }
   size_t write_space() const {
-    return data_fin_queued_ || closed_ ? 0 : send_buffer_.free_space();
+    return WeClosed(state_) || closed() ? 0 : send_buffer_.free_space();
   }
   // True once every byte before the peer's DATA_FIN has been read.
   bool eof() const { return remote_fin_done_ && recv_buffer_.readable() == 0; }
@@ -132,38 +147,63 @@ class Connection {
 
   // --- Signals -------------------------------------------------------------------------------
   // ADD_ADDR (RFC 8684 §3.4.1), resent until echoed. Port 0 means "the connection's port".
-  void AnnounceAddress(uint8_t address_id, const SocketAddress& address);
+  void AnnounceAddress(Timestamp now, uint8_t address_id, const SocketAddress& address);
   // REMOVE_ADDR (RFC 8684 §3.4.2); subflows using the address are closed.
-  void WithdrawAddress(uint8_t address_id);
+  void WithdrawAddress(Timestamp now, uint8_t address_id);
   // MP_PRIO (RFC 8684 §3.3.8): ask the peer to treat `id` as a backup (or regular) subflow.
-  bool SetBackup(SubflowId id, bool backup);
+  bool SetBackup(Timestamp now, SubflowId id, bool backup);
 
   // --- Output --------------------------------------------------------------------------------
-  std::optional<Transmit> PollTransmit(Timestamp now, std::span<uint8_t> buf);
+  // The next TCP segment, written at the start of `buf` (which needs 60 bytes of header plus
+  // the segment's payload, at most the MSS), with the path it goes on; Idle when there is
+  // nothing to send now; BufferTooSmall (the segment stays queued) when `buf` cannot hold it.
+  TransmitResult PollTransmit(Timestamp now, std::span<uint8_t> buf);
 
   // --- Time and events -----------------------------------------------------------------------
-  Timestamp NextDeadline() const;
+  // When to call again: Now() when PollTransmit has a segment, else the earliest timer
+  // (NextTimer), Never() when nothing will happen without input or an application call.
+  // HasOutput() answers from the same decisions PollTransmit takes (the scheduler's
+  // NextChunk, each subflow's NextTransmission), never from a copy of their conditions.
+  PollAt NextDeadline() const {
+    return HasOutput() ? PollAt::Now() : PollAt::FromDeadline(NextTimer());
+  }
+  bool HasOutput() const;
+  Timestamp NextTimer() const;
+  // Runs the timers due at `now`; does nothing when none is.
   void OnTimeout(Timestamp now);
   std::optional<Event> PollEvent();
+  size_t pending_events() const { return events_.size(); }
+
+  // The Endpoint registers itself; `cookie` comes back in its callbacks.
+  void SetOwner(ConnectionOwner* owner, uint64_t cookie) {
+    owner_ = owner;
+    owner_cookie_ = cookie;
+  }
 
   // --- State ---------------------------------------------------------------------------------
   Role role() const { return role_; }
   bool established() const { return established_; }
   // Both sides know both keys (RFC 8684 §3.1): subflows may join.
   bool fully_established() const { return fully_established_; }
-  bool fallen_back() const { return fallen_back_; }
-  bool closed() const { return closed_; }
+  // Where the connection is in its life (connection_state.h has the transitions).
+  ConnectionState state() const { return state_; }
+  ConnectionMode mode() const { return mode_; }
+  bool fallen_back() const { return mode_ == ConnectionMode::kFallback; }
+  bool closed() const { return state_ == ConnectionState::kClosed; }
   // Closed, and no subflow still has a FIN exchange to finish: each is gone or in TIME-WAIT
   // (RFC 9293 §3.6). An application that exits before this leaves the peer resending FINs to
   // nobody; one that waits (bounded) closes as a kernel socket does.
   bool finished() const {
-    if (!closed_) return false;
+    if (!closed()) return false;
     for (const auto& s : subflows_) {
       if (s->alive() && s->engine.state() != tcp::TcpState::kTimeWait) return false;
     }
     return true;
   }
   CloseReason close_reason() const { return close_reason_; }
+  // The application called Close() or Abort(): once finished() and read to the end, an
+  // Endpoint releases the connection by itself.
+  bool app_closed() const { return app_closed_; }
   bool checksum_enabled() const { return checksum_; }
   uint64_t local_key() const { return local_key_; }
   std::optional<uint64_t> remote_key() const { return remote_key_; }
@@ -179,8 +219,22 @@ class Connection {
   const ConnectionConfig& config() const { return config_; }
   size_t subflow_count() const { return subflows_.size(); }
   std::vector<SubflowInfo> Subflows() const;
-  Subflow* FindSubflow(SubflowId id);
-  Subflow* FindSubflow(const FourTuple& path);
+  std::optional<SubflowInfo> subflow(SubflowId id) const;
+  std::optional<SubflowInfo> subflow(const FourTuple& path) const;  // local address first
+  bool HasSubflow(const FourTuple& path) const { return FindSubflow(path) != nullptr; }
+  // Calls fn(engine) for each subflow in TIME-WAIT (the Endpoint keeps a compact record of
+  // each when it releases the connection).
+  template <typename Fn>
+  void ForEachTimeWait(Fn&& fn) const {
+    for (const auto& s : subflows_) {
+      if (s->engine.state() == tcp::TcpState::kTimeWait) fn(s->engine);
+    }
+  }
+  // Calls fn(tuple) for each subflow's tuple.
+  template <typename Fn>
+  void ForEachTuple(Fn&& fn) const {
+    for (const auto& s : subflows_) fn(s->engine.tuple());
+  }
   // Sum of the subflows' TCP counters.
   tcp::TcpMib SubflowMib() const;
   // Bytes of state held besides the data buffers' contents (for the footprint figure).
@@ -218,22 +272,47 @@ class Connection {
   void OnInitialSubflowUp(Timestamp now, Subflow& s);
   void OnDss(Timestamp now, Subflow& s, const wire::TcpRepr& seg, const wire::Dss& dss);
   void OnDataAck(Timestamp now, Dsn64 ack, uint64_t window);
-  void AddRxMapping(Subflow& s, Dsn64 dsn, uint32_t rel_ssn, uint16_t wire_len, bool data_fin,
+  void AddRxMapping(Timestamp now, Subflow& s, Dsn64 dsn, uint32_t rel_ssn, uint16_t wire_len, bool data_fin,
                     std::optional<uint16_t> checksum);
   void OnSignals(Timestamp now, Subflow& s, const ParsedOptions& o);
   void DrainSubflow(Timestamp now, Subflow& s);
-  bool DeliverMapped(Subflow& s, const RxMapping& m);
+  bool DeliverMapped(Timestamp now, Subflow& s, const RxMapping& m);
   std::optional<wire::TcpRepr> TrimBeyondWindow(const Subflow& s, const wire::TcpRepr& seg,
                                                 const ParsedOptions& o);
   void Deliver(Dsn64 dsn, const RecvBuffer::Pieces& data);
-  void CheckRemoteDataFin();
+  void CheckRemoteDataFin(Timestamp now);
   void EnterFallback(Timestamp now);
   bool FallbackConsistent(const Subflow& s, const wire::TcpRepr& seg,
                           const wire::DssMapping& m) const;
   void ResetSubflow(Subflow& s, wire::MpTcpRstReason reason);
-  void ResetConnection(CloseReason reason, bool fastclose);
+  void ResetConnection(Timestamp now, CloseReason reason, bool fastclose);
+  // Applies a lifecycle input (connection_state.h). Entering kClosed reports Closed once and,
+  // after a clean MPTCP close, closes the subflows.
+  void Advance(Timestamp now, StateInput in, CloseReason reason = CloseReason::kNormal);
+  bool mptcp() const { return mode_ == ConnectionMode::kMptcp; }
+  // Our DATA_FIN is acknowledged (RFC 8684 §3.3.3).
+  bool DataFinAcked() const {
+    return state_ == ConnectionState::kFinWait2 ||
+           (state_ == ConnectionState::kClosed && close_reason_ == CloseReason::kNormal);
+  }
 
   // output (connection_output.h)
+  // One decision of the scheduler: `len` bytes from `dsn` for `subflow`.
+  struct Chunk {
+    enum class Source : uint8_t { kNew, kReinject, kOpportunistic };
+    Subflow* subflow;
+    Subflow* holder;  // kOpportunistic: the slower subflow holding the shared window up
+    Dsn64 dsn;
+    uint32_t len;
+    Source source;
+  };
+  struct SchedulePlan {
+    std::optional<Chunk> chunk;
+    bool window_limited = false;  // new data waits for the peer's data-level window
+  };
+  SchedulePlan NextChunk() const;
+  std::optional<Chunk> PlanOpportunistic(bool app_limited) const;
+  void DropAckedReinjections();
   void Schedule(Timestamp now);
   void PumpFallback(Timestamp now);
   bool CanSchedule() const;
@@ -259,20 +338,27 @@ class Connection {
     t.max_advertised_window = std::max(t.max_advertised_window, c.recv_buffer);
     return size_t{2} << tcp::TcpEngine::InitialRcvWscale(t);
   }
-  void MaybeQueueDataFin();
+  void MaybeQueueDataFin(Timestamp now);
   size_t BuildOptions(Timestamp now, Subflow& s, tcp::Transmission& tx, OutOptions& out);
   void AfterEmit(Timestamp now, Subflow& s, const OutOptions& out);
   void SweepSubflows(Timestamp now);
   void ReinjectFrom(Subflow& s);
   bool OtherDataSubflow(const Subflow& s) const;
-  bool OpportunisticRetransmit(Timestamp now, bool app_limited = false);
   Duration DataRto() const;
   bool DataTimerNeeded() const;
   Subflow* BestSubflowForSignal();
-  void FinishIfDone();
+  void FinishIfDone(Timestamp now);
 
+  Subflow* FindSubflow(SubflowId id);
+  Subflow* FindSubflow(const FourTuple& path);
+  const Subflow* FindSubflow(const FourTuple& path) const {
+    return const_cast<Connection*>(this)->FindSubflow(path);
+  }
+  SubflowInfo Info(const Subflow& s) const;
+  // After an application call: sweep and tell the owner.
+  void AfterApiCall(Timestamp now);
   void PushEvent(Event e);
-  void MarkEstablished();
+  void MarkEstablished(Timestamp now);
   SubflowId NextSubflowId() { return next_subflow_id_++; }
   uint8_t LocalAddressId(const IpAddress& ip);
   Subflow& AddSubflow(SubflowKind kind, bool initiator, const FourTuple& tuple, Timestamp now);
@@ -291,10 +377,11 @@ class Connection {
   uint32_t remote_token_ = 0;
   uint64_t remote_idsn_ = 0;
 
-  bool mptcp_ = true;             // MPTCP options are in use (false after fallback)
-  bool fallen_back_ = false;
+  ConnectionState state_ = ConnectionState::kHandshake;
+  ConnectionMode mode_ = ConnectionMode::kMptcp;
+  CloseReason close_reason_ = CloseReason::kNone;
   bool checksum_ = false;         // DSS checksums negotiated
-  bool established_ = false;      // Established reported
+  bool established_ = false;      // reached kEstablished (Established reported)
   bool fully_established_ = false;  // both keys known to both sides (RFC 8684 §3.1)
   bool reinjected_ever_ = false;  // fallback is impossible once data took two paths
   bool data_ack_seen_ = false;    // a DATA_ACK arrived: MPTCP works end to end
@@ -307,12 +394,20 @@ class Connection {
   SeqNum32 rx_mapped_end_ssn_;
   Dsn64 rx_mapped_end_dsn_ = 0;
   bool remote_deny_join_initial_ = false;  // the peer's MP_CAPABLE flag C
-  bool closed_ = false;
-  CloseReason close_reason_ = CloseReason::kNone;
+  bool app_closed_ = false;
+  // The peer's data stream ended: its DATA_FIN (or FIN after fallback) arrived in order.
+  bool remote_fin_done_ = false;
+  // Some subflow holds in-order bytes the receive buffer had no room for (a peer that sent
+  // beyond the window): drained again as the application reads.
+  bool rx_held_ = false;
+  bool write_blocked_ = false;
+  bool readable_pending_ = false;
+  bool writable_pending_ = false;
+  int data_rto_backoff_ = 0;
 
   std::vector<std::unique_ptr<Subflow>> subflows_;
   SubflowId next_subflow_id_ = 1;
-  size_t rr_cursor_ = 0;
+  uint32_t rr_cursor_ = 0;
   SocketAddress initial_local_;  // address ID 0 (RFC 8684 §3.2)
   std::vector<std::pair<uint8_t, IpAddress>> local_ids_;
   uint8_t next_local_id_ = 1;
@@ -323,12 +418,8 @@ class Connection {
   Dsn64 snd_data_nxt_ = 0;   // next DSN never handed to a subflow
   Dsn64 data_wnd_end_ = 0;   // RFC 8684 §3.3.4: peer's DATA_ACK + window, never moved left
   Fifo<DataRange> reinject_;
-  bool data_fin_queued_ = false;
   std::optional<Dsn64> data_fin_dsn_;  // our DATA_FIN's DSN once all data is handed out
-  bool data_fin_acked_ = false;
-  bool write_blocked_ = false;
   Timestamp last_data_progress_;
-  int data_rto_backoff_ = 0;
   // Opportunistic retransmission: done for the data at or_dsn_ (once per DATA_ACK value).
   Dsn64 or_dsn_ = 0;
   Timer data_rto_timer_;
@@ -341,10 +432,6 @@ class Connection {
   // Data beyond it is trimmed before TCP takes it.
   Dsn64 rcv_wnd_edge_ = 0;
   std::optional<Dsn64> remote_data_fin_dsn_;
-  bool remote_fin_done_ = false;
-  // Some subflow holds in-order bytes the receive buffer had no room for (a peer that sent
-  // beyond the window): drained again as the application reads.
-  bool rx_held_ = false;
 
   // Signals.
   std::vector<PendingAddAddr> add_addr_;
@@ -352,9 +439,8 @@ class Connection {
   std::vector<uint8_t> remove_addr_;
 
   Fifo<Event> events_;
-  bool readable_pending_ = false;
-  bool writable_pending_ = false;
-  Timestamp last_now_;
+  ConnectionOwner* owner_ = nullptr;
+  uint64_t owner_cookie_ = 0;
   MptcpMib mib_;
 };
 
@@ -380,12 +466,26 @@ inline Connection::Connection(const ConnectionConfig& config, Role role, uint64_
 
 inline void Connection::PushEvent(Event e) {
   // Readable and Writable are level-triggered hints: one pending of each is enough.
-  if (e.type == EventType::kReadable) {
-    if (readable_pending_) return;
-    readable_pending_ = true;
-  } else if (e.type == EventType::kWritable) {
-    if (writable_pending_) return;
-    writable_pending_ = true;
+  switch (e.type) {
+    case EventType::kReadable:
+      if (readable_pending_) return;
+      readable_pending_ = true;
+      break;
+    case EventType::kWritable:
+      if (writable_pending_) return;
+      writable_pending_ = true;
+      break;
+    case EventType::kEstablished:
+    case EventType::kFellBackToTcp:
+    case EventType::kClosed:
+      break;  // once each in a connection's life: always kept
+    default:
+      // The queue is bounded: an application that does not poll loses these, counted.
+      if (events_.size() >= config_.max_events) {
+        ++mib_.events_dropped;
+        return;
+      }
+      break;
   }
   events_.push_back(e);
 }
@@ -399,10 +499,11 @@ inline std::optional<Event> Connection::PollEvent() {
   return e;
 }
 
-inline void Connection::MarkEstablished() {
+inline void Connection::MarkEstablished(Timestamp now) {
   if (established_) return;
   established_ = true;
   PushEvent(Event{.type = EventType::kEstablished});
+  Advance(now, StateInput::kEstablished);
 }
 
 inline Subflow* Connection::FindSubflow(SubflowId id) {
@@ -436,14 +537,14 @@ inline Subflow& Connection::AddSubflow(SubflowKind kind, bool initiator, const F
   // RFC 8684 §3.3.4: every subflow advertises the connection's window; scale to cover it.
   cfg.max_advertised_window = std::max(cfg.max_advertised_window, config_.recv_buffer);
   // Room for SubflowInflightLimit() to grow into; memory is taken only as data is in flight.
-  if (mptcp_) cfg.send_buffer = std::max(cfg.send_buffer, config_.send_buffer);
+  if (mptcp()) cfg.send_buffer = std::max(cfg.send_buffer, config_.send_buffer);
   // A peer may send the whole shared window on one subflow, ahead of a hole in that subflow's
   // own sequence space (Linux schedules by the data-level window alone): the subflow must hold
   // it, else it drops data the peer was entitled to send. Memory is taken only as data waits.
   cfg.recv_buffer = std::max(cfg.recv_buffer, recv_buffer_.capacity());
   auto s = std::make_unique<Subflow>(NextSubflowId(), kind, initiator, cfg, tuple,
                                      isn_.Generate(now, tuple), rng_.Next32());
-  if (mptcp_) {
+  if (mptcp()) {
     // RFC 8684 §3.3.4: the data-level window governs sending; the connection advertises it.
     s->engine.set_external_send_window(true);
   }
@@ -452,7 +553,6 @@ inline Subflow& Connection::AddSubflow(SubflowKind kind, bool initiator, const F
 }
 
 inline SubflowId Connection::Connect(Timestamp now, const FourTuple& tuple) {
-  last_now_ = now;
   initial_local_ = tuple.local;
   Subflow& s = AddSubflow(SubflowKind::kInitial, true, tuple, now);
   s.engine.Connect(now);
@@ -460,24 +560,31 @@ inline SubflowId Connection::Connect(Timestamp now, const FourTuple& tuple) {
   return s.id;
 }
 
-inline size_t Connection::Write(std::span<const uint8_t> data) {
-  if (closed_ || data_fin_queued_) return 0;
+inline void Connection::AfterApiCall(Timestamp now) {
+  SweepSubflows(now);
+  PumpFallback(now);
+  if (owner_ != nullptr) owner_->OnConnectionChanged(owner_cookie_);
+}
+
+inline size_t Connection::Write(Timestamp now, std::span<const uint8_t> data) {
+  if (closed() || WeClosed(state_)) return 0;
   const size_t n = send_buffer_.Append(data);
   if (n < data.size()) write_blocked_ = true;
-  PumpFallback(last_now_);
+  if (n > 0) AfterApiCall(now);
   return n;
 }
 
-inline size_t Connection::Read(std::span<uint8_t> out) {
+inline size_t Connection::Read(Timestamp now, std::span<uint8_t> out) {
   const size_t before = recv_buffer_.window();
   const size_t n = recv_buffer_.Read(out);
   if (n == 0) return 0;
-  if (fallen_back_) {
+  if (fallen_back()) {
+    AfterApiCall(now);
     return n;
   }
   if (rx_held_) {
     rx_held_ = false;
-    for (auto& s : subflows_) DrainSubflow(last_now_, *s);
+    for (auto& s : subflows_) DrainSubflow(now, *s);
   }
   // The shared window opened: announce it (receiver SWS avoidance, RFC 9293 §3.8.6.2.2,
   // applied to the data-level window) when it grew by a segment or from zero. The window
@@ -486,26 +593,48 @@ inline size_t Connection::Read(std::span<uint8_t> out) {
   if (before == 0 || recv_buffer_.window() >= before + threshold) {
     if (Subflow* s = BestSubflowForSignal()) s->engine.RequestAck();
   }
+  AfterApiCall(now);
   return n;
 }
 
 inline void Connection::Close(Timestamp now) {
-  last_now_ = now;
-  if (closed_ || data_fin_queued_) return;
-  data_fin_queued_ = true;
-  PumpFallback(now);
+  if (!app_closed_) {
+    app_closed_ = true;
+    if (owner_ != nullptr) owner_->OnConnectionChanged(owner_cookie_);
+  }
+  if (closed() || WeClosed(state_)) return;
+  Advance(now, StateInput::kAppClose);
+  MaybeQueueDataFin(now);
+  AfterApiCall(now);
+}
+
+inline SubflowInfo Connection::Info(const Subflow& s) const {
+  const tcp::TcpEngine& e = s.engine;
+  return SubflowInfo{s.id,           e.tuple(),        e.state(),      s.fully_established,
+                     s.backup(),     s.stale,          s.local_id,     s.remote_id,
+                     e.rtt().srtt(), e.rtt().rto(),    e.cwnd(),       e.bytes_in_flight(),
+                     e.iss(),        e.snd_una(),      e.snd_nxt(),    e.rcv_nxt(),
+                     e.mib().out_segs, e.mib().retrans_segs};
 }
 
 inline std::vector<SubflowInfo> Connection::Subflows() const {
   std::vector<SubflowInfo> v;
-  for (const auto& s : subflows_) {
-    v.push_back(SubflowInfo{s->id, s->engine.tuple(), s->engine.state(), s->fully_established,
-                            s->backup(), s->stale, s->local_id, s->remote_id,
-                            s->engine.rtt().srtt(), s->engine.cwnd(),
-                            s->engine.bytes_in_flight(), s->engine.mib().out_segs,
-                            s->engine.mib().retrans_segs});
-  }
+  v.reserve(subflows_.size());
+  for (const auto& s : subflows_) v.push_back(Info(*s));
   return v;
+}
+
+inline std::optional<SubflowInfo> Connection::subflow(SubflowId id) const {
+  for (const auto& s : subflows_) {
+    if (s->id == id) return Info(*s);
+  }
+  return std::nullopt;
+}
+
+inline std::optional<SubflowInfo> Connection::subflow(const FourTuple& path) const {
+  const Subflow* s = FindSubflow(path);
+  if (s == nullptr) return std::nullopt;
+  return Info(*s);
 }
 
 inline tcp::TcpMib Connection::SubflowMib() const {

@@ -1,6 +1,10 @@
-// Goodput of one MPTCP connection with two subflows between two Endpoints in memory, on one
-// core: IP packets built and parsed, TCP and MPTCP options (DSS with 64-bit DATA_ACK and DSN)
-// on every segment, checksums computed and verified, data copied in and out.
+// Two Endpoints in memory on one core: IP packets built and parsed, TCP and MPTCP options on
+// every segment, checksums computed and verified, data copied in and out.
+//  - BM_TwoSubflowTransfer: goodput of one connection with two subflows.
+//  - BM_BulkWithIdleConnections: the same while N other connections sit idle and established
+//    in the same Endpoints (the work per packet must not grow with N).
+//  - BM_Handshake: connect, accept, close by the server, EOF and close by the client, each
+//    connection let go by the Endpoints themselves.
 //
 //   bazel run -c opt //mptcp:connection_benchmark
 #include <benchmark/benchmark.h>
@@ -12,51 +16,103 @@
 namespace mptcp {
 namespace {
 
-void BM_TwoSubflowTransfer(benchmark::State& state) {
+// Two Endpoints joined back to back, on a virtual clock.
+class Pair {
+ public:
+  explicit Pair(const EndpointConfig& cfg) : client(cfg, 1), server(cfg, 2) { server.Listen(80); }
+
+  // Moves every packet one way; returns how many.
+  uint64_t Shuttle(Endpoint& from, Endpoint& to) {
+    uint64_t n = 0;
+    while (const TransmitResult t = from.PollTransmit(now, pkt_)) {
+      to.OnPacket(now, std::span<const uint8_t>(pkt_.data(), t->len));
+      ++n;
+    }
+    return n;
+  }
+  uint64_t Exchange() { return Shuttle(client, server) + Shuttle(server, client); }
+  void Timers() {
+    for (Endpoint* e : {&client, &server}) {
+      if (e->NextDeadline().DueBy(now)) e->OnTimeout(now);
+    }
+  }
+  // Exchanges packets, moving the clock to the next timer when nothing moves, until done().
+  template <typename Done>
+  bool RunUntil(Done done, int max_rounds = 1000) {
+    for (int i = 0; i < max_rounds; ++i) {
+      if (done()) return true;
+      if (Exchange() > 0) continue;
+      const Timestamp next =
+          PollAt::Earliest(client.NextDeadline(), server.NextDeadline()).WakeAt(now);
+      now = next.IsNever() ? now + Duration::Millis(1) : std::max(now, next);
+      Timers();
+    }
+    return done();
+  }
+
+  Endpoint client, server;
+  Timestamp now = Timestamp::Zero();
+
+ private:
+  std::vector<uint8_t> pkt_ = std::vector<uint8_t>(2048);
+};
+
+SocketAddress ClientAddr(uint32_t n) {
+  // Client addresses 192.0.2.1-254 and ports 1024-65535: 16 million distinct tuples.
+  return SocketAddress{IpAddress::V4(192, 0, 2, static_cast<uint8_t>(1 + (n / 64512) % 254)),
+                       static_cast<uint16_t>(1024 + n % 64512)};
+}
+const SocketAddress kServer0{IpAddress::V4(198, 51, 100, 1), 80};
+const SocketAddress kServer1{IpAddress::V4(198, 51, 100, 2), 80};
+
+EndpointConfig BulkConfig(bool checksum, size_t connections) {
   EndpointConfig cfg;
   cfg.connection.send_buffer = 4 << 20;
   cfg.connection.recv_buffer = 4 << 20;
   cfg.connection.subflow.send_buffer = 2 << 20;
   cfg.connection.subflow.recv_buffer = 4 << 20;
-  cfg.connection.checksum = state.range(0) != 0;
-  Endpoint client(cfg, 1), server(cfg, 2);
-  server.Listen(80);
-  const SocketAddress c0{IpAddress::V4(192, 0, 2, 1), 40000}, s0{IpAddress::V4(198, 51, 100, 1), 80};
-  const SocketAddress c1{IpAddress::V4(192, 0, 2, 2), 40000}, s1{IpAddress::V4(198, 51, 100, 2), 80};
-  Timestamp now = Timestamp::Zero();
-  const ConnectionId cid = *client.Connect(now, c0, s0);
-  std::vector<uint8_t> pkt(2048);
-  auto shuttle = [&](Endpoint& from, Endpoint& to) {
-    uint64_t n = 0;
-    while (auto len = from.PollTransmit(now, pkt)) {
-      to.OnPacket(now, std::span<const uint8_t>(pkt.data(), *len));
-      ++n;
+  cfg.connection.checksum = checksum;
+  cfg.max_connections = connections + 16;
+  cfg.accept_backlog = connections + 16;
+  return cfg;
+}
+
+// Opens `n` connections and leaves them idle and established.
+bool OpenIdle(Pair& p, size_t n) {
+  for (size_t i = 0; i < n; ++i) {
+    if (!p.client.Connect(p.now, ClientAddr(static_cast<uint32_t>(1000 + i)), kServer0).ok()) {
+      return false;
     }
-    return n;
-  };
-  auto timers = [&] {
-    for (Endpoint* e : {&client, &server}) {
-      const Timestamp d = e->NextDeadline();
-      if (d != Timestamp::Zero() && d <= now) e->OnTimeout(now);
+    p.Exchange();
+    while (p.server.PollEvent()) {
     }
-  };
-  Connection* c = client.connection(cid);
-  for (int i = 0; i < 100 && !c->fully_established(); ++i) {
-    shuttle(client, server);
-    shuttle(server, client);
-    now = now + Duration::Micros(10);
-    timers();
   }
-  if (!client.OpenSubflow(now, cid, c1, s1).ok()) state.SkipWithError("join failed");
-  for (int i = 0; i < 100; ++i) {
-    shuttle(client, server);
-    shuttle(server, client);
-    now = now + Duration::Micros(10);
-    timers();
+  p.RunUntil([&] { return p.Exchange() == 0; });
+  return true;
+}
+
+void Bulk(benchmark::State& state, bool checksum, size_t idle) {
+  Pair p(BulkConfig(checksum, idle));
+  if (!OpenIdle(p, idle)) {
+    state.SkipWithError("idle connections failed");
+    return;
   }
-  Connection* s = nullptr;
-  server.ForEachConnection([&](ConnectionId, Connection& conn) { s = &conn; });
-  if (s == nullptr || c->subflow_count() != 2) state.SkipWithError("setup failed");
+  const SocketAddress c0 = ClientAddr(0);
+  const SocketAddress c1{IpAddress::V4(203, 0, 113, 1), 40000};
+  const ConnectionId cid = *p.client.Connect(p.now, c0, kServer0);
+  ConnectionId sid = 0;
+  p.RunUntil([&] {
+    while (auto e = p.server.PollEvent()) sid = e->id;
+    return p.client.connection(cid)->fully_established() && sid != 0;
+  });
+  if (!p.client.OpenSubflow(p.now, cid, c1, kServer1).ok()) state.SkipWithError("join failed");
+  p.RunUntil([&] { return false; }, 100);
+  Connection* c = p.client.connection(cid);
+  Connection* s = p.server.connection(sid);
+  if (s == nullptr || c->subflow_count() != 2) {
+    state.SkipWithError("setup failed");
+    return;
+  }
 
   std::vector<uint8_t> app(64 * 1024);
   for (size_t i = 0; i < app.size(); ++i) app[i] = static_cast<uint8_t>(i * 31);
@@ -64,25 +120,95 @@ void BM_TwoSubflowTransfer(benchmark::State& state) {
   uint64_t delivered = 0, packets = 0;
   for (auto _ : state) {
     while (c->write_space() > 0) {
-      if (c->Write(std::span<const uint8_t>(app.data(), std::min(app.size(), c->write_space()))) == 0) break;
+      const size_t n = std::min(app.size(), c->write_space());
+      if (c->Write(p.now, std::span<const uint8_t>(app.data(), n)) == 0) break;
     }
-    packets += shuttle(client, server);
-    while (const size_t n = s->Read(sink)) delivered += n;
-    now = now + Duration::Micros(10);
-    packets += shuttle(server, client);
-    timers();
+    packets += p.Shuttle(p.client, p.server);
+    while (const size_t n = s->Read(p.now, sink)) delivered += n;
+    p.now = p.now + Duration::Micros(10);
+    packets += p.Shuttle(p.server, p.client);
+    p.Timers();
   }
   state.SetBytesProcessed(static_cast<int64_t>(delivered));
   state.counters["packets"] = static_cast<double>(packets);
   state.counters["Gbit/s"] =
       benchmark::Counter(static_cast<double>(delivered) * 8 / 1e9, benchmark::Counter::kIsRate);
+  state.counters["ns/packet"] = benchmark::Counter(
+      static_cast<double>(packets), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+  state.counters["connections"] = static_cast<double>(p.client.connection_count());
   uint64_t per_subflow[2] = {};
   size_t i = 0;
   for (const SubflowInfo& info : c->Subflows()) per_subflow[i++ % 2] = info.bytes_sent_segments;
   state.counters["segs_sf0"] = static_cast<double>(per_subflow[0]);
   state.counters["segs_sf1"] = static_cast<double>(per_subflow[1]);
 }
+
+void BM_TwoSubflowTransfer(benchmark::State& state) { Bulk(state, state.range(0) != 0, 0); }
 BENCHMARK(BM_TwoSubflowTransfer)->Arg(0)->Arg(1)->ArgName("dss_checksum")->MinTime(2.0);
+
+void BM_BulkWithIdleConnections(benchmark::State& state) {
+  Bulk(state, false, static_cast<size_t>(state.range(0)));
+}
+BENCHMARK(BM_BulkWithIdleConnections)
+    ->Arg(0)
+    ->Arg(1000)
+    ->Arg(10000)
+    ->Arg(100000)
+    ->ArgName("idle")
+    ->MinTime(2.0)
+    ->Unit(benchmark::kMillisecond);
+
+// One connection's life, as a request/response client and server would have it: the client
+// connects, the server accepts and closes (its response sent), the client reads the end of
+// the stream and closes. Neither side reaps: the Endpoints let finished connections go.
+void BM_Handshake(benchmark::State& state) {
+  EndpointConfig cfg;
+  Pair p(cfg);
+  uint32_t n = 0;
+  uint64_t packets = 0, failed = 0;
+  std::vector<uint8_t> sink(64);
+  for (auto _ : state) {
+    auto cid = p.client.Connect(p.now, ClientAddr(n++), kServer0);
+    if (!cid.ok()) {
+      ++failed;
+      continue;
+    }
+    for (int round = 0; round < 64; ++round) {
+      const uint64_t moved = p.Exchange();
+      packets += moved;
+      while (auto e = p.server.PollEvent()) {
+        Connection* s = p.server.connection(e->id);
+        while (s->PollEvent()) {
+        }
+        s->Close(p.now);
+      }
+      Connection* c = p.client.connection(*cid);
+      if (c == nullptr) break;  // released: done
+      while (c->PollEvent()) {
+      }
+      while (c->Read(p.now, sink) > 0) {
+      }
+      if (c->eof() && !c->app_closed()) c->Close(p.now);
+      if (moved == 0) {
+        // Only timers left (delayed ACKs): let the clock reach them.
+        p.now = PollAt::Earliest(p.client.NextDeadline(), p.server.NextDeadline()).WakeAt(p.now);
+        p.Timers();
+      }
+    }
+    p.now = p.now + Duration::Micros(1);
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+  state.counters["connections/s"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["packets/connection"] =
+      static_cast<double>(packets) / static_cast<double>(std::max<int64_t>(1, state.iterations()));
+  state.counters["open_client"] = static_cast<double>(p.client.connection_count());
+  state.counters["open_server"] = static_cast<double>(p.server.connection_count());
+  state.counters["time_wait"] =
+      static_cast<double>(p.client.time_wait_count() + p.server.time_wait_count());
+  if (failed > 0) state.SkipWithError("connect failed");
+}
+BENCHMARK(BM_Handshake)->MinTime(2.0);
 
 }  // namespace
 }  // namespace mptcp

@@ -163,7 +163,7 @@ TEST(ConnectionHandshakeTest, ClientMpCapableV1) {
   // RFC 8684 §3.1: data before the server's first DSS carries MP_CAPABLE with the data-level
   // length (22); its DSN is implicitly IDSN + 1.
   const std::vector<uint8_t> data1 = Pattern(100);
-  EXPECT_EQ(c->Write(data1), 100u);
+  EXPECT_EQ(c->Write(c.now(), data1), 100u);
   auto d1 = c.Poll(Ms(110));
   ASSERT_TRUE(d1);
   EXPECT_EQ(d1->tcp.flags, kAck | kPsh);
@@ -201,7 +201,7 @@ TEST(ConnectionHandshakeTest, ClientMpCapableV1) {
                   .accepted());
   EXPECT_EQ(c.Events(), (std::vector<Event>{Ev(EventType::kReadable)}));
   std::vector<uint8_t> got(100);
-  got.resize(c->Read(got));
+  got.resize(c->Read(c.now(), got));
   EXPECT_EQ(got, data2);
   EXPECT_EQ(c->rcv_data_nxt(), kServerIdsn + 51);
 
@@ -219,7 +219,7 @@ TEST(ConnectionHandshakeTest, ClientMpCapableV1) {
 
   // New data: a DSS with that DATA_ACK and a mapping at IDSN + 101, subflow sequence 101.
   const std::vector<uint8_t> data3 = Pattern(200, 5);
-  EXPECT_EQ(c->Write(data3), 200u);
+  EXPECT_EQ(c->Write(c.now(), data3), 200u);
   auto d3 = c.Poll(Ms(300));
   ASSERT_TRUE(d3);
   EXPECT_EQ(d3->tcp.flags, kAck | kPsh);
@@ -238,7 +238,7 @@ TEST(ConnectionHandshakeTest, ClientFirstDataAfterServerDssUsesDss) {
   // Our first data: DSN = our IDSN + 1 (RFC 8684 §3.3: the SYN took IDSN), subflow sequence 1,
   // DATA_ACK = the server's IDSN + 1 (nothing received yet).
   const std::vector<uint8_t> data = Pattern(100);
-  c->Write(data);
+  c->Write(c.now(), data);
   auto d = c.Poll(Ms(120));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->tcp.flags, kAck | kPsh);
@@ -278,7 +278,7 @@ void CheckChecksumNegotiation(bool ours, uint8_t synack_flags) {
                                                 .sender_key = kClientKey,
                                                 .receiver_key = kServerKey}));
   const std::vector<uint8_t> data = Pattern(100);
-  c->Write(data);
+  c->Write(c.now(), data);
   auto d = c.Poll(Ms(110));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->payload, data);
@@ -322,7 +322,7 @@ TEST(ConnectionHandshakeTest, ClientFallsBackWhenSynAckLacksMpCapable) {
   EXPECT_TRUE(ack3->mptcp.empty()) << *ack3;
   // Data both ways as plain TCP, no MPTCP option anywhere.
   const std::vector<uint8_t> data = Pattern(100);
-  c->Write(data);
+  c->Write(c.now(), data);
   auto d = c.Poll(Ms(110));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->payload, data);
@@ -332,7 +332,7 @@ TEST(ConnectionHandshakeTest, ClientFallsBackWhenSynAckLacksMpCapable) {
                          .Data(Pattern(30, 1)))
                   .accepted());
   std::vector<uint8_t> got(100);
-  got.resize(c->Read(got));
+  got.resize(c->Read(c.now(), got));
   EXPECT_EQ(got, Pattern(30, 1));
   auto ack = c.Poll(Ms(160));
   ASSERT_TRUE(ack);
@@ -404,7 +404,7 @@ TEST(ConnectionHandshakeTest, ServerMpCapableV1) {
 
   // Our first data: DSN = our IDSN + 1, DATA_ACK = the client's IDSN + 1.
   const std::vector<uint8_t> data = Pattern(100);
-  c->Write(data);
+  c->Write(c.now(), data);
   auto d = c.Poll(Ms(60));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->tcp.flags, kAck | kPsh);
@@ -462,9 +462,9 @@ void CheckServerPlainTcp(const PeerSeg& syn) {
          PeerSeg().Flags(kAck | kPsh).SeqN(kClientIss + 1).AckN(siss + 1).Win(30000).Data(
              Pattern(30)));
   std::vector<uint8_t> got(100);
-  got.resize(c->Read(got));
+  got.resize(c->Read(c.now(), got));
   EXPECT_EQ(got, Pattern(30));
-  c->Write(Pattern(20, 8));
+  c->Write(c.now(), Pattern(20, 8));
   auto d = c.Poll(Ms(70));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->tcp.ack.value(), kClientIss + 31);
@@ -542,7 +542,7 @@ TEST(ConnectionHandshakeTest, ServerThirdAckLostFirstDataCarriesKeys) {
   EXPECT_TRUE(HasEvent(events, EventType::kReadable));
   EXPECT_EQ(c->rcv_data_nxt(), kClientIdsn + 101);
   std::vector<uint8_t> got(200);
-  got.resize(c->Read(got));
+  got.resize(c->Read(c.now(), got));
   EXPECT_EQ(got, data);
   // The ACK (at once: it also tells the client we have its key) carries DATA_ACK = the
   // client's IDSN + 101.
@@ -618,7 +618,7 @@ TEST(ConnectionHandshakeTest, JoinInitiator) {
   // RFC 8684 §3.2: no data on the new subflow before the fourth ACK. The new subflow has the
   // lower RTT (10 ms against 100 ms), so the scheduler would pick it if it could.
   const std::vector<uint8_t> data1 = Pattern(100);
-  c->Write(data1);
+  c->Write(c.now(), data1);
   auto d1 = c.Poll(Ms(140));
   ASSERT_TRUE(d1);
   EXPECT_EQ(d1->path, ClientPath1()) << *d1;
@@ -647,7 +647,7 @@ TEST(ConnectionHandshakeTest, JoinInitiator) {
                   .accepted());
   EXPECT_EQ(c.Events(), (std::vector<Event>{Ev(EventType::kSubflowUp, *sid)}));
   const std::vector<uint8_t> data2 = Pattern(100, 4);
-  c->Write(data2);
+  c->Write(c.now(), data2);
   auto d2 = c.Poll(Ms(650));
   ASSERT_TRUE(d2);
   EXPECT_EQ(d2->path, ClientPath2()) << *d2;
@@ -708,7 +708,7 @@ TEST(ConnectionHandshakeTest, JoinInitiatorRejectsWrongSynAckHmac) {
     EXPECT_NE(e.type, EventType::kSubflowUp) << e;
     EXPECT_NE(e.type, EventType::kClosed) << e;
   }
-  c->Write(Pattern(10));
+  c->Write(c.now(), Pattern(10));
   auto d1 = c.Poll(Ms(140));
   ASSERT_TRUE(d1);
   EXPECT_EQ(d1->path, ClientPath1());
@@ -772,7 +772,7 @@ TEST(ConnectionHandshakeTest, JoinResponder) {
 
   // The responder may send on the new subflow at once (lower RTT: 10 ms against 50 ms).
   const std::vector<uint8_t> data = Pattern(100);
-  c->Write(data);
+  c->Write(c.now(), data);
   auto d1 = c.Poll(Ms(120));
   ASSERT_TRUE(d1);
   EXPECT_EQ(d1->path, ServerPath2()) << *d1;
@@ -814,7 +814,7 @@ TEST(ConnectionHandshakeTest, JoinResponderRejectsWrongAckHmac) {
   EXPECT_EQ(c->subflow_count(), 1u);
   EXPECT_TRUE(c->established());
   EXPECT_FALSE(c->closed());
-  c->Write(Pattern(10));
+  c->Write(c.now(), Pattern(10));
   auto d1 = c.Poll(Ms(120));
   ASSERT_TRUE(d1);
   EXPECT_EQ(d1->path, ServerPath1());
@@ -886,9 +886,10 @@ std::vector<uint8_t> ToServer(const FourTuple& path, const PeerSeg& seg) {
 // The endpoint's next packet, parsed; it must go from `path.local` to `path.remote`.
 std::optional<Sent> PollEndpoint(Endpoint& ep, Timestamp now, const FourTuple& path) {
   std::vector<uint8_t> buf(2048);
-  auto n = ep.PollTransmit(now, buf);
-  if (!n) return std::nullopt;
-  auto ip = wire::ParseIpPacket(std::span<const uint8_t>(buf.data(), *n));
+  const TransmitResult t = ep.PollTransmit(now, buf);
+  if (!t) return std::nullopt;
+  EXPECT_EQ(t->path, path) << "the Transmit names the path";
+  auto ip = wire::ParseIpPacket(std::span<const uint8_t>(buf.data(), t->len));
   EXPECT_TRUE(ip.ok());
   if (!ip.ok()) return std::nullopt;
   EXPECT_EQ(ip->ip.src, path.local.ip);
@@ -962,7 +963,7 @@ TEST(ConnectionHandshakeTest, FirstDataAfterIdleIsNotRetransmittedAtOnce) {
   const uint32_t iss = ClientFullyEstablished(c);
   // Idle for 5 s, then a write: one segment, and nothing more until an RTO has passed.
   const std::vector<uint8_t> data = Pattern(100);
-  c->Write(data);
+  c->Write(c.now(), data);
   auto d = c.Poll(Ms(5000));
   ASSERT_TRUE(d);
   EXPECT_EQ(d->tcp.seq.value(), iss + 1);

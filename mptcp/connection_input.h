@@ -66,7 +66,6 @@ inline bool MpCapableFlagsUsable(const wire::MpCapable& m) {
 
 inline Disposition Connection::AcceptSyn(Timestamp now, const FourTuple& tuple,
                                          const wire::TcpRepr& syn) {
-  last_now_ = now;
   initial_local_ = tuple.local;
   const ParsedOptions o = ParseOptions(syn);
   // RFC 8684 §3.1: a v1 SYN carries MP_CAPABLE with no key (length 4); a higher version is
@@ -89,11 +88,10 @@ inline Disposition Connection::AcceptSyn(Timestamp now, const FourTuple& tuple,
 
 inline Disposition Connection::AcceptJoin(Timestamp now, const FourTuple& tuple,
                                           const wire::TcpRepr& syn, const wire::MpJoinSyn& join) {
-  last_now_ = now;
   ++mib_.mp_join_syn_rx;
   // RFC 8684 §3.2: joins need the keys (both known once fully established) and MPTCP in use;
   // the subflow limit is the local policy Linux calls "subflows".
-  if (!mptcp_ || !remote_key_ || closed_ || (data_fin_acked_ && remote_fin_done_)) {
+  if (!mptcp() || !remote_key_ || closed()) {
     ++mib_.mp_join_rejected;
     return Disposition::Dropped("join refused: connection not joinable");
   }
@@ -116,14 +114,13 @@ inline Disposition Connection::AcceptJoin(Timestamp now, const FourTuple& tuple,
 
 inline absl::StatusOr<SubflowId> Connection::OpenSubflow(Timestamp now, const FourTuple& tuple,
                                                          bool backup) {
-  last_now_ = now;
-  if (!mptcp_) return absl::FailedPreconditionError("connection fell back to TCP");
+  if (!mptcp()) return absl::FailedPreconditionError("connection fell back to TCP");
   // RFC 8684 §3.2: joins need both keys known to both sides, i.e. a fully established
   // connection (the peer may not have our key before that).
   if (!remote_key_ || !established_ || !fully_established_) {
     return absl::FailedPreconditionError("connection not fully established yet");
   }
-  if (closed_ || (data_fin_acked_ && remote_fin_done_)) {
+  if (closed()) {
     return absl::FailedPreconditionError("connection closing");
   }
   if (subflows_.size() >= config_.max_subflows) {
@@ -135,18 +132,22 @@ inline absl::StatusOr<SubflowId> Connection::OpenSubflow(Timestamp now, const Fo
       tuple.remote == subflows_.front()->engine.tuple().remote) {
     return absl::FailedPreconditionError("the peer accepts no subflows to its initial address");
   }
+  if (owner_ != nullptr && !owner_->ClaimTuple(owner_cookie_, tuple)) {
+    return absl::AlreadyExistsError("4-tuple in use by another connection");
+  }
   Subflow& s = AddSubflow(SubflowKind::kJoin, true, tuple, now);
   s.local_nonce = rng_.Next32();
   s.local_id = LocalAddressId(tuple.local.ip);
   s.backup_local = backup;
   s.engine.Connect(now);
   ++mib_.mp_join_syn_tx;
-  return s.id;
+  const SubflowId id = s.id;
+  AfterApiCall(now);
+  return id;
 }
 
 inline Disposition Connection::OnSegment(Timestamp now, const FourTuple& path,
                                          std::span<const uint8_t> segment) {
-  last_now_ = now;
   Subflow* s = FindSubflow(path);
   if (s == nullptr) return Disposition::Dropped("no such subflow");
   // RFC 9293 §3.1: verify the checksum against the pseudo-header of this path.
@@ -171,7 +172,7 @@ inline std::optional<wire::MpTcpRstReason> Connection::CheckSynAck(Timestamp now
                                                                    const ParsedOptions& o) {
   if (s.kind == SubflowKind::kInitial) {
     // RFC 8684 §3.1: MP_CAPABLE with the server's key (length 12, version 1), else fallback.
-    if (mptcp_ && o.mpc && o.mpc->version == 1 && o.mpc->sender_key && !o.mpc->receiver_key &&
+    if (mptcp() && o.mpc && o.mpc->version == 1 && o.mpc->sender_key && !o.mpc->receiver_key &&
         MpCapableFlagsUsable(*o.mpc)) {
       remote_key_ = *o.mpc->sender_key;
       remote_token_ = crypto::KeyToken(*remote_key_);
@@ -180,7 +181,7 @@ inline std::optional<wire::MpTcpRstReason> Connection::CheckSynAck(Timestamp now
       if (o.mpc->checksum_required()) checksum_ = true;
       remote_deny_join_initial_ = o.mpc->no_more_subflows();
       ++mib_.mp_capable_synack_rx;
-    } else if (mptcp_) {
+    } else if (mptcp()) {
       ++mib_.mp_capable_fallback_synack;
       EnterFallback(now);
     }
@@ -213,7 +214,7 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
   // RFC 8684 §3.5: MP_FASTCLOSE carrying our key closes the whole connection at once.
   if (o.fastclose && remote_key_ && o.fastclose->receiver_key == local_key_) {
     ++mib_.mp_fastclose_rx;
-    ResetConnection(CloseReason::kReset, /*fastclose=*/false);
+    ResetConnection(now, CloseReason::kReset, /*fastclose=*/false);
     return Disposition::Reset("MP_FASTCLOSE");
   }
   if (o.tcprst && rst) {
@@ -227,7 +228,7 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
   // lose it silently), drop the segment before TCP acknowledges it; the peer resends it. The
   // same for a 4-octet DSN before the peer's key (hence its IDSN) is known: it cannot be
   // expanded to 64 bits yet (RFC 8684 §3.3.1).
-  if (mptcp_ && o.dss && o.dss->mapping && !arrived.payload.empty()) {
+  if (mptcp() && o.dss && o.dss->mapping && !arrived.payload.empty()) {
     if (s.rx.full()) {
       ++mib_.rx_mapping_table_full;
       return Disposition::Dropped("mapping table full");
@@ -251,7 +252,7 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
     // A retransmitted segment TCP already holds still carries the sender's newest DATA_ACK;
     // it is cumulative, so taking it is safe, and without it a connection whose reverse path
     // only carries duplicates would stall.
-    if (mptcp_ && out.drop == tcp::DropReason::kOutOfWindow && ack && o.dss && o.dss->data_ack &&
+    if (mptcp() && out.drop == tcp::DropReason::kOutOfWindow && ack && o.dss && o.dss->data_ack &&
         s.engine.AckAcceptable(seg.ack)) {
       const Dsn64 data_ack = o.dss->data_ack->is_64bit
                                  ? o.dss->data_ack->value
@@ -263,7 +264,7 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
   // RFC 8684 §3.7: data acknowledged at the subflow level by segments without any DATA_ACK
   // (and none ever seen) means the path strips the options: the peer fell back; so do we.
   // (Any MPTCP option, such as an ADD_ADDR sent alone, proves the path carries them.)
-  if (mptcp_ && out.bytes_acked > 0 && !data_ack_seen_ && !o.any &&
+  if (mptcp() && out.bytes_acked > 0 && !data_ack_seen_ && !o.any &&
       s.kind == SubflowKind::kInitial && FallbackPossible() &&
       before != tcp::TcpState::kSynSent && before != tcp::TcpState::kSynReceived) {
     ++mib_.dss_no_match_tcp;
@@ -290,26 +291,26 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
 
   // RFC 8684 §3.1: a server whose third ACK was lost learns the client's key from the
   // MP_CAPABLE the client repeats on its first data.
-  if (mptcp_ && role_ == Role::kServer && !remote_key_ && s.kind == SubflowKind::kInitial &&
+  if (mptcp() && role_ == Role::kServer && !remote_key_ && s.kind == SubflowKind::kInitial &&
       tcp::IsSynchronized(s.engine.state()) && o.mpc && o.mpc->sender_key &&
       o.mpc->receiver_key == local_key_) {
     TakeClientKey(now, s, *o.mpc);
   }
-  if (fallen_back_ && o.dss && o.dss->mapping && o.dss->mapping->data_len > 0 &&
+  if (fallen_back() && o.dss && o.dss->mapping && o.dss->mapping->data_len > 0 &&
       !seg.payload.empty() && !FallbackConsistent(s, seg, *o.dss->mapping)) {
     // The peer still maps its data, and not as the plain stream we now read: it did not fall
     // back. Reading on would deliver wrong bytes; give up instead (RFC 8684 §3.7).
-    ResetConnection(CloseReason::kProtocolError, /*fastclose=*/false);
+    ResetConnection(now, CloseReason::kProtocolError, /*fastclose=*/false);
     return Disposition::Reset("mapping contradicts the fallback");
   }
-  if (mptcp_) {
+  if (mptcp()) {
     if (o.dss) {
       OnDss(now, s, seg, *o.dss);
     } else if (o.mpc && o.mpc->data_len && s.kind == SubflowKind::kInitial && role_ == Role::kServer &&
                remote_key_ && o.mpc->receiver_key == local_key_) {
       // RFC 8684 §3.1: the client's first data repeats MP_CAPABLE with its data-level length,
       // which maps subflow byte 1 to DSN IDSN + 1.
-      AddRxMapping(s, remote_idsn_ + 1, 1, *o.mpc->data_len, false, o.mpc->checksum);
+      AddRxMapping(now, s, remote_idsn_ + 1, 1, *o.mpc->data_len, false, o.mpc->checksum);
     } else if (!seg.payload.empty() && !fully_established_ && FallbackPossible() &&
                !o.any) {
       // RFC 8684 §3.7: data without any MPTCP option before the connection is known to work
@@ -317,7 +318,7 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
       ++mib_.dss_no_match_tcp;
       EnterFallback(now);
     }
-    if (mptcp_) OnSignals(now, s, o);
+    if (mptcp()) OnSignals(now, s, o);
   }
   DrainSubflow(now, s);
   return Disposition::Accepted();
@@ -330,7 +331,7 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
 inline std::optional<wire::TcpRepr> Connection::TrimBeyondWindow(const Subflow& s,
                                                                  const wire::TcpRepr& seg,
                                                                  const ParsedOptions& o) {
-  if (!mptcp_ || !remote_key_ || seg.payload.empty() || seg.has_flag(wire::TcpFlag::kSyn)) {
+  if (!mptcp() || !remote_key_ || seg.payload.empty() || seg.has_flag(wire::TcpFlag::kSyn)) {
     return std::nullopt;
   }
   SeqNum32 m_ssn;
@@ -400,7 +401,7 @@ inline Disposition Connection::OnHandshakeDone(Timestamp now, Subflow& s, tcp::T
 
   // The initial subflow.
   (void)seg;
-  if (role_ == Role::kServer && mptcp_) {
+  if (role_ == Role::kServer && mptcp()) {
     // RFC 8684 §3.1: the third ACK (or the first data) echoes both keys.
     if (o.mpc && o.mpc->sender_key && o.mpc->receiver_key == local_key_) {
       TakeClientKey(now, s, *o.mpc);
@@ -410,7 +411,7 @@ inline Disposition Connection::OnHandshakeDone(Timestamp now, Subflow& s, tcp::T
     }
     // (MPTCP options without the key: the third ACK was lost and a later segment came
     // first; the MP_CAPABLE on the client's first data brings the key.)
-    if (mptcp_) return Disposition::Accepted();
+    if (mptcp()) return Disposition::Accepted();
   }
   OnInitialSubflowUp(now, s);
   return Disposition::Accepted();
@@ -436,7 +437,7 @@ inline void Connection::OnInitialSubflowUp(Timestamp now, Subflow& s) {
   s.fully_established = true;
   data_wnd_end_ = std::max(data_wnd_end_, data_una_ + s.engine.snd_wnd());
   last_data_progress_ = now;
-  MarkEstablished();
+  MarkEstablished(now);
 }
 
 inline void Connection::OnDss(Timestamp now, Subflow& s, const wire::TcpRepr& seg,
@@ -462,11 +463,11 @@ inline void Connection::OnDss(Timestamp now, Subflow& s, const wire::TcpRepr& se
       if (FallbackPossible()) EnterFallback(now);
       return;
     }
-    AddRxMapping(s, dsn, m.subflow_seq, m.data_len, dss.data_fin, m.checksum);
+    AddRxMapping(now, s, dsn, m.subflow_seq, m.data_len, dss.data_fin, m.checksum);
   }
 }
 
-inline void Connection::AddRxMapping(Subflow& s, Dsn64 dsn, uint32_t rel_ssn, uint16_t wire_len,
+inline void Connection::AddRxMapping(Timestamp now, Subflow& s, Dsn64 dsn, uint32_t rel_ssn, uint16_t wire_len,
                                      bool data_fin, std::optional<uint16_t> checksum) {
   // RFC 8684 §3.3.3: a DATA_FIN takes one octet of the data-level length; a DATA_FIN alone
   // has length 1 and subflow sequence number 0.
@@ -476,7 +477,7 @@ inline void Connection::AddRxMapping(Subflow& s, Dsn64 dsn, uint32_t rel_ssn, ui
     if (!remote_data_fin_dsn_ || *remote_data_fin_dsn_ != fin_dsn) remote_data_fin_dsn_ = fin_dsn;
   }
   if (data_len == 0) {
-    CheckRemoteDataFin();
+    CheckRemoteDataFin(now);
     return;
   }
   RxMapping m;
@@ -514,7 +515,7 @@ inline void Connection::OnDataAck(Timestamp now, Dsn64 ack, uint64_t window) {
   const uint64_t n = std::min(ack, data_end) - data_una_;
   send_buffer_.Consume(n);
   data_una_ = ack;
-  if (data_fin_dsn_ && ack > *data_fin_dsn_) data_fin_acked_ = true;
+  if (data_fin_dsn_ && ack > *data_fin_dsn_) Advance(now, StateInput::kDataFinAcked);
   last_data_progress_ = now;
   data_rto_backoff_ = 0;
   for (auto& s : subflows_) s->tx.Prune(s->engine.snd_una(), data_una_);
@@ -574,8 +575,10 @@ inline void Connection::OnSignals(Timestamp now, Subflow& s, const ParsedOptions
   if (o.remove_addr) {
     ++mib_.rm_addr;
     for (uint8_t id : o.remove_addr->address_ids()) {
-      std::erase_if(remote_addrs_, [id](const RemoteAddr& r) { return r.id == id; });
-      PushEvent(Event{.type = EventType::kAddressRemoved, .address_id = id});
+      // Only IDs we know of (announced, or used by a subflow) are news to the application.
+      bool known = std::erase_if(remote_addrs_, [id](const RemoteAddr& r) { return r.id == id; }) > 0;
+      for (const auto& sub : subflows_) known |= sub->remote_id == id;
+      if (known) PushEvent(Event{.type = EventType::kAddressRemoved, .address_id = id});
       // RFC 8684 §3.4.2: subflows using the removed address are closed.
       for (auto& sub : subflows_) {
         if (sub->remote_id == id && sub->alive() && !(sub->kind == SubflowKind::kInitial && id == 0 && subflows_.size() == 1)) {
@@ -603,7 +606,7 @@ inline void Connection::OnSignals(Timestamp now, Subflow& s, const ParsedOptions
 
 // Moves the subflow's in-order bytes to the connection through its mappings.
 inline void Connection::DrainSubflow(Timestamp now, Subflow& s) {
-  if (!mptcp_) {
+  if (!mptcp()) {
     // Plain TCP after fallback: the subflow stream is the data stream.
     while (s.engine.readable() > 0 && recv_buffer_.window() > 0) {
       const auto pieces = s.engine.PeekReadable(recv_buffer_.window());
@@ -613,6 +616,7 @@ inline void Connection::DrainSubflow(Timestamp now, Subflow& s) {
     if (s.engine.eof() && !remote_fin_done_) {
       remote_fin_done_ = true;
       PushEvent(Event{.type = EventType::kReadable});
+      Advance(now, StateInput::kPeerDataFin);
     }
     return;
   }
@@ -636,15 +640,15 @@ inline void Connection::DrainSubflow(Timestamp now, Subflow& s) {
       }
       return;
     }
-    if (!DeliverMapped(s, *m)) break;
+    if (!DeliverMapped(now, s, *m)) break;
   }
   s.rx.PruneBefore(s.engine.read_seq());
-  CheckRemoteDataFin();
+  CheckRemoteDataFin(now);
 }
 
 // Delivers what the subflow has of mapping m from its read position. False when it must wait
 // (the whole mapping is needed to verify its checksum).
-inline bool Connection::DeliverMapped(Subflow& s, const RxMapping& m) {
+inline bool Connection::DeliverMapped(Timestamp now, Subflow& s, const RxMapping& m) {
   const SeqNum32 r = s.engine.read_seq();
   const uint32_t offset = static_cast<uint32_t>(r - m.ssn);
   size_t avail = std::min<size_t>(s.engine.readable(), m.len - offset);
@@ -674,7 +678,7 @@ inline bool Connection::DeliverMapped(Subflow& s, const RxMapping& m) {
       // comes again on them; on the only subflow the connection is reset (RFC 8684's MP_FAIL
       // and infinite-mapping fallback is not implemented yet).
       if (DataSubflows() <= 1) {
-        ResetConnection(CloseReason::kProtocolError, /*fastclose=*/true);
+        ResetConnection(now, CloseReason::kProtocolError, /*fastclose=*/true);
       } else {
         ResetSubflow(s, wire::MpTcpRstReason::kMiddleboxInterference);
       }
@@ -729,13 +733,14 @@ inline void Connection::Deliver(Dsn64 dsn, const RecvBuffer::Pieces& data) {
   if (advanced) PushEvent(Event{.type = EventType::kReadable});
 }
 
-inline void Connection::CheckRemoteDataFin() {
+inline void Connection::CheckRemoteDataFin(Timestamp now) {
   if (remote_fin_done_ || !remote_data_fin_dsn_ || rcv_data_nxt_ != *remote_data_fin_dsn_) return;
   // RFC 8684 §3.3.3: the DATA_FIN occupies one octet of data sequence space.
   rcv_data_nxt_ += 1;
   remote_fin_done_ = true;
   PushEvent(Event{.type = EventType::kReadable});
   if (Subflow* s = BestSubflowForSignal()) s->engine.RequestAck();  // DATA_ACK it
+  Advance(now, StateInput::kPeerDataFin);
 }
 
 // After our fallback, a DSS mapping may still arrive (sent before the peer fell back too); it
@@ -752,10 +757,8 @@ inline bool Connection::FallbackConsistent(const Subflow& s, const wire::TcpRepr
 }
 
 inline void Connection::EnterFallback(Timestamp now) {
-  if (fallen_back_) return;
-  (void)now;
-  mptcp_ = false;
-  fallen_back_ = true;
+  if (fallen_back()) return;
+  mode_ = ConnectionMode::kFallback;
   PushEvent(Event{.type = EventType::kFellBackToTcp});
   // Joins still in their handshake cannot live on without MPTCP.
   for (auto& s : subflows_) {
@@ -773,7 +776,7 @@ inline void Connection::EnterFallback(Timestamp now) {
     }
   }
   // A DATA_FIN queued but not acknowledged becomes the subflow's FIN.
-  if (data_fin_dsn_ && !data_fin_acked_) {
+  if (data_fin_dsn_ && !DataFinAcked()) {
     snd_data_nxt_ = *data_fin_dsn_;
     data_fin_dsn_.reset();
   }
@@ -781,7 +784,7 @@ inline void Connection::EnterFallback(Timestamp now) {
   // still holds goes out as plain TCP. (During a handshake, Established follows it.)
   if (established_) return;
   for (auto& s : subflows_) {
-    if (tcp::IsSynchronized(s->engine.state())) MarkEstablished();
+    if (tcp::IsSynchronized(s->engine.state())) MarkEstablished(now);
   }
 }
 
@@ -793,23 +796,44 @@ inline void Connection::ResetSubflow(Subflow& s, wire::MpTcpRstReason reason) {
   s.engine.Abort();
 }
 
-inline void Connection::ResetConnection(CloseReason reason, bool fastclose) {
+inline void Connection::ResetConnection(Timestamp now, CloseReason reason, bool fastclose) {
   for (auto& s : subflows_) {
     if (!s->alive()) continue;
     s->fastclose = fastclose && remote_key_.has_value();
     if (s->fastclose) ++mib_.mp_fastclose_tx;
     s->engine.Abort();
   }
-  if (!closed_) {
-    closed_ = true;
-    close_reason_ = reason;
-    PushEvent(Event{.type = EventType::kClosed, .subflow = 0, .reason = reason});
+  Advance(now, StateInput::kReset, reason);
+}
+
+inline void Connection::Advance(Timestamp now, StateInput in, CloseReason reason) {
+  const ConnectionState next = NextState(state_, in);
+  if (next == state_) return;
+  state_ = next;
+  if (next != ConnectionState::kClosed) return;
+  close_reason_ = reason;
+  if (in != StateInput::kReset && mptcp()) {
+    // RFC 8684 §3.3.3: with both DATA_FINs acknowledged the connection is closed. The
+    // subflows go on their own: a FIN each, or a RST for those that cannot finish one (stale,
+    // half open); whatever is still open after the close timeout is reset (Linux:
+    // net.mptcp.close_timeout).
+    for (auto& s : subflows_) {
+      if (!s->alive()) continue;
+      if (s->stale || !tcp::IsSynchronized(s->engine.state())) {
+        ResetSubflow(*s, wire::MpTcpRstReason::kUnspecified);
+        continue;
+      }
+      s->engine.Close(now);
+    }
+    close_timer_.Arm(now + config_.close_timeout);
   }
+  PushEvent(Event{.type = EventType::kClosed, .subflow = 0, .reason = reason});
 }
 
 inline void Connection::Abort(Timestamp now) {
-  last_now_ = now;
-  ResetConnection(CloseReason::kAborted, mptcp_);
+  app_closed_ = true;
+  ResetConnection(now, CloseReason::kAborted, mptcp());
+  AfterApiCall(now);
 }
 
 }  // namespace mptcp

@@ -38,15 +38,18 @@ struct Connection::OutOptions {
   }
 };
 
-inline void Connection::AnnounceAddress(uint8_t address_id, const SocketAddress& address) {
+inline void Connection::AnnounceAddress(Timestamp now, uint8_t address_id,
+                                        const SocketAddress& address) {
   for (auto& a : add_addr_) {
     if (!a.echo && a.id == address_id) return;
   }
   local_ids_.emplace_back(address_id, address.ip);
-  add_addr_.push_back(PendingAddAddr{address_id, address, false, 0, last_now_});
+  add_addr_.push_back(PendingAddAddr{address_id, address, false, 0, now});
+  if (Subflow* s = BestSubflowForSignal(); s != nullptr && mptcp()) s->engine.RequestPureAck();
+  AfterApiCall(now);
 }
 
-inline void Connection::WithdrawAddress(uint8_t address_id) {
+inline void Connection::WithdrawAddress(Timestamp now, uint8_t address_id) {
   remove_addr_.push_back(address_id);
   for (auto it = add_addr_.begin(); it != add_addr_.end();) {
     it = (!it->echo && it->id == address_id) ? add_addr_.erase(it) : it + 1;
@@ -58,16 +61,18 @@ inline void Connection::WithdrawAddress(uint8_t address_id) {
     }
   }
   if (Subflow* s = BestSubflowForSignal()) s->engine.RequestPureAck();
+  AfterApiCall(now);
 }
 
-inline bool Connection::SetBackup(SubflowId id, bool backup) {
+inline bool Connection::SetBackup(Timestamp now, SubflowId id, bool backup) {
   Subflow* s = FindSubflow(id);
   if (s == nullptr || !s->alive()) return false;
   s->backup_local = backup;
-  if (mptcp_) {
+  if (mptcp()) {
     s->send_mp_prio = true;
     s->engine.RequestPureAck();
   }
+  AfterApiCall(now);
   return true;
 }
 
@@ -121,8 +126,8 @@ inline WindowAdvert Connection::PlanWindow(Subflow& s, const tcp::Transmission& 
 }
 
 inline bool Connection::CanSchedule() const {
-  if (closed_ || !established_) return false;
-  if (mptcp_ && !remote_key_) return false;
+  if (closed() || !established_) return false;
+  if (mptcp() && !remote_key_) return false;
   return true;
 }
 
@@ -132,91 +137,133 @@ inline void Connection::WriteToSubflow(Subflow& s, Dsn64 dsn, uint32_t len) {
   const auto pieces = send_buffer_.Peek(static_cast<size_t>(dsn - data_una_), len);
   size_t written = s.engine.Write(pieces.first);
   if (written == pieces.first.size()) written += s.engine.Write(pieces.second);
-  if (mptcp_) s.tx.Add(ssn, dsn, static_cast<uint32_t>(written));
+  if (mptcp()) s.tx.Add(ssn, dsn, static_cast<uint32_t>(written));
 }
 
-// Hands connection data to subflows: reinjections first, then new data within the peer's
-// data-level window, each chunk to the subflow the scheduler picks.
-inline void Connection::Schedule(Timestamp now) {
-  if (!CanSchedule()) return;
+// The scheduler's next decision, without acting on it: the one place that says what data may
+// be handed to a subflow now. Schedule() carries decisions out; HasOutput() (hence
+// NextDeadline) asks whether there is one. Reinjections come first, then new data within the
+// peer's data-level window (RFC 8684 §3.3.4), each chunk to the subflow the scheduler picks;
+// with nothing else to send, an opportunistic retransmission may be due.
+inline Connection::SchedulePlan Connection::NextChunk() const {
+  SchedulePlan plan;
+  if (!CanSchedule() || !mptcp()) return plan;
   const Dsn64 data_end = data_una_ + send_buffer_.size();
-  if (!mptcp_) {
-    PumpFallback(now);
-    return;
+  Dsn64 dsn = 0;
+  uint64_t avail = 0;
+  Chunk::Source source = Chunk::Source::kNew;
+  for (const DataRange& r : reinject_) {  // the first range not yet acknowledged
+    if (r.dsn + r.len <= data_una_) continue;
+    dsn = std::max(r.dsn, data_una_);
+    avail = r.dsn + r.len - dsn;
+    source = Chunk::Source::kReinject;
+    break;
+  }
+  if (source == Chunk::Source::kNew) {
+    dsn = snd_data_nxt_;
+    if (dsn >= data_end) {
+      // Everything buffered is in flight. A full send buffer is held up by the oldest data
+      // like the peer's window; otherwise the application is slow and a faster subflow
+      // idles while the receiver waits for data on a much slower one.
+      if (snd_data_nxt_ > data_una_) {
+        plan.chunk = PlanOpportunistic(send_buffer_.free_space() != 0);
+      }
+      return plan;
+    }
+    // RFC 8684 §3.3.4: nothing beyond DATA_ACK + window.
+    if (dsn >= data_wnd_end_) {
+      plan.window_limited = true;
+      plan.chunk = PlanOpportunistic(false);
+      return plan;
+    }
+    avail = std::min(data_end, data_wnd_end_) - dsn;
   }
   std::array<SubflowCandidate, 16> cand;
   std::array<Subflow*, 16> cand_sub;
+  const bool regular_alive = RegularSubflowAlive();
+  size_t n = 0;
+  for (const auto& s : subflows_) {
+    if (n == cand.size()) break;
+    if (!SchedulerMayUse(*s, regular_alive)) continue;
+    cand[n] = SubflowCandidate{s->id,
+                               s->engine.rtt().srtt(),
+                               s->engine.rtt().has_sample(),
+                               SubflowRoom(*s, avail),
+                               s->engine.cwnd(),
+                               s->engine.bytes_in_flight(),
+                               s->backup()};
+    cand_sub[n++] = s.get();
+  }
+  const auto pick = scheduler_->Pick(std::span<const SubflowCandidate>(cand.data(), n));
+  if (!pick || cand[*pick].room == 0) return plan;
+  const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(
+      {avail, cand[*pick].room, config_.max_mapping, kMaxMappingLength}));
+  if (len == 0) return plan;
+  plan.chunk = Chunk{cand_sub[*pick], nullptr, dsn, len, source};
+  return plan;
+}
+
+// Carries out the scheduler's decisions (NextChunk) until it has none.
+inline void Connection::Schedule(Timestamp now) {
+  if (!CanSchedule()) return;
+  if (!mptcp()) {
+    PumpFallback(now);
+    return;
+  }
   for (int guard = 0; guard < 256; ++guard) {
-    // Next range: a reinjection, else new data.
-    Dsn64 dsn;
-    uint64_t avail;
-    bool reinject = false;
-    while (!reinject_.empty()) {
-      DataRange& r = reinject_.front();
-      if (r.dsn + r.len <= data_una_) {
-        reinject_.pop_front();
-        continue;
+    DropAckedReinjections();
+    const SchedulePlan plan = NextChunk();
+    if (plan.window_limited) ++mib_.snd_wnd_shared;
+    if (!plan.chunk) return;
+    const Chunk& c = *plan.chunk;
+    switch (c.source) {
+      case Chunk::Source::kNew:
+        // RFC 6298 §5.1 in spirit: the data-level timer runs from the first outstanding byte.
+        if (snd_data_nxt_ == data_una_) last_data_progress_ = now;
+        WriteToSubflow(*c.subflow, c.dsn, c.len);
+        snd_data_nxt_ += c.len;
+        break;
+      case Chunk::Source::kReinject: {
+        WriteToSubflow(*c.subflow, c.dsn, c.len);
+        DataRange& r = reinject_.front();  // NextChunk's range, now at the front
+        r.len -= static_cast<uint32_t>(c.dsn + c.len - r.dsn);
+        r.dsn = c.dsn + c.len;
+        if (r.len == 0) reinject_.pop_front();
+        break;
       }
-      if (r.dsn < data_una_) {
-        r.len -= static_cast<uint32_t>(data_una_ - r.dsn);
-        r.dsn = data_una_;
-      }
-      break;
+      case Chunk::Source::kOpportunistic:
+        or_done_ = true;
+        or_dsn_ = data_una_;
+        mib_.reinjected_bytes += c.len;
+        ++mib_.opportunistic_retrans;
+        reinjected_ever_ = true;
+        // Penalise the slow subflow: a congestion signal, at most once per its RTT.
+        if (Subflow& h = *c.holder; h.last_penalty == Timestamp::Never() ||
+                                    now >= h.last_penalty + h.engine.rtt().srtt()) {
+          h.last_penalty = now;
+          h.engine.Penalize(now);
+          ++mib_.penalized;
+        }
+        WriteToSubflow(*c.subflow, c.dsn, c.len);
+        break;
     }
-    if (!reinject_.empty()) {
-      dsn = reinject_.front().dsn;
-      avail = reinject_.front().len;
-      reinject = true;
-    } else {
-      dsn = snd_data_nxt_;
-      if (dsn >= data_end) {
-        // Everything buffered is in flight. A full send buffer is held up by the oldest data
-        // like the peer's window; otherwise the application is slow and a faster subflow
-        // idles while the receiver waits for data on a much slower one.
-        const bool buffer_full = send_buffer_.free_space() == 0;
-        if (snd_data_nxt_ > data_una_ && OpportunisticRetransmit(now, !buffer_full)) continue;
-        return;
-      }
-      // RFC 8684 §3.3.4: nothing beyond DATA_ACK + window.
-      if (dsn >= data_wnd_end_) {
-        ++mib_.snd_wnd_shared;
-        if (OpportunisticRetransmit(now)) continue;
-        return;
-      }
-      avail = std::min(data_end, data_wnd_end_) - dsn;
+    scheduler_->OnScheduled(c.subflow->id, c.len);
+  }
+}
+
+// Reinjection ranges are trimmed to what DATA_ACK has not covered yet.
+inline void Connection::DropAckedReinjections() {
+  while (!reinject_.empty()) {
+    DataRange& r = reinject_.front();
+    if (r.dsn + r.len <= data_una_) {
+      reinject_.pop_front();
+      continue;
     }
-    const bool regular_alive = RegularSubflowAlive();
-    size_t n = 0;
-    for (auto& s : subflows_) {
-      if (n == cand.size()) break;
-      if (!SchedulerMayUse(*s, regular_alive)) continue;
-      const uint32_t room = SubflowRoom(*s, avail);
-      cand[n] = SubflowCandidate{s->id,
-                                 s->engine.rtt().srtt(),
-                                 s->engine.rtt().has_sample(),
-                                 room,
-                                 s->engine.cwnd(),
-                                 s->engine.bytes_in_flight(),
-                                 s->backup()};
-      cand_sub[n++] = s.get();
+    if (r.dsn < data_una_) {
+      r.len -= static_cast<uint32_t>(data_una_ - r.dsn);
+      r.dsn = data_una_;
     }
-    const auto pick = scheduler_->Pick(std::span<const SubflowCandidate>(cand.data(), n));
-    if (!pick || cand[*pick].room == 0) return;
-    Subflow& s = *cand_sub[*pick];
-    const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(
-        {avail, cand[*pick].room, config_.max_mapping, kMaxMappingLength}));
-    if (len == 0) return;
-    // RFC 6298 §5.1 in spirit: the data-level timer runs from the first outstanding byte.
-    if (snd_data_nxt_ == data_una_ && !reinject) last_data_progress_ = now;
-    WriteToSubflow(s, dsn, len);
-    if (reinject) {
-      DataRange& r = reinject_.front();
-      r.dsn += len;
-      r.len -= len;
-      if (r.len == 0) reinject_.pop_front();
-    } else {
-      snd_data_nxt_ += len;
-    }
+    return;
   }
 }
 
@@ -228,11 +275,11 @@ inline void Connection::Schedule(Timestamp now) {
 // Implementing a Deployable Multipath TCP", NSDI 2012). Once per value of DATA_ACK.
 // `app_limited`: nothing holds up the sender but the receiver waits; act only when the holder
 // is much slower (twice the RTT), else every slow-path byte would be sent twice.
-inline bool Connection::OpportunisticRetransmit(Timestamp now, bool app_limited) {
-  if (!reinject_.empty() || (or_done_ && or_dsn_ == data_una_)) return false;
+inline std::optional<Connection::Chunk> Connection::PlanOpportunistic(bool app_limited) const {
+  if (or_done_ && or_dsn_ == data_una_) return std::nullopt;
   Subflow* holder = nullptr;
   Dsn64 hol_end = data_una_;
-  for (auto& sp : subflows_) {
+  for (const auto& sp : subflows_) {
     const Subflow& s = *sp;
     for (size_t i = 0; i < s.tx.size() && holder == nullptr; ++i) {
       const TxMapping& m = s.tx[i];
@@ -244,11 +291,11 @@ inline bool Connection::OpportunisticRetransmit(Timestamp now, bool app_limited)
     }
     if (holder != nullptr) break;
   }
-  if (holder == nullptr) return false;
+  if (holder == nullptr) return std::nullopt;
   const bool regular_alive = RegularSubflowAlive();
   Subflow* fast = nullptr;
   uint32_t fast_room = 0;
-  for (auto& sp : subflows_) {
+  for (const auto& sp : subflows_) {
     Subflow& s = *sp;
     if (&s == holder || !SchedulerMayUse(s, regular_alive) || !s.engine.rtt().has_sample()) {
       continue;
@@ -262,22 +309,11 @@ inline bool Connection::OpportunisticRetransmit(Timestamp now, bool app_limited)
       fast_room = room;
     }
   }
-  if (fast == nullptr) return false;
-  or_done_ = true;
-  or_dsn_ = data_una_;
-  const uint32_t len = static_cast<uint32_t>(
-      std::min<uint64_t>({hol_end - data_una_, fast_room, config_.max_mapping, uint64_t{16} * fast->engine.smss()}));
-  reinject_.push_back(DataRange{data_una_, len});
-  mib_.reinjected_bytes += len;
-  ++mib_.opportunistic_retrans;
-  reinjected_ever_ = true;
-  if (holder->last_penalty == Timestamp::Never() ||
-      now >= holder->last_penalty + holder->engine.rtt().srtt()) {
-    holder->last_penalty = now;
-    holder->engine.Penalize(now);
-    ++mib_.penalized;
-  }
-  return true;
+  if (fast == nullptr) return std::nullopt;
+  const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(
+      {hol_end - data_una_, fast_room, config_.max_mapping, uint64_t{16} * fast->engine.smss()}));
+  if (len == 0) return std::nullopt;
+  return Chunk{fast, holder, data_una_, len, Chunk::Source::kOpportunistic};
 }
 
 // RFC 8684 §3.3.8: backup subflows carry data only when no regular subflow can.
@@ -315,7 +351,7 @@ inline uint32_t Connection::SubflowRoom(const Subflow& s, uint64_t avail) const 
   uint32_t room = sendable > queued ? sendable - queued : 0;
   room = static_cast<uint32_t>(std::min<size_t>(room, s.engine.send_buffer_free()));
   // What the subflow holds (in flight and unsent) stays within its in-flight limit.
-  if (mptcp_ && s.engine.send_buffer_free() > 0) {
+  if (mptcp() && s.engine.send_buffer_free() > 0) {
     const size_t held = s.engine.config().send_buffer - s.engine.send_buffer_free();
     const size_t limit = SubflowInflightLimit(s);
     room = static_cast<uint32_t>(std::min<size_t>(room, limit > held ? limit - held : 0));
@@ -348,7 +384,7 @@ inline size_t Connection::SubflowInflightLimit(const Subflow& s) const {
 // nothing in flight. Runs whenever data or buffer space appears, so that NextDeadline() need
 // only ask the subflow.
 inline void Connection::PumpFallback(Timestamp now) {
-  if (mptcp_ || !CanSchedule()) return;
+  if (mptcp() || !CanSchedule()) return;
   const Dsn64 data_end = data_una_ + send_buffer_.size();
   for (auto& s : subflows_) {
     if (!s->alive()) continue;
@@ -361,22 +397,22 @@ inline void Connection::PumpFallback(Timestamp now) {
     OnDataAck(now, snd_data_nxt_, 0);  // the subflow owns those bytes now
     break;
   }
-  MaybeQueueDataFin();
+  MaybeQueueDataFin(now);
 }
 
-inline void Connection::MaybeQueueDataFin() {
-  if (!data_fin_queued_ || data_fin_dsn_ || closed_ || !established_) return;
+inline void Connection::MaybeQueueDataFin(Timestamp now) {
+  if (!WeClosed(state_) || data_fin_dsn_ || !established_) return;
   if (snd_data_nxt_ != data_una_ + send_buffer_.size()) return;  // data still to hand out
   data_fin_dsn_ = snd_data_nxt_;
-  if (!mptcp_) {
-    for (auto& s : subflows_) s->engine.Close(last_now_);
+  if (!mptcp()) {
+    for (auto& s : subflows_) s->engine.Close(now);
     return;
   }
   snd_data_nxt_ += 1;  // RFC 8684 §3.3.3: the DATA_FIN takes one data sequence number
   // RFC 8684 §3.3.3: the DATA_FIN goes out in a DSS (alone: length 1, subflow seq 0) and is
   // resent until DATA_ACKed.
   if (Subflow* s = BestSubflowForSignal()) s->engine.RequestPureAck();
-  last_data_progress_ = last_now_;
+  last_data_progress_ = now;
 }
 
 // Builds the MPTCP options for a planned segment, shortening its payload to one mapping.
@@ -384,7 +420,7 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
                                        OutOptions& out) {
   (void)now;
   WindowAdvert window;
-  if (mptcp_ && tx.kind != tcp::TxKind::kRst) {
+  if (mptcp() && tx.kind != tcp::TxKind::kRst) {
     const bool syn = tx.kind == tcp::TxKind::kSyn || tx.kind == tcp::TxKind::kSynAck;
     // Whether a DSS (with DATA_ACK) goes on this segment: see below.
     const bool dss = !syn && remote_key_ &&
@@ -399,7 +435,7 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
   switch (tx.kind) {
     case tcp::TxKind::kSyn:
       if (s.kind == SubflowKind::kInitial) {
-        if (mptcp_) {
+        if (mptcp()) {
           // RFC 8684 §3.1: version 1, H (HMAC-SHA256), A when we want checksums; no key.
           out.Add(wire::MpCapable{1, static_cast<uint8_t>(wire::MpCapable::kFlagH |
                                                           (config_.checksum ? wire::MpCapable::kFlagA : 0))});
@@ -410,7 +446,7 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
       return out.len;
     case tcp::TxKind::kSynAck:
       if (s.kind == SubflowKind::kInitial) {
-        if (mptcp_) {
+        if (mptcp()) {
           wire::MpCapable m{1, static_cast<uint8_t>(wire::MpCapable::kFlagH |
                                                     (checksum_ ? wire::MpCapable::kFlagA : 0))};
           m.sender_key = local_key_;
@@ -431,7 +467,7 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
     default:
       break;
   }
-  if (!mptcp_) return 0;
+  if (!mptcp()) return 0;
   if (s.kind == SubflowKind::kJoin && s.initiator && s.join_ack_pending) {
     // RFC 8684 §3.2: the third ACK carries HMAC(Key-A || Key-B, R-A || R-B), 160 bits.
     out.Add(wire::MpJoinAck{crypto::JoinAckHmac(local_key_, *remote_key_, s.local_nonce,
@@ -461,7 +497,7 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
       }
       mapping = dm;
     }
-  } else if (data_fin_dsn_ && !data_fin_acked_) {
+  } else if (data_fin_dsn_ && !DataFinAcked()) {
     // RFC 8684 §3.3.3: a DATA_FIN without data: length 1, subflow sequence number 0.
     wire::DssMapping dm;
     dm.dsn = *data_fin_dsn_;
@@ -577,32 +613,37 @@ inline void Connection::AfterEmit(Timestamp now, Subflow& s, const OutOptions& o
   }
 }
 
-inline std::optional<Transmit> Connection::PollTransmit(Timestamp now, std::span<uint8_t> buf) {
-  last_now_ = now;
-  SweepSubflows(now);
-  if (!closed_) {
+inline TransmitResult Connection::PollTransmit(Timestamp now, std::span<uint8_t> buf) {
+  if (!closed()) {
     Schedule(now);
-    MaybeQueueDataFin();
+    MaybeQueueDataFin(now);
   }
   const size_t n = subflows_.size();
   for (size_t k = 0; k < n; ++k) {
     Subflow& s = *subflows_[(rr_cursor_ + k) % n];
-    auto tx = s.engine.NextTransmission(now, mptcp_ ? kDssReserve : 0);
+    auto tx = s.engine.NextTransmission(now, mptcp() ? kDssReserve : 0);
     if (!tx) continue;
     OutOptions opts;
     BuildOptions(now, s, *tx, opts);
+    // Header and options take at most 60 bytes (RFC 9293 §3.1).
+    const size_t needed = 60 + tx->payload_len;
+    if (buf.size() < needed) return TransmitResult::BufferTooSmall(needed);
     const size_t len = s.engine.Emit(now, *tx, opts.bytes(), buf);
     if (len == 0) continue;
     AfterEmit(now, s, opts);
     rr_cursor_ = (rr_cursor_ + k + 1) % n;
-    return Transmit{s.engine.tuple(), len, s.id};
+    Transmit t;
+    t.path = s.engine.tuple();
+    t.len = len;
+    t.subflow = s.id;
+    if (!s.alive()) SweepSubflows(now);  // its last segment (a RST) went out: forget it
+    return TransmitResult::Packet(t);
   }
-  SweepSubflows(now);
-  return std::nullopt;
+  return TransmitResult::Idle();
 }
 
 inline void Connection::ReinjectFrom(Subflow& s) {
-  if (!mptcp_) return;
+  if (!mptcp()) return;
   s.tx.ForEachUnacked(data_una_, [this](Dsn64 dsn, uint32_t len) {
     reinject_.push_back(DataRange{dsn, len});
     mib_.reinjected_bytes += len;
@@ -635,7 +676,7 @@ inline void Connection::SweepSubflows(Timestamp now) {
       s.up_reported = true;
       PushEvent(Event{.type = EventType::kSubflowUp, .subflow = s.id});
     }
-    if (mptcp_ && s.alive()) {
+    if (mptcp() && s.alive()) {
       // The peer closed this subflow while the connection goes on: close our side too.
       if (s.engine.state() == tcp::TcpState::kCloseWait) s.engine.Close(now);
       // RFC 8684 §3.3.6: a subflow that keeps timing out is stale; move its data elsewhere.
@@ -672,21 +713,24 @@ inline void Connection::SweepSubflows(Timestamp now) {
         }
         PushEvent(Event{.type = EventType::kSubflowDown, .subflow = s.id, .reason = r});
       }
-      if (!closed_) ReinjectFrom(s);
+      if (!closed()) ReinjectFrom(s);
       s.tx.clear();
       s.rx.clear();
     }
   }
-  FinishIfDone();  // before forgetting dead subflows: the last one's death closes the connection
+  FinishIfDone(now);  // before forgetting dead subflows: the last one's death closes the connection
   // Forget subflows that are closed and have nothing left to send (a final RST).
-  std::erase_if(subflows_, [](const std::unique_ptr<Subflow>& s) {
-    return !s->alive() && s->down_reported && !s->engine.NextTransmission(Timestamp::Zero());
+  std::erase_if(subflows_, [this](const std::unique_ptr<Subflow>& s) {
+    const bool gone = !s->alive() && s->down_reported && !s->engine.HasOutput();
+    if (gone && owner_ != nullptr) owner_->ReleaseTuple(owner_cookie_, s->engine.tuple());
+    return gone;
   });
   if (rr_cursor_ >= subflows_.size()) rr_cursor_ = 0;
+  MaybeQueueDataFin(now);
 }
 
-inline void Connection::FinishIfDone() {
-  if (closed_) return;
+inline void Connection::FinishIfDone(Timestamp now) {
+  if (closed()) return;
   size_t alive = 0;
   size_t open = 0;  // neither closed nor in TIME-WAIT
   tcp::CloseReason last = tcp::CloseReason::kNone;
@@ -695,31 +739,9 @@ inline void Connection::FinishIfDone() {
     if (s->alive() && s->engine.state() != tcp::TcpState::kTimeWait) ++open;
     if (!s->alive()) last = s->engine.close_reason();
   }
-  const bool both_fins = data_fin_acked_ && remote_fin_done_;
-  if (mptcp_ && both_fins) {
-    // RFC 8684 §3.3.3: with both DATA_FINs acknowledged the connection is closed. The
-    // subflows go on their own: a FIN each, or a RST for those that cannot finish one (stale,
-    // half open); whatever is still open after the close timeout is reset (Linux:
-    // net.mptcp.close_timeout).
-    for (auto& s : subflows_) {
-      if (!s->alive()) continue;
-      if (s->stale || !tcp::IsSynchronized(s->engine.state())) {
-        ResetSubflow(*s, wire::MpTcpRstReason::kUnspecified);
-        continue;
-      }
-      s->engine.Close(last_now_);
-    }
-    close_timer_.Arm(last_now_ + config_.close_timeout);
-    closed_ = true;
-    close_reason_ = CloseReason::kNormal;
-    PushEvent(Event{.type = EventType::kClosed, .subflow = 0, .reason = CloseReason::kNormal});
-    return;
-  }
-  const bool fallback_done = !mptcp_ && remote_fin_done_ && data_fin_dsn_.has_value();
-  if (open == 0 && fallback_done) {
-    closed_ = true;
-    close_reason_ = CloseReason::kNormal;
-    PushEvent(Event{.type = EventType::kClosed, .subflow = 0, .reason = CloseReason::kNormal});
+  // After fallback: closed once both FINs are through and no subflow is still exchanging them.
+  if (!mptcp() && open == 0 && remote_fin_done_ && data_fin_dsn_.has_value()) {
+    Advance(now, StateInput::kFinished);
     return;
   }
   if (alive == 0 && !subflows_.empty()) {
@@ -728,17 +750,15 @@ inline void Connection::FinishIfDone() {
     if (last == tcp::CloseReason::kTimeout) r = CloseReason::kTimeout;
     if (last == tcp::CloseReason::kRefused || !established_) r = CloseReason::kRefused;
     if (last == tcp::CloseReason::kTimeout && !established_) r = CloseReason::kTimeout;
-    closed_ = true;
-    close_reason_ = r;
-    PushEvent(Event{.type = EventType::kClosed, .subflow = 0, .reason = r});
+    Advance(now, StateInput::kReset, r);
   }
 }
 
 // The data-level timer runs while data or a DATA_FIN is unacknowledged, or while data waits
 // behind a closed shared window (then it probes).
 inline bool Connection::DataTimerNeeded() const {
-  if (closed_ || !mptcp_ || !established_ || !remote_key_) return false;
-  if (snd_data_nxt_ > data_una_ || (data_fin_dsn_ && !data_fin_acked_)) return true;
+  if (closed() || !mptcp() || !established_ || !remote_key_) return false;
+  if (snd_data_nxt_ > data_una_ || (data_fin_dsn_ && !DataFinAcked())) return true;
   return data_una_ + send_buffer_.size() > snd_data_nxt_ && snd_data_nxt_ >= data_wnd_end_;
 }
 
@@ -751,47 +771,27 @@ inline Duration Connection::DataRto() const {
   return worst;
 }
 
-inline Timestamp Connection::NextDeadline() const {
+inline bool Connection::HasOutput() const {
+  const size_t reserve = mptcp() ? kDssReserve : 0;
+  for (const auto& s : subflows_) {
+    if (s->engine.HasOutput(reserve)) return true;
+  }
+  return !closed() && NextChunk().chunk.has_value();
+}
+
+inline Timestamp Connection::NextTimer() const {
   Timestamp t = Timestamp::Never();
   for (const auto& s : subflows_) {
-    t = Earliest(t, s->engine.NextDeadline());
+    t = Earliest(t, s->engine.NextTimer());
     if (s->join_ack_pending) t = Earliest(t, s->join_ack_timer.deadline());
   }
-  if (t == Timestamp::Zero()) return t;
   if (!subflows_.empty()) t = Earliest(t, close_timer_.deadline());
-  // Signals wait for a fully established subflow to carry them.
-  if (remote_key_ && fully_established_ && !closed_ && mptcp_) {
+  // Signals wait for a subflow that can carry them (OnTimeout asks it for an ACK).
+  if (remote_key_ && fully_established_ && !closed() && mptcp() && !add_addr_.empty()) {
     bool carrier = false;
     for (const auto& s : subflows_) carrier |= CanCarrySignal(*s);
     if (carrier) {
       for (const auto& a : add_addr_) t = Earliest(t, a.next);
-    }
-  }
-  // Data the scheduler could hand out now (mirrors Schedule()).
-  if (CanSchedule() && !closed_) {
-    const Dsn64 data_end = data_una_ + send_buffer_.size();
-    uint64_t avail = 0;
-    for (const DataRange& r : reinject_) {
-      if (r.dsn + r.len > data_una_) {
-        avail = r.dsn + r.len - std::max(r.dsn, data_una_);
-        break;
-      }
-    }
-    if (avail == 0 && snd_data_nxt_ < data_end) {
-      avail = mptcp_ ? (snd_data_nxt_ < data_wnd_end_ ? std::min(data_end, data_wnd_end_) - snd_data_nxt_ : 0)
-                     : data_end - snd_data_nxt_;
-    }
-    if (avail > 0) {
-      const bool regular_alive = RegularSubflowAlive();
-      for (const auto& s : subflows_) {
-        if (!mptcp_) break;  // PumpFallback() already moved what fits
-        if (SchedulerMayUse(*s, regular_alive) && SubflowRoom(*s, avail) > 0) {
-          return Timestamp::Zero();
-        }
-      }
-    }
-    if (mptcp_ && data_fin_queued_ && !data_fin_dsn_ && snd_data_nxt_ == data_end) {
-      return Timestamp::Zero();
     }
   }
   if (DataTimerNeeded()) t = Earliest(t, last_data_progress_ + DataRto());
@@ -799,7 +799,6 @@ inline Timestamp Connection::NextDeadline() const {
 }
 
 inline void Connection::OnTimeout(Timestamp now) {
-  last_now_ = now;
   if (close_timer_.Expired(now)) {
     // The close timeout: subflows still finishing their FIN exchange are reset.
     close_timer_.Disarm();
@@ -813,7 +812,7 @@ inline void Connection::OnTimeout(Timestamp now) {
   }
   for (auto& sp : subflows_) {
     Subflow& s = *sp;
-    if (s.engine.NextDeadline() <= now) s.engine.OnTimeout(now);
+    if (s.engine.NextTimer() <= now) s.engine.OnTimeout(now);
     if (s.join_ack_pending && s.join_ack_timer.Expired(now)) {
       // RFC 8684 §3.2: resend the third ACK until the peer acknowledges it.
       if (++s.join_ack_retries > 5) {
@@ -844,7 +843,7 @@ inline void Connection::OnTimeout(Timestamp now) {
       mib_.reinjected_bytes += len;
       reinjected_ever_ = true;
     }
-    if (data_fin_dsn_ && !data_fin_acked_) {
+    if (data_fin_dsn_ && !DataFinAcked()) {
       if (Subflow* s = BestSubflowForSignal()) s->engine.RequestPureAck();
     }
     // The shared window may be closed with nothing in flight: probe it.

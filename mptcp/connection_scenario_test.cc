@@ -272,7 +272,7 @@ TEST(SubflowFailureTest, ResetOfTheOnlySubflowClosesTheConnection) {
     EXPECT_EQ(closed->event.reason, CloseReason::kReset);
     EXPECT_EQ(closed->at, t_reset);
     // The server learns it from the RST the client's endpoint answers its next segment with.
-    EXPECT_EQ(pipe.server_conn()->close_reason(), CloseReason::kReset);
+    EXPECT_EQ(r.server_final.close_reason, CloseReason::kReset);
     EXPECT_LT(r.client_read, cfg.server_bytes);
   }
 }
@@ -434,7 +434,7 @@ TEST_P(FallbackTest, CompletesAsPlainTcp) {
     pipe.SetFilter(0, Stripper(fc.strip, &stripped));
     const auto r = pipe.Run();
     EXPECT_GT(stripped, 0);
-    if (!r.ok && pipe.client_conn()->fallen_back() != pipe.server_conn()->fallen_back()) {
+    if (!r.ok && r.client_final.fallen_back != r.server_final.fallen_back) {
       ADD_FAILURE() << "regression: one-sided fallback. The receiver fell back, but the data sender "
                        "stays in MPTCP mode: its data is TCP-acknowledged without a DATA_ACK, "
                        "which RFC 8684 §3.7 says means the path strips MPTCP; instead the "
@@ -458,12 +458,10 @@ TEST_P(FallbackTest, CompletesAsPlainTcp) {
     ASSERT_TRUE(r.ok) << Describe(r);
     EXPECT_EQ(r.server_read, fc.client_bytes);
     EXPECT_EQ(r.client_read, fc.server_bytes);
-    Connection* c = pipe.client_conn();
-    Connection* s = pipe.server_conn();
-    EXPECT_TRUE(c->fallen_back());
-    EXPECT_TRUE(s->fallen_back());
-    EXPECT_EQ(c->close_reason(), CloseReason::kNormal);
-    EXPECT_EQ(s->close_reason(), CloseReason::kNormal);
+    EXPECT_TRUE(r.client_final.fallen_back);
+    EXPECT_TRUE(r.server_final.fallen_back);
+    EXPECT_EQ(r.client_final.close_reason, CloseReason::kNormal);
+    EXPECT_EQ(r.server_final.close_reason, CloseReason::kNormal);
     // The client asked for MPTCP and got TCP: it is told so, once.
     EXPECT_EQ(CountEvents(r.events, true, EventType::kFellBackToTcp), 1) << Describe(r);
     // So is the server (for a SYN without MP_CAPABLE: a plain TCP client, same API).
@@ -561,8 +559,8 @@ TEST_P(ChecksumNegotiationTest, EitherSideAskingMeansChecksumsBothWays) {
     }
     const auto r = pipe.Run();
     ASSERT_TRUE(r.ok) << Describe(r);
-    EXPECT_EQ(pipe.client_conn()->checksum_enabled(), expected);
-    EXPECT_EQ(pipe.server_conn()->checksum_enabled(), expected);
+    EXPECT_EQ(r.client_final.checksum_enabled, expected);
+    EXPECT_EQ(r.server_final.checksum_enabled, expected);
     EXPECT_EQ(r.client_mib.data_csum_err + r.server_mib.data_csum_err, 0u);
     for (size_t p = 0; p < 2; ++p) {
       for (int up = 0; up < 2; ++up) {
@@ -643,13 +641,13 @@ TEST_P(ChecksumCorruptionTest, CorruptedBytesAreNeverDelivered) {
                "emits no MpFail";
       } else {
         // The connection gave up instead: both ends must know.
-        EXPECT_NE(pipe.client_conn()->close_reason(), CloseReason::kNormal);
-        EXPECT_NE(pipe.server_conn()->close_reason(), CloseReason::kNormal);
+        EXPECT_NE(r.client_final.close_reason, CloseReason::kNormal);
+        EXPECT_NE(r.server_final.close_reason, CloseReason::kNormal);
         std::printf("corruption on the only subflow, seed %llu: connection reset (%s/%s) after "
                     "%zu/%zu bytes\n",
                     static_cast<unsigned long long>(seed),
-                    std::string(CloseReasonName(pipe.client_conn()->close_reason())).c_str(),
-                    std::string(CloseReasonName(pipe.server_conn()->close_reason())).c_str(),
+                    std::string(CloseReasonName(r.client_final.close_reason)).c_str(),
+                    std::string(CloseReasonName(r.server_final.close_reason)).c_str(),
                     r.client_read, r.server_read);
       }
     } else {
@@ -708,7 +706,7 @@ TEST(AddressSignalTest, AnnouncedAddressIsEchoedAndJoined) {
     const Timestamp t_announce = AtVaried(200, 20, seed);
     pipe.At(t_announce, [&cfg](MultipathPipe& p) {
       ASSERT_NE(p.server_conn(), nullptr);
-      p.server_conn()->AnnounceAddress(kAnnouncedId, SocketAddress{cfg.paths[1].server_ip, 0});
+      p.server_conn()->AnnounceAddress(p.now(), kAnnouncedId, SocketAddress{cfg.paths[1].server_ip, 0});
     });
     std::optional<SubflowInfo> joined;
     pipe.At(At(Ms(600)), [&joined](MultipathPipe& p) {
@@ -767,7 +765,7 @@ TEST(AddressSignalTest, ResentAnnouncementIsEchoedButJoinedOnce) {
       });
     }
     pipe.At(AtVaried(200, 20, seed), [&cfg](MultipathPipe& p) {
-      p.server_conn()->AnnounceAddress(kAnnouncedId, SocketAddress{cfg.paths[1].server_ip, 0});
+      p.server_conn()->AnnounceAddress(p.now(), kAnnouncedId, SocketAddress{cfg.paths[1].server_ip, 0});
     });
     const auto r = pipe.Run();
     ASSERT_TRUE(r.ok) << Describe(r);
@@ -791,7 +789,7 @@ TEST(AddressSignalTest, RemovedAddressClosesItsSubflows) {
     std::vector<Event> announced;
     JoinWhenAnnounced(pipe, cfg, &announced);
     pipe.At(At(Ms(200)), [&cfg](MultipathPipe& p) {
-      p.server_conn()->AnnounceAddress(kAnnouncedId, SocketAddress{cfg.paths[1].server_ip, 0});
+      p.server_conn()->AnnounceAddress(p.now(), kAnnouncedId, SocketAddress{cfg.paths[1].server_ip, 0});
     });
     const Timestamp t_remove = AtVaried(450, 30, seed);
     std::vector<PathCounters> at_remove;
@@ -801,7 +799,7 @@ TEST(AddressSignalTest, RemovedAddressClosesItsSubflows) {
       ASSERT_TRUE(info.has_value());
       removed_id = info->id;
       at_remove = p.path_counters();
-      p.server_conn()->WithdrawAddress(kAnnouncedId);
+      p.server_conn()->WithdrawAddress(p.now(), kAnnouncedId);
     });
     std::vector<PathCounters> settled;
     pipe.At(t_remove + Ms(150), [&](MultipathPipe& p) { settled = p.path_counters(); });
@@ -837,7 +835,7 @@ TEST(AddressSignalTest, MpPrioMakesASubflowBackupAndBack) {
       c0 = p.path_counters();
       const auto info = InfoFor(p.client_conn(), p.ClientTuple(1));
       ASSERT_TRUE(info.has_value());
-      EXPECT_TRUE(p.client_conn()->SetBackup(info->id, true));
+      EXPECT_TRUE(p.client_conn()->SetBackup(p.now(), info->id, true));
     });
     // Give the MP_PRIO and what was already queued on the subflow time to go.
     pipe.At(t_backup + Ms(150), [&](MultipathPipe& p) { c1 = p.path_counters(); });
@@ -847,7 +845,7 @@ TEST(AddressSignalTest, MpPrioMakesASubflowBackupAndBack) {
       server_view = InfoFor(p.server_conn(), p.ClientTuple(1).Reversed());
       const auto info = InfoFor(p.client_conn(), p.ClientTuple(1));
       ASSERT_TRUE(info.has_value());
-      EXPECT_TRUE(p.client_conn()->SetBackup(info->id, false));
+      EXPECT_TRUE(p.client_conn()->SetBackup(p.now(), info->id, false));
     });
     pipe.At(t_regular + Ms(300), [&](MultipathPipe& p) { c3 = p.path_counters(); });
     const auto r = pipe.Run();
@@ -890,12 +888,12 @@ TEST_P(AbortTest, FastcloseReachesThePeer) {
     const auto r = pipe.Run();
     ASSERT_TRUE(r.ok) << Describe(r);
     EXPECT_EQ(subflows_at_abort, 2u);
-    Connection* aborter = client_aborts ? pipe.client_conn() : pipe.server_conn();
-    Connection* peer = client_aborts ? pipe.server_conn() : pipe.client_conn();
+    const ConnectionSnapshot& aborter = client_aborts ? r.client_final : r.server_final;
+    const ConnectionSnapshot& peer = client_aborts ? r.server_final : r.client_final;
     const MptcpMib& aborter_mib = client_aborts ? r.client_mib : r.server_mib;
     const MptcpMib& peer_mib = client_aborts ? r.server_mib : r.client_mib;
-    EXPECT_EQ(aborter->close_reason(), CloseReason::kAborted);
-    EXPECT_EQ(peer->close_reason(), CloseReason::kReset);
+    EXPECT_EQ(aborter.close_reason, CloseReason::kAborted);
+    EXPECT_EQ(peer.close_reason, CloseReason::kReset);
     EXPECT_GE(aborter_mib.mp_fastclose_tx, 1u);
     EXPECT_EQ(peer_mib.mp_fastclose_rx, 1u);
     const auto aborter_closed = FirstEvent(r.events, client_aborts, EventType::kClosed);
@@ -907,11 +905,13 @@ TEST_P(AbortTest, FastcloseReachesThePeer) {
     EXPECT_LE(peer_closed->at - t_abort, Ms(500));
     EXPECT_EQ(CountEvents(r.events, true, EventType::kClosed), 1);
     EXPECT_EQ(CountEvents(r.events, false, EventType::kClosed), 1);
-    // No live subflow is left on either end, and both connections can be reaped.
-    EXPECT_EQ(LiveSubflows(aborter), 0u);
-    EXPECT_EQ(LiveSubflows(peer), 0u);
-    EXPECT_EQ(pipe.client().Reap(), 1u);
-    EXPECT_EQ(pipe.server().Reap(), 1u);
+    // The aborted connection is gone from its Endpoint; the peer's, reset under its
+    // application, stays until that application closes or reaps it, with no live subflow.
+    EXPECT_EQ(client_aborts ? pipe.client_conn() : pipe.server_conn(), nullptr);
+    Connection* peer_conn = client_aborts ? pipe.server_conn() : pipe.client_conn();
+    ASSERT_NE(peer_conn, nullptr);
+    EXPECT_EQ(LiveSubflows(peer_conn), 0u);
+    EXPECT_EQ((client_aborts ? pipe.server() : pipe.client()).Reap(), 1u);
   }
 }
 
@@ -947,8 +947,7 @@ TEST_P(GracefulCloseTest, BothSidesCloseNormally) {
     ASSERT_TRUE(r.ok) << Describe(r);
     for (bool client : {true, false}) {
       SCOPED_TRACE(client ? "client" : "server");
-      Connection* c = client ? pipe.client_conn() : pipe.server_conn();
-      EXPECT_EQ(c->close_reason(), CloseReason::kNormal);
+      EXPECT_EQ((client ? r.client_final : r.server_final).close_reason, CloseReason::kNormal);
       EXPECT_EQ(CountEvents(r.events, client, EventType::kClosed), 1);
       const auto closed = FirstEvent(r.events, client, EventType::kClosed);
       ASSERT_TRUE(closed.has_value());
@@ -959,9 +958,12 @@ TEST_P(GracefulCloseTest, BothSidesCloseNormally) {
       EXPECT_LE(closed->at - both_fins, Duration::Seconds(cc.loss > 0 ? 2 : 1))
           << "closed at " << Seconds(closed->at) << " s, DATA_FINs in by " << Seconds(both_fins)
           << " s";
-      for (const SubflowInfo& s : c->Subflows()) {
-        EXPECT_TRUE(s.state == tcp::TcpState::kClosed || s.state == tcp::TcpState::kTimeWait)
-            << "subflow " << s.id << " in " << tcp::TcpStateName(s.state);
+      // Released (closed, finished, read), or its subflows done.
+      if (Connection* c = client ? pipe.client_conn() : pipe.server_conn()) {
+        for (const SubflowInfo& s : c->Subflows()) {
+          EXPECT_TRUE(s.state == tcp::TcpState::kClosed || s.state == tcp::TcpState::kTimeWait)
+              << "subflow " << s.id << " in " << tcp::TcpStateName(s.state);
+        }
       }
       // (A side that sends nothing closes at once, and a closing connection takes no joins.)
       if (cc.client_bytes > 0 && cc.server_bytes > 0) {

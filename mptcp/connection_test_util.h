@@ -355,25 +355,40 @@ class ConnHarness {
 
   Connection& conn() { return conn_; }
   Connection* operator->() { return &conn_; }
+  // The latest time the conversation reached (application calls between segments use it).
+  Timestamp now() const { return now_; }
 
   // The peer's segment, arriving on `path` (the connection's view) at `now`.
   Disposition Send(Timestamp now, const FourTuple& path, const PeerSeg& seg) {
+    now_ = now;
     const std::vector<uint8_t> bytes = seg.Bytes(path);
     return conn_.OnSegment(now, path, bytes);
   }
   Disposition AcceptSyn(Timestamp now, const FourTuple& path, const PeerSeg& syn) {
+    now_ = now;
     return conn_.AcceptSyn(now, path, syn.Repr(path));
   }
   Disposition AcceptJoin(Timestamp now, const FourTuple& path, const PeerSeg& syn,
                          const wire::MpJoinSyn& join) {
+    now_ = now;
     return conn_.AcceptJoin(now, path, syn.Repr(path), join);
   }
 
-  // Runs the timers due at `now`, then takes the next segment, parsed.
+  // Runs the timers due at `now`, then takes the next segment, parsed. NextDeadline() must
+  // agree: Now() exactly when a segment comes out.
   std::optional<Sent> Poll(Timestamp now) {
-    conn_.OnTimeout(now);
+    now_ = now;
+    if (conn_.NextTimer() <= now) conn_.OnTimeout(now);
+    const PollAt said = conn_.NextDeadline();
     auto t = conn_.PollTransmit(now, buf_);
-    if (!t) return std::nullopt;
+    EXPECT_NE(t.status(), TransmitResult::Status::kBufferTooSmall);
+    EXPECT_EQ(said.now(), static_cast<bool>(t))
+        << "NextDeadline said " << said << " at " << now << " but PollTransmit "
+        << (t ? "sent" : "had nothing");
+    if (!t) {
+      EXPECT_FALSE(conn_.NextDeadline().now()) << "nothing sent, yet NextDeadline says now";
+      return std::nullopt;
+    }
     return ParseSent(t->path, t->subflow, std::span<const uint8_t>(buf_.data(), t->len));
   }
   // Everything sendable at `now`.
@@ -395,6 +410,7 @@ class ConnHarness {
 
  private:
   Connection conn_;
+  Timestamp now_ = Timestamp::Zero();
   std::array<uint8_t, 2048> buf_{};
 };
 

@@ -79,7 +79,7 @@ std::optional<Dsn64> Edge(const Sent& s, uint8_t scale = 0) {
 
 bool ReadsPattern(ConnHarness& c, uint64_t from, size_t n) {
   std::vector<uint8_t> out(n);
-  if (c->Read(out) != n) return false;
+  if (c->Read(c.now(), out) != n) return false;
   for (size_t i = 0; i < n; ++i) {
     if (out[i] != static_cast<uint8_t>((from + i) * 13 + 5)) return false;
   }
@@ -177,11 +177,11 @@ TEST(ConnectionWindowTest, RightEdgeNeverMovesLeftOnAnyAckPath) {
           break;
         case 3: {  // the application reads
           std::vector<uint8_t> out(rng.Uniform(6000));
-          read += s.c->Read(out);
+          read += s.c->Read(t, out);
           break;
         }
         case 4:  // the server has data of its own (data segments carry DATA_ACKs too)
-          s.c->Write(server_data);
+          s.c->Write(t, server_data);
           break;
         default:  // time passes: delayed ACKs, retransmissions
           t = t + Duration::Millis(50);

@@ -1,17 +1,25 @@
 // The endpoint: everything one host's MPTCP stack needs around its connections. It takes IP
 // packets in, demultiplexes them by 4-tuple and by MPTCP token (RFC 8684 §2.2, §3.2), creates
-// server connections from MP_CAPABLE SYNs on listening ports, answers strays with RSTs
-// (RFC 9293 §3.10.7.1), keeps tokens unique, and puts IP packets out. Sans-IO like the rest.
+// server connections from SYNs on listening ports, answers strays with RSTs (RFC 9293
+// §3.10.7.1), keeps tokens unique, puts IP packets out, and lets closed connections go with a
+// compact TIME-WAIT record per subflow. Sans-IO like the rest.
+//
+// Its work per packet and per timer does not grow with the number of connections: a
+// connection is looked at again only when something touched it (a packet, a timer, an
+// application call, which the connection reports through ConnectionOwner). Those go on a dirty
+// list; settling it puts each in the ready queue (it has a segment to send) and in a heap keyed
+// by its earliest timer.
 #ifndef MPTCP_ENDPOINT_H_
 #define MPTCP_ENDPOINT_H_
 
+#include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <span>
 #include <vector>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "absl/status/statusor.h"
@@ -19,8 +27,11 @@
 #include "mptcp/config.h"
 #include "mptcp/connection.h"
 #include "mptcp/crypto/keys.h"
+#include "mptcp/deadline_heap.h"
 #include "mptcp/fifo.h"
+#include "mptcp/poll.h"
 #include "mptcp/random.h"
+#include "mptcp/tcp/time_wait.h"
 #include "mptcp/time.h"
 #include "mptcp/wire/ip.h"
 #include "mptcp/wire/mptcp_options.h"
@@ -33,9 +44,15 @@ using ConnectionId = uint64_t;
 struct EndpointConfig {
   ConnectionConfig connection;
   size_t max_connections = 4096;
+  // Accepted connections not yet taken with PollEvent (Linux's listen backlog, somaxconn):
+  // SYNs beyond it are dropped, and the client retries.
+  size_t accept_backlog = 4096;
+  // TIME-WAIT records kept at most (Linux's tcp_max_tw_buckets): beyond it a closing
+  // subflow leaves none, as Linux does when its table overflows.
+  size_t max_time_wait = 65536;
   // Accept plain TCP clients (no MP_CAPABLE) on listening ports, as Linux does.
   bool accept_plain_tcp = true;
-  // RSTs queued for strays at most (more are dropped and counted): bounded memory.
+  // RSTs (and TIME-WAIT ACKs) queued for strays at most (more are dropped and counted).
   size_t max_pending_resets = 64;
 };
 
@@ -50,6 +67,8 @@ enum class PacketVerdict : uint8_t {
   kJoinNoToken,      // MP_JOIN for an unknown token: RST (RFC 8684 §3.2)
   kJoinRefused,      // MP_JOIN refused by the connection (limit, state): RST
   kTooManyConnections,
+  kBacklogFull,      // a SYN dropped: too many accepted connections not yet polled
+  kTimeWait,         // handled by a TIME-WAIT record
 };
 
 struct PacketResult {
@@ -72,12 +91,19 @@ struct EndpointStats {
   uint64_t resets_sent = 0;
   uint64_t resets_dropped = 0;
   uint64_t token_collisions = 0;
-  uint64_t join_no_token = 0;  // Linux: MPJoinNoTokenFound
+  uint64_t join_no_token = 0;      // Linux: MPJoinNoTokenFound
+  uint64_t listen_overflows = 0;   // Linux: ListenOverflows
+  uint64_t released = 0;           // connections let go (closed, finished, read)
+  uint64_t time_wait_acks = 0;     // ACKs sent from TIME-WAIT records
+  uint64_t time_wait_overflow = 0; // Linux: TCPTimeWaitOverflow
+  uint64_t time_wait_reused = 0;   // records replaced by a new connection on their tuple
 };
 
-class Endpoint {
+class Endpoint final : private ConnectionOwner {
  public:
   Endpoint(const EndpointConfig& config, uint64_t seed) : config_(config), rng_(seed) {}
+  Endpoint(const Endpoint&) = delete;  // connections point back at it
+  Endpoint& operator=(const Endpoint&) = delete;
 
   // Accept MPTCP (and, if configured, plain TCP) connections to `port` on any local address.
   void Listen(uint16_t port) { listening_.insert(port); }
@@ -90,66 +116,150 @@ class Endpoint {
   absl::StatusOr<SubflowId> OpenSubflow(Timestamp now, ConnectionId id, const SocketAddress& local,
                                         const SocketAddress& remote, bool backup = false);
 
+  // The connection, or null once it has been released. A connection is released when the
+  // application has closed it (Close or Abort), it is finished() and nothing is left to read;
+  // or by Reap(). Release happens inside OnPacket, PollTransmit, OnTimeout and Reap: a
+  // Connection* is valid until the next of those calls.
   Connection* connection(ConnectionId id) {
     auto it = connections_.find(id);
-    return it == connections_.end() ? nullptr : it->second.get();
+    return it == connections_.end() ? nullptr : &it->second->conn;
   }
   size_t connection_count() const { return connections_.size(); }
+  size_t time_wait_count() const { return time_wait_.size(); }
+  // In id order (O(n log n): for tools, not for the data path).
   template <typename Fn>
   void ForEachConnection(Fn&& fn) {
-    for (auto& [id, c] : connections_) fn(id, *c);
+    std::vector<ConnectionId> ids;
+    ids.reserve(connections_.size());
+    for (const auto& [id, slot] : connections_) ids.push_back(id);
+    std::sort(ids.begin(), ids.end());
+    for (ConnectionId id : ids) {
+      if (Connection* c = connection(id)) fn(id, *c);
+    }
   }
 
   // An IP packet from the network.
   PacketResult OnPacket(Timestamp now, std::span<const uint8_t> ip_packet);
-  // The next IP packet to send, written at the start of `buf` (which should hold 40 + 60 +
-  // MSS bytes); its length, or nullopt when there is nothing to send now.
+  // The next IP packet to send, written at the start of `buf`, and the path it goes on. `buf`
+  // needs 40 + 60 + MSS bytes (IPv6 and TCP headers, the largest payload): a smaller one gets
+  // BufferTooSmall(needed) and the packet stays queued.
   //
-  // The driving loop: after any input, drain PollTransmit; when NextDeadline() <= now (it
-  // returns Timestamp::Zero() when a packet is ready), call OnTimeout(now) then drain again.
-  // OnTimeout does nothing when nothing is due, and after it and the drain NextDeadline() is
-  // later than now.
-  std::optional<size_t> PollTransmit(Timestamp now, std::span<uint8_t> buf);
-
-  Timestamp NextDeadline() const;
+  // The driving loop: when NextDeadline().DueBy(now) (Now() included: a timer may be due
+  // behind the ready output), call OnTimeout(now), then drain PollTransmit. After that,
+  // NextDeadline() is later than now.
+  //   if (ep.NextDeadline().DueBy(now)) ep.OnTimeout(now);
+  //   while (auto t = ep.PollTransmit(now, buf)) Send(t->path, buf.first(t->len));
+  TransmitResult PollTransmit(Timestamp now, std::span<uint8_t> buf);
+  // Now() when PollTransmit has a packet, else the earliest timer of any connection or
+  // TIME-WAIT record. O(1) plus the connections touched since the last call.
+  PollAt NextDeadline() const;
+  // Runs the timers due at `now`, visiting only the connections they belong to.
   void OnTimeout(Timestamp now);
+  // Accepted connections, at most accept_backlog of them pending.
   std::optional<EndpointEvent> PollEvent() {
     if (events_.empty()) return std::nullopt;
     EndpointEvent e = events_.front();
     events_.pop_front();
+    if (e.type == EndpointEvent::Type::kAccepted) --accepted_pending_;
     return e;
   }
-  // Forgets connections that are closed and have no subflow left.
+  size_t pending_events() const { return events_.size(); }
+  // Releases every connection that is closed and finished, whether or not the application
+  // closed it (not needed otherwise: see connection()). Returns how many.
   size_t Reap();
 
   const EndpointStats& stats() const { return stats_; }
   const EndpointConfig& config() const { return config_; }
+  // Bytes of the Endpoint's own tables (for the per-connection footprint).
+  size_t TableBytes() const;
 
  private:
-  struct PendingReset {
+  // A connection and what the Endpoint keeps about it. One allocation per connection.
+  struct Slot {
+    Slot(const ConnectionConfig& config, Role role, uint64_t key, uint64_t seed, ConnectionId id)
+        : conn(config, role, key, seed), id(id), heap_tiebreak(id) {}
+    Connection conn;
+    ConnectionId id;
+    // Its earliest timer, in timers_ (DeadlineHeap's fields).
+    Timestamp heap_key = Timestamp::Never();
+    uint32_t heap_pos = kNotInHeap;
+    uint64_t heap_tiebreak;
+    bool dirty = false;         // on dirty_: to settle
+    bool has_output = false;    // as of the last settle
+    bool ready_queued = false;  // its id is in ready_
+  };
+  // A segment for a tuple that has no connection: a RST, or a TIME-WAIT record's ACK.
+  struct PendingControl {
     FourTuple tuple;  // local first
-    wire::TcpRepr rst;
+    wire::TcpRepr seg;
+  };
+  struct TimeWaitExpiry {
+    Timestamp at;
+    FourTuple tuple;
   };
 
+  // ConnectionOwner: the cookie is the Slot.
+  void OnConnectionChanged(uint64_t cookie) override { MarkDirty(SlotOf(cookie)); }
+  bool ClaimTuple(uint64_t cookie, const FourTuple& tuple) override;
+  void ReleaseTuple(uint64_t cookie, const FourTuple& tuple) override {
+    auto it = by_tuple_.find(tuple);
+    if (it != by_tuple_.end() && it->second == SlotOf(cookie)) by_tuple_.erase(it);
+  }
+  static Slot* SlotOf(uint64_t cookie) { return reinterpret_cast<Slot*>(cookie); }
+
   uint64_t NewUniqueKey();
-  ConnectionId AddConnection(std::unique_ptr<Connection> c);
-  void Register(const FourTuple& tuple, ConnectionId id) { by_tuple_[tuple] = id; }
+  Slot* AddConnection(Role role);
+  void MarkDirty(Slot* s) const {
+    if (s->dirty) return;
+    s->dirty = true;
+    dirty_.push_back(s);
+  }
+  // Brings the ready queue and the timer heap up to date for the connections touched since
+  // the last call. Changes no connection (NextDeadline is const through it).
+  void Settle() const;
+  // Lets go of the connections Settle found finished.
+  void ReleaseFinished();
+  bool Releasable(const Slot& s) const {
+    const Connection& c = s.conn;
+    return c.app_closed() && c.finished() && c.readable() == 0 && !s.has_output;
+  }
+  void Release(Slot* s);
+  // Claims a tuple for a new subflow or connection: false if a connection uses it. A
+  // TIME-WAIT record on it gives way (Linux's tcp_tw_reuse does the same for new
+  // connections).
+  bool TakeTuple(const FourTuple& tuple);
+  void AddTimeWait(const tcp::TcpEngine& e);
+  void ExpireTimeWait(Timestamp now);
   // `mptcp_reason`: RFC 8684 §3.2 resets of refused joins carry MP_TCPRST.
   void QueueReset(const FourTuple& tuple, const wire::TcpRepr& seg,
                   std::optional<wire::MpTcpRstReason> mptcp_reason = std::nullopt);
-  void SyncTuples(ConnectionId id, Connection& c);
+  void QueueControl(const FourTuple& tuple, const wire::TcpRepr& seg);
+  // Handles a segment for a TIME-WAIT tuple; true when it was consumed.
+  bool OnTimeWaitSegment(Timestamp now, const FourTuple& tuple, const wire::TcpRepr& seg,
+                         PacketResult& res);
 
   EndpointConfig config_;
   Random rng_;
   absl::flat_hash_set<uint16_t> listening_;
-  // Ordered by id so that iteration (and hence output) is deterministic.
-  absl::btree_map<ConnectionId, std::unique_ptr<Connection>> connections_;
-  absl::flat_hash_map<FourTuple, ConnectionId> by_tuple_;
+  absl::flat_hash_map<ConnectionId, std::unique_ptr<Slot>> connections_;
+  absl::flat_hash_map<FourTuple, Slot*> by_tuple_;
   absl::flat_hash_map<uint32_t, ConnectionId> by_token_;
   ConnectionId next_id_ = 1;
-  ConnectionId rr_next_ = 0;  // round-robin position for PollTransmit
-  Fifo<PendingReset> resets_;
+  // Settling state: touched connections, those with a segment to send (in turn), their
+  // timers. Mutable so that the const NextDeadline can settle first; settling changes no
+  // connection, only these indexes.
+  mutable std::vector<Slot*> dirty_;
+  mutable Fifo<ConnectionId> ready_;
+  mutable size_t ready_count_ = 0;  // slots with has_output
+  mutable DeadlineHeap<Slot> timers_;
+  mutable std::vector<ConnectionId> to_release_;
+  std::vector<Slot*> due_;  // scratch for OnTimeout
+  // TIME-WAIT records of released connections, and their expiry order.
+  absl::flat_hash_map<FourTuple, tcp::TimeWaitRecord> time_wait_;
+  Fifo<TimeWaitExpiry> time_wait_expiry_;
+  Fifo<PendingControl> control_;
   Fifo<EndpointEvent> events_;
+  size_t accepted_pending_ = 0;
   EndpointStats stats_;
 };
 
@@ -164,15 +274,27 @@ inline uint64_t Endpoint::NewUniqueKey() {
   }
 }
 
-inline ConnectionId Endpoint::AddConnection(std::unique_ptr<Connection> c) {
+inline Endpoint::Slot* Endpoint::AddConnection(Role role) {
   const ConnectionId id = next_id_++;
-  by_token_[c->local_token()] = id;
-  connections_.emplace(id, std::move(c));
-  return id;
+  const uint64_t key = NewUniqueKey();
+  auto slot = std::make_unique<Slot>(config_.connection, role, key, rng_.Next(), id);
+  Slot* s = slot.get();
+  s->conn.SetOwner(this, reinterpret_cast<uint64_t>(s));
+  by_token_[s->conn.local_token()] = id;
+  connections_.emplace(id, std::move(slot));
+  return s;
 }
 
-inline void Endpoint::SyncTuples(ConnectionId id, Connection& c) {
-  for (const SubflowInfo& s : c.Subflows()) by_tuple_.try_emplace(s.tuple, id);
+inline bool Endpoint::TakeTuple(const FourTuple& tuple) {
+  if (by_tuple_.contains(tuple)) return false;
+  if (time_wait_.erase(tuple) > 0) ++stats_.time_wait_reused;
+  return true;
+}
+
+inline bool Endpoint::ClaimTuple(uint64_t cookie, const FourTuple& tuple) {
+  if (!TakeTuple(tuple)) return false;
+  by_tuple_[tuple] = SlotOf(cookie);
+  return true;
 }
 
 inline absl::StatusOr<ConnectionId> Endpoint::Connect(Timestamp now, const SocketAddress& local,
@@ -184,13 +306,12 @@ inline absl::StatusOr<ConnectionId> Endpoint::Connect(Timestamp now, const Socke
     return absl::ResourceExhaustedError("connection limit reached");
   }
   const FourTuple tuple{local, remote};
-  if (by_tuple_.contains(tuple)) return absl::AlreadyExistsError("4-tuple in use");
-  auto c = std::make_unique<Connection>(config_.connection, Role::kClient, NewUniqueKey(),
-                                        rng_.Next());
-  c->Connect(now, tuple);
-  const ConnectionId id = AddConnection(std::move(c));
-  Register(tuple, id);
-  return id;
+  if (!TakeTuple(tuple)) return absl::AlreadyExistsError("4-tuple in use");
+  Slot* s = AddConnection(Role::kClient);
+  by_tuple_[tuple] = s;
+  s->conn.Connect(now, tuple);
+  MarkDirty(s);
+  return s->id;
 }
 
 inline absl::StatusOr<SubflowId> Endpoint::OpenSubflow(Timestamp now, ConnectionId id,
@@ -202,11 +323,16 @@ inline absl::StatusOr<SubflowId> Endpoint::OpenSubflow(Timestamp now, Connection
   if (local.ip.family() != remote.ip.family()) {
     return absl::InvalidArgumentError("local and remote address families differ");
   }
-  const FourTuple tuple{local, remote};
-  if (by_tuple_.contains(tuple)) return absl::AlreadyExistsError("4-tuple in use");
-  auto sid = c->OpenSubflow(now, tuple, backup);
-  if (sid.ok()) Register(tuple, id);
-  return sid;
+  // The connection claims the tuple through ClaimTuple and reports the change.
+  return c->OpenSubflow(now, FourTuple{local, remote}, backup);
+}
+
+inline void Endpoint::QueueControl(const FourTuple& tuple, const wire::TcpRepr& seg) {
+  if (control_.size() >= config_.max_pending_resets) {
+    ++stats_.resets_dropped;
+    return;
+  }
+  control_.push_back(PendingControl{tuple, seg});
 }
 
 inline void Endpoint::QueueReset(const FourTuple& tuple, const wire::TcpRepr& seg,
@@ -214,10 +340,6 @@ inline void Endpoint::QueueReset(const FourTuple& tuple, const wire::TcpRepr& se
   // RFC 9293 §3.10.7.1: never answer a RST; else <SEQ=SEG.ACK><CTL=RST> or
   // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
   if (seg.has_flag(wire::TcpFlag::kRst)) return;
-  if (resets_.size() >= config_.max_pending_resets) {
-    ++stats_.resets_dropped;
-    return;
-  }
   wire::TcpRepr r;
   r.src_port = tuple.local.port;
   r.dst_port = tuple.remote.port;
@@ -236,10 +358,63 @@ inline void Endpoint::QueueReset(const FourTuple& tuple, const wire::TcpRepr& se
       r.options.AddMptcpOption(std::span<const uint8_t>(opt, *n));
     }
   }
-  resets_.push_back(PendingReset{tuple, r});
+  QueueControl(tuple, r);
+}
+
+inline void Endpoint::AddTimeWait(const tcp::TcpEngine& e) {
+  const FourTuple& tuple = e.tuple();
+  if (time_wait_.size() >= config_.max_time_wait && !time_wait_.contains(tuple)) {
+    ++stats_.time_wait_overflow;
+    return;
+  }
+  const tcp::TimeWaitRecord r = e.time_wait_record();
+  time_wait_[tuple] = r;
+  time_wait_expiry_.push_back(TimeWaitExpiry{r.expiry, tuple});
+}
+
+inline void Endpoint::ExpireTimeWait(Timestamp now) {
+  while (!time_wait_expiry_.empty() && time_wait_expiry_.front().at <= now) {
+    const TimeWaitExpiry e = time_wait_expiry_.front();
+    time_wait_expiry_.pop_front();
+    auto it = time_wait_.find(e.tuple);
+    if (it == time_wait_.end()) continue;  // forgotten, or reused
+    if (it->second.expiry > now) {
+      // Restarted by a retransmitted FIN: wait again (entries stay in expiry order, since
+      // every wait is the same 2 MSL).
+      time_wait_expiry_.push_back(TimeWaitExpiry{it->second.expiry, e.tuple});
+      continue;
+    }
+    time_wait_.erase(it);
+  }
+}
+
+inline bool Endpoint::OnTimeWaitSegment(Timestamp now, const FourTuple& tuple,
+                                        const wire::TcpRepr& seg, PacketResult& res) {
+  auto it = time_wait_.find(tuple);
+  if (it == time_wait_.end()) return false;
+  using Action = tcp::TimeWaitRecord::Action;
+  switch (it->second.OnSegment(now, seg, config_.connection.subflow.time_wait)) {
+    case Action::kIgnore:
+      break;
+    case Action::kAck:
+      ++stats_.time_wait_acks;
+      QueueControl(tuple, it->second.Ack(now, tuple.local.port, tuple.remote.port));
+      break;
+    case Action::kForget:
+      time_wait_.erase(it);
+      break;
+    case Action::kReuse:
+      ++stats_.time_wait_reused;
+      time_wait_.erase(it);
+      return false;  // the SYN opens a new connection
+  }
+  res.verdict = PacketVerdict::kTimeWait;
+  return true;
 }
 
 inline PacketResult Endpoint::OnPacket(Timestamp now, std::span<const uint8_t> ip_packet) {
+  Settle();
+  ReleaseFinished();
   ++stats_.packets_in;
   PacketResult res;
   auto ip = wire::ParseIpPacket(ip_packet);
@@ -261,16 +436,13 @@ inline PacketResult Endpoint::OnPacket(Timestamp now, std::span<const uint8_t> i
   }
   const FourTuple tuple{{ip->ip.dst, view->dst_port()}, {ip->ip.src, view->src_port()}};
   if (auto it = by_tuple_.find(tuple); it != by_tuple_.end()) {
-    Connection* c = connection(it->second);
-    if (c != nullptr && c->FindSubflow(tuple) != nullptr) {
-      res.connection = it->second;
-      res.disposition = c->OnSegment(now, tuple, seg_bytes);
-      SyncTuples(it->second, *c);
-      return res;
-    }
-    by_tuple_.erase(it);  // the subflow is gone
+    Slot* s = it->second;
+    res.connection = s->id;
+    res.disposition = s->conn.OnSegment(now, tuple, seg_bytes);
+    MarkDirty(s);
+    return res;
   }
-  // No connection: a SYN may open one; anything else is a stray.
+  // No connection: a TIME-WAIT record, a SYN opening one, or a stray.
   if (!wire::VerifyTcpChecksum(ip->ip.src, ip->ip.dst, seg_bytes)) {
     ++stats_.bad_checksum;
     res.verdict = PacketVerdict::kBadChecksum;
@@ -282,6 +454,7 @@ inline PacketResult Endpoint::OnPacket(Timestamp now, std::span<const uint8_t> i
     res.verdict = PacketVerdict::kMalformed;
     return res;
   }
+  if (OnTimeWaitSegment(now, tuple, *seg, res)) return res;
   const bool syn_only =
       seg->has_flag(wire::TcpFlag::kSyn) && !seg->has_flag(wire::TcpFlag::kAck) &&
       !seg->has_flag(wire::TcpFlag::kRst);
@@ -297,21 +470,23 @@ inline PacketResult Endpoint::OnPacket(Timestamp now, std::span<const uint8_t> i
     if (join) {
       // RFC 8684 §3.2: the token names the connection; unknown tokens get a RST.
       auto t = by_token_.find(join->receiver_token);
-      Connection* c = t == by_token_.end() ? nullptr : connection(t->second);
-      if (c == nullptr) {
+      auto c = t == by_token_.end() ? connections_.end() : connections_.find(t->second);
+      if (c == connections_.end()) {
         ++stats_.join_no_token;
         QueueReset(tuple, *seg, wire::MpTcpRstReason::kMptcpSpecific);
         res.verdict = PacketVerdict::kJoinNoToken;
         return res;
       }
-      res.connection = t->second;
-      res.disposition = c->AcceptJoin(now, tuple, *seg, *join);
+      Slot* s = c->second.get();
+      res.connection = s->id;
+      res.disposition = s->conn.AcceptJoin(now, tuple, *seg, *join);
+      MarkDirty(s);
       if (!res.disposition.accepted()) {
         QueueReset(tuple, *seg, wire::MpTcpRstReason::kMptcpSpecific);
         res.verdict = PacketVerdict::kJoinRefused;
         return res;
       }
-      Register(tuple, t->second);
+      by_tuple_[tuple] = s;
       return res;
     }
     if (listening_.contains(tuple.local.port) && (mp_capable || config_.accept_plain_tcp)) {
@@ -320,14 +495,20 @@ inline PacketResult Endpoint::OnPacket(Timestamp now, std::span<const uint8_t> i
         res.verdict = PacketVerdict::kTooManyConnections;
         return res;
       }
-      auto c = std::make_unique<Connection>(config_.connection, Role::kServer, NewUniqueKey(),
-                                            rng_.Next());
-      res.disposition = c->AcceptSyn(now, tuple, *seg);
-      const ConnectionId id = AddConnection(std::move(c));
-      Register(tuple, id);
-      res.connection = id;
+      if (accepted_pending_ >= config_.accept_backlog) {
+        // Linux drops the SYN when the accept queue is full; the client retries.
+        ++stats_.listen_overflows;
+        res.verdict = PacketVerdict::kBacklogFull;
+        return res;
+      }
+      Slot* s = AddConnection(Role::kServer);
+      res.disposition = s->conn.AcceptSyn(now, tuple, *seg);
+      by_tuple_[tuple] = s;
+      MarkDirty(s);
+      res.connection = s->id;
       res.verdict = PacketVerdict::kNewConnection;
-      events_.push_back(EndpointEvent{EndpointEvent::Type::kAccepted, id});
+      events_.push_back(EndpointEvent{EndpointEvent::Type::kAccepted, s->id});
+      ++accepted_pending_;
       return res;
     }
   }
@@ -337,10 +518,60 @@ inline PacketResult Endpoint::OnPacket(Timestamp now, std::span<const uint8_t> i
   return res;
 }
 
-inline std::optional<size_t> Endpoint::PollTransmit(Timestamp now, std::span<uint8_t> buf) {
+inline void Endpoint::Settle() const {
+  for (Slot* s : dirty_) {
+    s->dirty = false;
+    const bool out = s->conn.HasOutput();
+    if (out != s->has_output) {
+      s->has_output = out;
+      if (out) {
+        ++ready_count_;
+      } else {
+        --ready_count_;
+      }
+    }
+    if (out && !s->ready_queued) {
+      s->ready_queued = true;
+      ready_.push_back(s->id);
+    }
+    timers_.Set(s, s->conn.NextTimer());
+    if (Releasable(*s)) to_release_.push_back(s->id);
+  }
+  dirty_.clear();
+}
+
+inline void Endpoint::ReleaseFinished() {
+  for (ConnectionId id : to_release_) {
+    auto it = connections_.find(id);
+    if (it != connections_.end() && !it->second->dirty && Releasable(*it->second)) {
+      Release(it->second.get());
+    }
+  }
+  to_release_.clear();
+}
+
+inline void Endpoint::Release(Slot* s) {
+  timers_.Remove(s);
+  if (s->has_output) --ready_count_;
+  const Connection& c = s->conn;
+  c.ForEachTimeWait([this](const tcp::TcpEngine& e) { AddTimeWait(e); });
+  c.ForEachTuple([this, s](const FourTuple& t) {
+    auto it = by_tuple_.find(t);
+    if (it != by_tuple_.end() && it->second == s) by_tuple_.erase(it);
+  });
+  if (auto t = by_token_.find(c.local_token()); t != by_token_.end() && t->second == s->id) {
+    by_token_.erase(t);
+  }
+  ++stats_.released;
+  connections_.erase(s->id);  // a stale id left in ready_ is skipped
+}
+
+inline TransmitResult Endpoint::PollTransmit(Timestamp now, std::span<uint8_t> buf) {
   constexpr size_t kV4 = 20, kV6 = 40;
-  if (buf.size() < kV6 + 60) return std::nullopt;
-  auto finish = [&](const FourTuple& path, size_t tcp_len) -> std::optional<size_t> {
+  Settle();
+  ReleaseFinished();
+  if (buf.size() < kV6 + 60) return TransmitResult::BufferTooSmall(kV6 + 60);
+  auto finish = [&](const FourTuple& path, size_t tcp_len, SubflowId subflow) {
     // The segment sits after a 20-byte gap; IPv6 needs 20 bytes more in front.
     const size_t hdr = path.local.ip.is_v4() ? kV4 : kV6;
     if (hdr == kV6) std::memmove(buf.data() + kV6, buf.data() + kV4, tcp_len);
@@ -349,68 +580,98 @@ inline std::optional<size_t> Endpoint::PollTransmit(Timestamp now, std::span<uin
     ip.dst = path.remote.ip;
     ip.protocol = 6;
     ip.payload_len = static_cast<uint16_t>(tcp_len);
-    auto n = ip.Emit(buf.first(hdr));
-    if (!n.ok()) return std::nullopt;
+    (void)ip.Emit(buf.first(hdr));  // cannot fail: the buffer holds the header
     ++stats_.packets_out;
-    return hdr + tcp_len;
+    Transmit t;
+    t.path = path;
+    t.len = hdr + tcp_len;
+    t.subflow = subflow;
+    return TransmitResult::Packet(t);
   };
   const std::span<uint8_t> tcp_buf = buf.subspan(kV4, buf.size() - kV6);
-  while (!resets_.empty()) {
-    PendingReset r = resets_.front();
-    resets_.pop_front();
-    auto n = r.rst.Emit(tcp_buf, r.tuple.local.ip, r.tuple.remote.ip);
+  while (!control_.empty()) {
+    PendingControl r = control_.front();
+    control_.pop_front();
+    auto n = r.seg.Emit(tcp_buf, r.tuple.local.ip, r.tuple.remote.ip);
     if (!n.ok()) continue;
-    ++stats_.resets_sent;
-    return finish(r.tuple, *n);
+    if (r.seg.has_flag(wire::TcpFlag::kRst)) ++stats_.resets_sent;
+    return finish(r.tuple, *n, 0);
   }
-  if (connections_.empty()) return std::nullopt;
-  // Round-robin over connections, starting after the last one that sent.
-  auto start = connections_.upper_bound(rr_next_);
-  for (size_t k = 0; k < connections_.size(); ++k) {
-    if (start == connections_.end()) start = connections_.begin();
-    auto& [id, c] = *start;
-    if (auto t = c->PollTransmit(now, tcp_buf)) {
-      rr_next_ = id;
-      SyncTuples(id, *c);
-      return finish(t->path, t->len);
+  // In turn: a connection that sends goes to the back of the queue (when settled again).
+  while (!ready_.empty()) {
+    const ConnectionId id = ready_.front();
+    auto it = connections_.find(id);
+    if (it == connections_.end()) {
+      ready_.pop_front();  // released
+      continue;
     }
-    ++start;
+    Slot* s = it->second.get();
+    if (!s->has_output) {
+      ready_.pop_front();
+      s->ready_queued = false;
+      continue;
+    }
+    const TransmitResult r = s->conn.PollTransmit(now, tcp_buf);
+    if (r.status() == TransmitResult::Status::kBufferTooSmall) {
+      return TransmitResult::BufferTooSmall(r.needed() + kV6);
+    }
+    ready_.pop_front();
+    s->ready_queued = false;
+    MarkDirty(s);
+    if (r) return finish(r->path, r->len, r->subflow);
   }
-  return std::nullopt;
+  return TransmitResult::Idle();
 }
 
-inline Timestamp Endpoint::NextDeadline() const {
-  if (!resets_.empty()) return Timestamp::Zero();
-  Timestamp t = Timestamp::Never();
-  for (const auto& [id, c] : connections_) {
-    t = Earliest(t, c->NextDeadline());
-    if (t == Timestamp::Zero()) break;
-  }
-  return t;
+inline PollAt Endpoint::NextDeadline() const {
+  Settle();
+  if (!control_.empty() || ready_count_ > 0) return PollAt::Now();
+  Timestamp t = timers_.top_key();
+  if (!time_wait_expiry_.empty()) t = Earliest(t, time_wait_expiry_.front().at);
+  return PollAt::FromDeadline(t);
 }
 
 inline void Endpoint::OnTimeout(Timestamp now) {
-  for (auto& [id, c] : connections_) {
-    if (c->NextDeadline() <= now) c->OnTimeout(now);
+  Settle();
+  ReleaseFinished();
+  while (!timers_.empty() && timers_.top_key() <= now) {
+    Slot* s = timers_.top();
+    timers_.Remove(s);
+    due_.push_back(s);
   }
+  for (Slot* s : due_) {
+    s->conn.OnTimeout(now);
+    MarkDirty(s);
+  }
+  due_.clear();
+  ExpireTimeWait(now);
+  Settle();
 }
 
 inline size_t Endpoint::Reap() {
-  size_t n = 0;
-  for (auto it = connections_.begin(); it != connections_.end();) {
-    Connection& c = *it->second;
-    if (c.closed() && c.subflow_count() == 0) {
-      by_token_.erase(c.local_token());
-      it = connections_.erase(it);
-      ++n;
-    } else {
-      ++it;
-    }
+  Settle();
+  ReleaseFinished();
+  std::vector<Slot*> done;
+  for (auto& [id, s] : connections_) {
+    if (s->conn.closed() && s->conn.finished() && !s->has_output) done.push_back(s.get());
   }
-  if (n > 0) {
-    absl::erase_if(by_tuple_, [this](const auto& kv) { return !connections_.contains(kv.second); });
-  }
-  return n;
+  for (Slot* s : done) Release(s);
+  return done.size();
+}
+
+inline size_t Endpoint::TableBytes() const {
+  // Hash tables hold their slots inline: capacity times the entry size, plus a control byte
+  // each (absl's Swiss tables).
+  auto table = [](const auto& m) {
+    using Entry = typename std::decay_t<decltype(m)>::slot_type;
+    return m.capacity() * (sizeof(Entry) + 1);
+  };
+  return table(connections_) + table(by_tuple_) + table(by_token_) + table(time_wait_) +
+         connections_.size() * sizeof(Slot) - connections_.size() * sizeof(Connection) +
+         timers_.allocated_bytes() + dirty_.capacity() * sizeof(Slot*) +
+         ready_.allocated_bytes() + to_release_.capacity() * sizeof(ConnectionId) +
+         time_wait_expiry_.allocated_bytes() + control_.allocated_bytes() +
+         events_.allocated_bytes();
 }
 
 }  // namespace mptcp

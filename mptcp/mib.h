@@ -64,7 +64,9 @@ namespace mptcp {
   X(snd_wnd_shared, "SndWndShared")                                              \
   /* segments whose DATA_ACK was held back to keep the window the peer holds */  \
   X(rcv_wnd_shared, "RcvWndShared")                                              \
-  X(bad_option, "BadOption")
+  X(bad_option, "BadOption")                                                     \
+  /* subflow and address events not queued: the application let the queue fill */ \
+  X(events_dropped, "EventsDropped")
 
 struct MptcpMib {
 #define MPTCP_MIB_DECLARE(field, name) uint64_t field = 0;

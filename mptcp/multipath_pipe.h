@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "mptcp/endpoint.h"
 #include "mptcp/random.h"
@@ -76,6 +77,16 @@ struct LoggedEvent {
   Event event;
 };
 
+// A connection as the harness last saw it: the Endpoint lets a connection go once it is
+// closed, finished and read, so results are read from here rather than from the Connection.
+struct ConnectionSnapshot {
+  bool seen = false;
+  bool closed = false;
+  CloseReason close_reason = CloseReason::kNone;
+  bool fallen_back = false;
+  bool checksum_enabled = false;
+};
+
 struct MultipathPipeResult {
   bool ok = false;
   std::string error;
@@ -85,6 +96,7 @@ struct MultipathPipeResult {
   size_t client_read = 0, server_read = 0;
   Duration longest_client_stall, longest_server_stall;  // longest gap between reads
   MptcpMib client_mib, server_mib;
+  ConnectionSnapshot client_final, server_final;
   tcp::TcpMib client_tcp, server_tcp;
   bool fell_back = false;
   size_t max_client_buffer_bytes = 0, max_server_buffer_bytes = 0;
@@ -136,12 +148,12 @@ class MultipathPipe {
     Connection* c = client_conn();
     if (c == nullptr) return false;
     const FourTuple t = ClientTuple(path);
-    Subflow* s = c->FindSubflow(t);
-    if (s == nullptr) return false;
+    const std::optional<SubflowInfo> s = c->subflow(t);
+    if (!s) return false;
     wire::TcpRepr rst;
     rst.src_port = t.remote.port;
     rst.dst_port = t.local.port;
-    rst.seq = s->engine.rcv_nxt();
+    rst.seq = s->rcv_nxt;
     rst.flags = wire::TcpFlag::kRst;
     std::vector<uint8_t> pkt(20 + 40 + 20);
     auto n = rst.Emit(std::span<uint8_t>(pkt).subspan(40), t.remote.ip, t.local.ip);
@@ -170,7 +182,7 @@ class MultipathPipe {
     if (!id.ok()) return Fail(res, std::string(id.status().message()));
     client_id_ = *id;
     const Timestamp deadline = Timestamp::Zero() + cfg_.deadline;
-    Side sides[2];
+    Side* sides = sides_seen_;
     sides[0].dir = 0;
     sides[1].dir = 1;
     uint64_t steps_at_this_time = 0;
@@ -191,10 +203,11 @@ class MultipathPipe {
       Transmit(client_, true, res);
       Transmit(server_, false, res);
       if (Done(sides)) break;
-      Timestamp next = Earliest(client_.NextDeadline(), server_.NextDeadline());
+      Timestamp next =
+          PollAt::Earliest(client_.NextDeadline(), server_.NextDeadline()).WakeAt(now_);
       if (!queue_.empty()) next = Earliest(next, queue_.top().at);
       if (!actions_.empty()) next = Earliest(next, actions_.front().at);
-      if (next == Timestamp::Zero() || next < now_) next = now_;
+      if (next < now_) next = now_;
       if (next.IsNever() && now_ < Timestamp::Zero() + cfg_.run_at_least) {
         next = Timestamp::Zero() + cfg_.run_at_least;  // idle on purpose
       }
@@ -215,8 +228,7 @@ class MultipathPipe {
         (p.to_server ? server_ : client_).OnPacket(now_, p.bytes);
       }
       for (Endpoint* e : {&client_, &server_}) {
-        const Timestamp d = e->NextDeadline();
-        if (d <= now_) e->OnTimeout(now_);
+        if (e->NextDeadline().DueBy(now_)) e->OnTimeout(now_);
       }
       Sample(res);
     }
@@ -243,6 +255,11 @@ class MultipathPipe {
     Duration longest_stall;
     bool eof = false;
     Timestamp eof_at = Timestamp::Never();
+    // The Endpoint releases a connection once it is closed, finished and read: what the
+    // harness saw of it last (counters taken from Closed on).
+    ConnectionSnapshot last;
+    MptcpMib mib;
+    tcp::TcpMib tcp_mib;
   };
   struct InFlight {
     Timestamp at;
@@ -260,15 +277,20 @@ class MultipathPipe {
   static constexpr uint64_t kLivelockSteps = 100'000;
 
   std::string DeadlineText(const Endpoint& e) const {
-    const Timestamp d = e.NextDeadline();
-    if (d == Timestamp::Zero()) return "now";
-    if (d.IsNever()) return "never";
-    return absl::StrFormat("%+.6fs", (d - now_).seconds());
+    const PollAt d = e.NextDeadline();
+    if (d.kind() != PollAt::Kind::kAt) return d.now() ? "now" : "never";
+    return absl::StrFormat("%+.6fs", (d.at() - now_).seconds());
   }
 
   bool PumpApp(Side& s, Connection* c, size_t to_send, size_t to_receive,
                MultipathPipeResult& res) {
     if (c == nullptr) return true;
+    s.last = ConnectionSnapshot{true, c->closed(), c->close_reason(), c->fallen_back(),
+                                c->checksum_enabled()};
+    if (c->closed()) {
+      s.mib = c->mib();
+      s.tcp_mib = c->SubflowMib();
+    }
     while (auto e = c->PollEvent()) {
       if (e->type != EventType::kReadable && e->type != EventType::kWritable) {
         events_.push_back(LoggedEvent{now_, s.dir == 0, *e});
@@ -292,7 +314,7 @@ class MultipathPipe {
     uint8_t buf[32768];
     uint8_t want[32768];
     const bool may_read = s.dir == 0 || now_ >= cfg_.server_reads_from;
-    while (size_t n = may_read ? c->Read(buf) : 0) {
+    while (size_t n = may_read ? c->Read(now_, buf) : 0) {
       tcp::testing::EnginePipe::FillStream(cfg_.seed, 1 - s.dir, s.read, std::span<uint8_t>(want, n));
       if (std::memcmp(buf, want, n) != 0) {
         size_t i = 0;
@@ -319,7 +341,7 @@ class MultipathPipe {
     while (s.written < to_send && c->write_space() > 0) {
       const size_t n = std::min({sizeof(buf), to_send - s.written, c->write_space()});
       tcp::testing::EnginePipe::FillStream(cfg_.seed, s.dir, s.written, std::span<uint8_t>(buf, n));
-      const size_t w = c->Write(std::span<const uint8_t>(buf, n));
+      const size_t w = c->Write(now_, std::span<const uint8_t>(buf, n));
       s.written += w;
       if (w == 0) break;
     }
@@ -350,10 +372,10 @@ class MultipathPipe {
   void Transmit(Endpoint& e, bool from_client, MultipathPipeResult& res) {
     uint8_t buf[2048];
     for (int guard = 0; guard < 1'000'000; ++guard) {
-      auto n = e.PollTransmit(now_, buf);
-      if (!n) break;
+      const TransmitResult t = e.PollTransmit(now_, buf);
+      if (!t) break;
       ++res.packets;
-      std::vector<uint8_t> pkt(buf, buf + *n);
+      std::vector<uint8_t> pkt(buf, buf + t->len);
       bool up = false;
       const int p = PathOf(pkt, &up);
       if (p < 0 || up != from_client) {
@@ -390,22 +412,29 @@ class MultipathPipe {
     if (now_ < Timestamp::Zero() + cfg_.run_at_least) return false;
     Connection* c = client_conn();
     Connection* s = server_conn();
-    if (c == nullptr || s == nullptr) return false;
-    if (cfg_.allow_abnormal_close && c->closed() && s->closed() &&
-        (c->close_reason() != CloseReason::kNormal || s->close_reason() != CloseReason::kNormal)) {
+    // A connection seen and now gone was released: closed, finished and read to the end.
+    if ((c == nullptr && !sides[0].last.seen) || (s == nullptr && !sides[1].last.seen)) {
+      return false;
+    }
+    const auto closed = [](Connection* x, const Side& side) {
+      return x == nullptr || (x->closed() && side.last.closed);
+    };
+    const auto abnormal = [](const Side& side) {
+      return side.last.closed && side.last.close_reason != CloseReason::kNormal;
+    };
+    if (cfg_.allow_abnormal_close && closed(c, sides[0]) && closed(s, sides[1]) &&
+        (abnormal(sides[0]) || abnormal(sides[1]))) {
       return queue_.empty();
     }
     if (sides[0].read != cfg_.server_bytes || sides[1].read != cfg_.client_bytes) return false;
     if (!cfg_.close_when_done) return true;
-    if (!(c->closed() && s->closed() && sides[0].eof && sides[1].eof)) return false;
+    if (!(closed(c, sides[0]) && closed(s, sides[1]) && sides[0].eof && sides[1].eof)) {
+      return false;
+    }
     // Closed comes once both DATA_FINs are acknowledged; wait for the subflows' own FIN
     // exchanges too (TIME-WAIT counts as finished).
     for (Connection* conn : {c, s}) {
-      for (const SubflowInfo& si : conn->Subflows()) {
-        if (si.state != tcp::TcpState::kClosed && si.state != tcp::TcpState::kTimeWait) {
-          return false;
-        }
-      }
+      if (conn != nullptr && !conn->finished()) return false;
     }
     return true;
   }
@@ -430,14 +459,23 @@ class MultipathPipe {
   void Collect(MultipathPipeResult& res) {
     res.paths = path_counters_;
     res.events = events_;
+    res.client_final = sides_seen_[0].last;
+    res.server_final = sides_seen_[1].last;
     if (Connection* c = client_conn()) {
       res.client_mib = c->mib();
       res.client_tcp = c->SubflowMib();
       res.fell_back |= c->fallen_back();
+    } else {
+      res.client_mib = sides_seen_[0].mib;
+      res.client_tcp = sides_seen_[0].tcp_mib;
+      res.fell_back |= sides_seen_[0].last.fallen_back;
     }
     if (Connection* s = server_conn()) {
       res.server_mib = s->mib();
       res.server_tcp = s->SubflowMib();
+    } else {
+      res.server_mib = sides_seen_[1].mib;
+      res.server_tcp = sides_seen_[1].tcp_mib;
     }
   }
 
@@ -463,6 +501,7 @@ class MultipathPipe {
   std::vector<Timestamp> path_free_;
   std::vector<Action> actions_;
   Timestamp now_ = Timestamp::Zero();
+  Side sides_seen_[2];  // the two applications: [0] client, [1] server
   std::priority_queue<InFlight> queue_;
   uint64_t order_ = 0;
 };

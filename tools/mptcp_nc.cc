@@ -265,6 +265,11 @@ int Main(int argc, char** argv) {
   constexpr Duration kLinger = Duration::Seconds(3);
   Timestamp linger_until;
   std::string error;
+  // The connection's counters and close reason as last seen (the Endpoint lets it go once it
+  // is closed, finished and read).
+  MptcpMib last_mib;
+  tcp::TcpMib last_tcp;
+  CloseReason last_reason = CloseReason::kNone;
 
   g_loop.store(&loop);
   struct sigaction sa {};
@@ -289,7 +294,16 @@ int Main(int argc, char** argv) {
       }
     }
     Connection* c = ep.connection(id);
-    if (c == nullptr) return;
+    if (c == nullptr) {
+      // Seen before and now gone: the Endpoint let it go (closed, finished, read).
+      if (id != 0) loop.Stop();
+      return;
+    }
+    last_reason = c->close_reason();
+    if (c->closed()) {
+      last_mib = c->mib();
+      last_tcp = c->SubflowMib();
+    }
     while (auto ev = c->PollEvent()) {
       log_event(now, *ev);
       if (ev->type == EventType::kAddressAnnounced && absl::GetFlag(FLAGS_join_announced) &&
@@ -325,7 +339,7 @@ int Main(int argc, char** argv) {
     for (int i = 0; i < 64; ++i) {
       if (out_off == out_pending.size()) {
         out_pending.resize(in_buf.size());
-        const size_t n = c->Read(out_pending);
+        const size_t n = c->Read(now, out_pending);
         out_pending.resize(n);
         out_off = 0;
         if (n == 0) break;
@@ -356,7 +370,7 @@ int Main(int argc, char** argv) {
         const size_t want = std::min(in_buf.size(), c->write_space());
         const ssize_t n = ::read(0, in_buf.data(), want);
         if (n > 0) {
-          c->Write(std::span<const uint8_t>(in_buf.data(), static_cast<size_t>(n)));
+          c->Write(now, std::span<const uint8_t>(in_buf.data(), static_cast<size_t>(n)));
           if (stdin_pollable) stdin_ready = false;  // epoll says when there is more
           continue;
         }
@@ -414,24 +428,33 @@ int Main(int argc, char** argv) {
     c->Abort(now);
     std::vector<uint8_t> pkt(65600);
     for (int i = 0; i < 64; ++i) {
-      auto n = ep.PollTransmit(now, pkt);
-      if (!n) break;
-      const std::optional<IpAddress> src =
-          io::PacketSource(std::span<const uint8_t>(pkt.data(), *n));
+      const TransmitResult t = ep.PollTransmit(now, pkt);
+      if (!t) break;
       for (size_t k = 0; k < locals.size(); ++k) {
-        if (locals[k] == src) (void)tuns[k]->Write(std::span<const uint8_t>(pkt.data(), *n));
+        if (locals[k] == t->path.local.ip) {
+          (void)tuns[k]->Write(std::span<const uint8_t>(pkt.data(), t->len));
+        }
       }
     }
     error = "interrupted";
     exit_code = 130;
   }
   if (!st.ok()) error = std::string(st.message());
-  if (absl::GetFlag(FLAGS_mib) && c != nullptr) {
-    c->mib().ForEach([](std::string_view name, uint64_t v) {
+  if (c != nullptr) {
+    last_mib = c->mib();
+    last_tcp = c->SubflowMib();
+    last_reason = c->close_reason();
+  }
+  if (!g_interrupted.load() && error.empty() && id != 0 && last_reason != CloseReason::kNormal &&
+      last_reason != CloseReason::kNone) {
+    error = absl::StrFormat("connection closed: %s", std::string(CloseReasonName(last_reason)));
+  }
+  if (absl::GetFlag(FLAGS_mib) && id != 0) {
+    last_mib.ForEach([](std::string_view name, uint64_t v) {
       std::fprintf(stderr, "MPTcpExt%-28s %lu\n", std::string(name).c_str(),
                    static_cast<unsigned long>(v));
     });
-    c->SubflowMib().ForEach([](std::string_view name, uint64_t v) {
+    last_tcp.ForEach([](std::string_view name, uint64_t v) {
       std::fprintf(stderr, "Tcp%-33s %lu\n", std::string(name).c_str(),
                    static_cast<unsigned long>(v));
     });
@@ -445,7 +468,7 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "mptcp_nc: %s\n", error.c_str());
     return exit_code != 0 ? exit_code : 1;
   }
-  if (c == nullptr) return Fail("no connection");
+  if (id == 0) return Fail("no connection");
   return 0;
 }
 

@@ -135,6 +135,16 @@ struct PathReport {
   std::optional<FilterStats> middlebox;
 };
 
+// A connection as the harness last saw it. The Endpoint lets a connection go once it is
+// closed, finished and read, so results are read from here rather than from the Connection.
+struct ConnectionSnapshot {
+  bool seen = false;
+  bool closed = false;
+  CloseReason close_reason = CloseReason::kNone;
+  bool fallen_back = false;
+  bool checksum_enabled = false;
+};
+
 struct HarnessResult {
   bool ok = false;
   std::string error;  // empty when ok; starts with "seed N at T s:"
@@ -147,6 +157,7 @@ struct HarnessResult {
   Duration longest_client_stall, longest_server_stall;
   Timestamp client_eof_at = Timestamp::Never(), server_eof_at = Timestamp::Never();
   bool client_fell_back = false, server_fell_back = false;
+  ConnectionSnapshot client_final, server_final;
   std::vector<PathReport> paths;
   uint64_t drops = 0;  // links, middleboxes, router and hosts together
   std::vector<SimEvent> events;
@@ -257,6 +268,10 @@ class Harness {
     Timestamp last_read = Timestamp::Never();
     Duration longest_stall;
     Timestamp eof_at = Timestamp::Never();
+    // What the application saw of its connection last (counters from Closed on).
+    ConnectionSnapshot last;
+    MptcpMib mib;
+    tcp::TcpMib tcp;
   };
 
   Connection* Conn(const Side& s) {
@@ -370,6 +385,12 @@ inline void Harness::OnWake(Side& s, Timestamp now, Host& host) {
 
 inline void Harness::Pump(Side& s, Timestamp now, Connection& c) {
   const char* who = s.client ? "client" : "server";
+  s.last = ConnectionSnapshot{true, c.closed(), c.close_reason(), c.fallen_back(),
+                              c.checksum_enabled()};
+  if (c.closed()) {
+    s.mib = c.mib();
+    s.tcp = c.SubflowMib();
+  }
   while (auto e = c.PollEvent()) {
     if (e->type != EventType::kReadable && e->type != EventType::kWritable) {
       events_.push_back(SimEvent{now, s.client, *e});
@@ -398,7 +419,7 @@ inline void Harness::Pump(Side& s, Timestamp now, Connection& c) {
   // Read and check.
   uint8_t buf[32768];
   uint8_t want[32768];
-  while (size_t n = c.Read(buf)) {
+  while (size_t n = c.Read(now, buf)) {
     StreamBytes(cfg_.seed, 1 - s.dir, s.read, std::span<uint8_t>(want, n));
     if (std::memcmp(buf, want, n) != 0) {
       size_t i = 0;
@@ -434,7 +455,7 @@ inline void Harness::Pump(Side& s, Timestamp now, Connection& c) {
   while (s.written < limit && c.write_space() > 0) {
     const size_t n = std::min({sizeof(buf), limit - s.written, c.write_space()});
     StreamBytes(cfg_.seed, s.dir, s.written, std::span<uint8_t>(buf, n));
-    const size_t w = c.Write(std::span<const uint8_t>(buf, n));
+    const size_t w = c.Write(now, std::span<const uint8_t>(buf, n));
     if (w == 0) break;
     s.written += w;
     last_progress_ = now;
@@ -452,18 +473,26 @@ inline void Harness::Pump(Side& s, Timestamp now, Connection& c) {
 }
 
 inline bool Harness::Done() {
-  Connection* c = client_conn();
-  Connection* s = server_conn();
-  if (c == nullptr || s == nullptr) return false;
-  if (cfg_.allow_abnormal_close && c->closed() && s->closed() &&
-      (c->close_reason() != CloseReason::kNormal || s->close_reason() != CloseReason::kNormal)) {
+  // A connection seen and now gone was released: closed, finished and read to the end.
+  for (const Side& side : sides_) {
+    if (!side.last.seen) return false;
+  }
+  const auto closed = [this](const Side& side) {
+    const Connection* c = Conn(side);
+    return c == nullptr || c->closed();
+  };
+  const auto abnormal = [](const Side& side) {
+    return side.last.closed && side.last.close_reason != CloseReason::kNormal;
+  };
+  if (cfg_.allow_abnormal_close && closed(sides_[0]) && closed(sides_[1]) &&
+      (abnormal(sides_[0]) || abnormal(sides_[1]))) {
     return true;
   }
   if (sides_[0].read != sides_[0].to_receive || sides_[1].read != sides_[1].to_receive) {
     return false;
   }
   if (!cfg_.close_when_done) return true;
-  return sides_[0].eof && sides_[1].eof && c->closed() && s->closed();
+  return sides_[0].eof && sides_[1].eof && closed(sides_[0]) && closed(sides_[1]);
 }
 
 inline HarnessResult Harness::Run() {
@@ -539,6 +568,14 @@ inline void Harness::Collect(HarnessResult& r) {
     r.drops += pr.up.dropped_total() + pr.down.dropped_total();
     r.paths.push_back(pr);
   }
+  r.client_final = sides_[0].last;
+  r.server_final = sides_[1].last;
+  r.client_mib = sides_[0].mib;
+  r.client_tcp = sides_[0].tcp;
+  r.client_fell_back = sides_[0].last.fallen_back;
+  r.server_mib = sides_[1].mib;
+  r.server_tcp = sides_[1].tcp;
+  r.server_fell_back = sides_[1].last.fallen_back;
   if (Connection* c = client_conn()) {
     r.client_mib = c->mib();
     r.client_tcp = c->SubflowMib();

@@ -124,11 +124,11 @@ class Host : public Actor, public PacketSink {
     uint64_t packets;
   };
 
-  void Send(Timestamp now, size_t len) {
-    const std::optional<IpAddress> src =
-        Router::SourceOf(std::span<const uint8_t>(buf_).first(len));
+  // The Transmit names the path: its local address picks the interface.
+  void Send(Timestamp now, const Transmit& t) {
+    const size_t len = t.len;
     for (Interface& i : interfaces_) {
-      if (src && i.address == *src && i.out != nullptr) {
+      if (i.address == t.path.local.ip && i.out != nullptr) {
         ++i.packets;
         ++stats_.packets_out;
         Packet p = simulator().NewPacket(
@@ -180,15 +180,15 @@ inline void Host::Act(Timestamp now) {
     }
     if (on_packet_) on_packet_(now, p, r);
   }
-  const Timestamp due = endpoint_.NextDeadline();
-  if (due != Timestamp::Zero() && due <= now) endpoint_.OnTimeout(now);
+  const PollAt due = endpoint_.NextDeadline();
+  if (due.DueBy(now)) endpoint_.OnTimeout(now);  // a no-op when only output is ready
   if (on_wake_) on_wake_(now, *this);
-  while (auto n = endpoint_.PollTransmit(now, buf_)) {
-    Send(now, *n);
+  while (const TransmitResult t = endpoint_.PollTransmit(now, buf_)) {
+    Send(now, *t);
     busy = true;
   }
 
-  Timestamp next = endpoint_.NextDeadline();
+  Timestamp next = endpoint_.NextDeadline().WakeAt(now);
   if (next <= now) {
     // The endpoint wants to run again at once. Fine while it makes progress; a run of wake-ups
     // at one instant with no packet in or out is a livelock.

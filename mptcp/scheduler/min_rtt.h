@@ -10,7 +10,7 @@ namespace mptcp {
 class MinRttScheduler final : public Scheduler {
  public:
   std::string_view name() const override { return "min-rtt"; }
-  std::optional<size_t> Pick(std::span<const SubflowCandidate> c) override {
+  std::optional<size_t> Pick(std::span<const SubflowCandidate> c) const override {
     std::optional<size_t> best;
     for (size_t i = 0; i < c.size(); ++i) {
       if (c[i].room == 0) continue;

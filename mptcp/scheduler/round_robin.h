@@ -9,7 +9,7 @@ namespace mptcp {
 class RoundRobinScheduler final : public Scheduler {
  public:
   std::string_view name() const override { return "round-robin"; }
-  std::optional<size_t> Pick(std::span<const SubflowCandidate> c) override {
+  std::optional<size_t> Pick(std::span<const SubflowCandidate> c) const override {
     // The first candidate with room whose id comes after the last pick (wrapping).
     std::optional<size_t> first, after;
     for (size_t i = 0; i < c.size(); ++i) {
@@ -17,9 +17,11 @@ class RoundRobinScheduler final : public Scheduler {
       if (!first || c[i].id < c[*first].id) first = i;
       if (c[i].id > last_ && (!after || c[i].id < c[*after].id)) after = i;
     }
-    const std::optional<size_t> pick = after ? after : first;
-    if (pick) last_ = c[*pick].id;
-    return pick;
+    return after ? after : first;
+  }
+  void OnScheduled(SubflowId id, uint32_t bytes) override {
+    (void)bytes;
+    last_ = id;
   }
 
  private:

@@ -29,8 +29,15 @@ class Scheduler {
   virtual ~Scheduler() = default;
   virtual std::string_view name() const = 0;
   // Index into `candidates` of the subflow to receive the next chunk, or nullopt to wait
-  // (every candidate is full). Candidates with room == 0 may be offered.
-  virtual std::optional<size_t> Pick(std::span<const SubflowCandidate> candidates) = 0;
+  // (every candidate is full). Candidates with room == 0 may be offered. A pure function of
+  // the candidates and the scheduler's state: the connection also asks it to learn whether it
+  // has data to send (Connection::NextDeadline) without sending.
+  virtual std::optional<size_t> Pick(std::span<const SubflowCandidate> candidates) const = 0;
+  // The connection handed `bytes` to subflow `id` as picked.
+  virtual void OnScheduled(SubflowId id, uint32_t bytes) {
+    (void)id;
+    (void)bytes;
+  }
 };
 
 }  // namespace mptcp

@@ -37,12 +37,20 @@ TEST(MinRttSchedulerTest, MeasuredBeatsUnmeasured) {
 TEST(RoundRobinSchedulerTest, RotatesAmongSubflowsWithRoom) {
   RoundRobinScheduler s;
   std::vector<SubflowCandidate> c = {C(4, 1, 100), C(2, 1, 100), C(7, 1, 100)};
+  // Pick only looks; OnScheduled moves the turn on.
+  const auto take = [&] {
+    const SubflowId id = c[*s.Pick(c)].id;
+    s.OnScheduled(id, 100);
+    return id;
+  };
   EXPECT_EQ(c[*s.Pick(c)].id, 2u);
-  EXPECT_EQ(c[*s.Pick(c)].id, 4u);
-  EXPECT_EQ(c[*s.Pick(c)].id, 7u);
-  EXPECT_EQ(c[*s.Pick(c)].id, 2u);
+  EXPECT_EQ(c[*s.Pick(c)].id, 2u) << "asking twice without sending changes nothing";
+  EXPECT_EQ(take(), 2u);
+  EXPECT_EQ(take(), 4u);
+  EXPECT_EQ(take(), 7u);
+  EXPECT_EQ(take(), 2u);
   c[0].room = 0;
-  EXPECT_EQ(c[*s.Pick(c)].id, 7u) << "4 is full";
+  EXPECT_EQ(take(), 7u) << "4 is full";
 }
 
 TEST(SchedulerFactoryTest, BuildsEveryKind) {

@@ -18,6 +18,7 @@
 #include "mptcp/address.h"
 #include "mptcp/cc/controller.h"
 #include "mptcp/cc/factory.h"
+#include "mptcp/poll.h"
 #include "mptcp/seq.h"
 #include "mptcp/tcp/engine_types.h"
 #include "mptcp/tcp/recv_buffer.h"
@@ -27,6 +28,7 @@
 #include "mptcp/tcp/tcp_config.h"
 #include "mptcp/tcp/tcp_mib.h"
 #include "mptcp/tcp/tcp_state.h"
+#include "mptcp/tcp/time_wait.h"
 #include "mptcp/time.h"
 #include "mptcp/wire/tcp.h"
 
@@ -157,14 +159,36 @@ class TcpEngine {
   }
 
   // --- Time ------------------------------------------------------------------------------
-  // The earliest time at which PollTransmit or OnTimeout has something to do:
-  // Timestamp::Zero() (i.e. "now") when a segment is ready, Never() when idle.
-  Timestamp NextDeadline() const;
+  // When to call again: Now() when PollTransmit has a segment (the same NextTransmission
+  // decision), else the earliest timer (NextTimer), Never() when idle.
+  PollAt NextDeadline() const {
+    return HasOutput() ? PollAt::Now() : PollAt::FromDeadline(NextTimer());
+  }
+  bool HasOutput(size_t option_reserve = 0) const {
+    return NextTransmission(last_now_, option_reserve).has_value();
+  }
+  // The earliest armed timer (RTO, delayed ACK, persist, TIME-WAIT); Never() when none is.
+  Timestamp NextTimer() const {
+    return Earliest(rto_timer_.deadline(), delack_timer_.deadline(), persist_timer_.deadline(),
+                    time_wait_timer_.deadline());
+  }
   // Runs the timers due at `now`. Does nothing when nothing is due.
   void OnTimeout(Timestamp now);
 
   // --- Events and state ------------------------------------------------------------------
   std::optional<TcpEvent> PollEvent();
+  // The compact state a TIME-WAIT subflow leaves behind when its owner forgets the engine.
+  TimeWaitRecord time_wait_record() const {
+    TimeWaitRecord r;
+    r.snd_nxt = snd_nxt_;
+    r.rcv_nxt = rcv_nxt_;
+    r.ts_offset = ts_offset_;
+    r.ts_recent = ts_recent_;
+    r.expiry = time_wait_timer_.deadline();
+    r.window = WindowField(false);
+    r.timestamps = ts_ok_;
+    return r;
+  }
 
   TcpState state() const { return state_; }
   CloseReason close_reason() const { return close_reason_; }

@@ -58,8 +58,8 @@ void BM_BulkTransfer(benchmark::State& state) {
     while (const size_t n = server.Read(sink)) delivered += n;
     now = now + Duration::Micros(10);  // keeps RTT samples and timers meaningful
     shuttle(server, client);
-    if (server.NextDeadline() <= now) server.OnTimeout(now);
-    if (client.NextDeadline() <= now) client.OnTimeout(now);
+    if (server.NextDeadline().DueBy(now)) server.OnTimeout(now);
+    if (client.NextDeadline().DueBy(now)) client.OnTimeout(now);
   }
   state.SetBytesProcessed(static_cast<int64_t>(delivered));
   state.counters["segments"] = static_cast<double>(segments);

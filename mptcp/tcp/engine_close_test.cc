@@ -26,7 +26,7 @@ TEST(EngineCloseTest, ActiveCloseThroughTimeWait) {
   EXPECT_TRUE(out.fin_received);
   EXPECT_EQ(c.engine().state(), TcpState::kTimeWait);
   c.Expect(Ms(320), Seg().SeqN(1002).AckN(5102).Win(19899), "ACK of the peer's FIN");
-  EXPECT_EQ(c.engine().NextDeadline(), Ms(320) + Duration::Seconds(60)) << "2 MSL";
+  EXPECT_EQ(c.engine().NextDeadline(), PollAt::At(Ms(320) + Duration::Seconds(60))) << "2 MSL";
   c.ExpectNothing(Ms(320) + Duration::Seconds(60));
   EXPECT_EQ(c.engine().state(), TcpState::kClosed);
   EXPECT_EQ(c.engine().close_reason(), CloseReason::kNormal);
@@ -115,7 +115,7 @@ TEST(EngineCloseTest, TimeWaitAcksRetransmittedFinAndRestartsTimer) {
   const Timestamp t = Ms(300) + Duration::Seconds(10);
   c.Send(t, Seg().Flags(kAck | kFin).SeqN(5001).AckN(1002).Win(30000));
   c.Expect(t, Seg().SeqN(1002).AckN(5002).Win(19999), "re-ACK");
-  EXPECT_EQ(c.engine().NextDeadline(), t + Duration::Seconds(60)) << "2 MSL restarted";
+  EXPECT_EQ(c.engine().NextDeadline(), PollAt::At(t + Duration::Seconds(60))) << "2 MSL restarted";
 }
 
 TEST(EngineCloseTest, AbortSendsResetAndClosesAtOnce) {

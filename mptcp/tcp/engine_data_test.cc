@@ -21,16 +21,16 @@ TEST(EngineDataTest, SegmentsAtTheMssAndReleasesAckedBytes) {
                         .Bytes(C::PatternBytes(2000, 500)));
   c.ExpectNothing(Ms(100));
   EXPECT_EQ(c.engine().bytes_in_flight(), 2500u);
-  EXPECT_EQ(c.engine().NextDeadline(), Ms(400)) << "RTO 300 ms after the first send";
+  EXPECT_EQ(c.engine().NextDeadline(), PollAt::At(Ms(400))) << "RTO 300 ms after the first send";
 
   auto out = c.Send(Ms(200), Seg().SeqN(5001).AckN(2001).Win(30000));
   EXPECT_EQ(out.bytes_acked, 1000u);
   EXPECT_EQ(c.engine().send_buffer_used(), 1500u);
-  EXPECT_EQ(c.engine().NextDeadline(), Ms(200) + c.engine().rtt().rto()) << "RTO restarted";
+  EXPECT_EQ(c.engine().NextDeadline(), PollAt::At(Ms(200) + c.engine().rtt().rto())) << "RTO restarted";
   out = c.Send(Ms(200), Seg().SeqN(5001).AckN(3501).Win(30000));
   EXPECT_EQ(out.bytes_acked, 1500u);
   EXPECT_EQ(c.engine().send_buffer_used(), 0u);
-  EXPECT_TRUE(c.engine().NextDeadline().IsNever()) << "everything acknowledged: idle";
+  EXPECT_TRUE(c.engine().NextDeadline().never()) << "everything acknowledged: idle";
   c.ExpectNothing(Ms(200), "pure ACKs are not answered");
 }
 
@@ -41,7 +41,7 @@ TEST(EngineDataTest, DelayedAckEveryTwoSegmentsOrAfterTimeout) {
   EXPECT_EQ(out.bytes_delivered, 500u);
   EXPECT_EQ(c.Events(), (std::vector<TcpEvent>{{TcpEventType::kReadable}}));
   c.ExpectNothing(Ms(139), "ACK delayed");
-  EXPECT_EQ(c.engine().NextDeadline(), Ms(140));
+  EXPECT_EQ(c.engine().NextDeadline(), PollAt::At(Ms(140)));
   c.Expect(Ms(140), Seg().SeqN(1001).AckN(5501).Win(19500), "delayed ACK after 40 ms");
   EXPECT_EQ(c.engine().mib().delayed_acks, 1u);
 
@@ -49,7 +49,7 @@ TEST(EngineDataTest, DelayedAckEveryTwoSegmentsOrAfterTimeout) {
   c.ExpectNothing(Ms(200));
   c.Send(Ms(201), Seg().SeqN(6501).AckN(1001).Win(30000).Data(1000, 'c'));
   c.Expect(Ms(201), Seg().SeqN(1001).AckN(7501).Win(17500), "second segment: ACK now");
-  EXPECT_TRUE(c.engine().NextDeadline().IsNever());
+  EXPECT_TRUE(c.engine().NextDeadline().never());
 
   uint8_t buf[4000];
   ASSERT_EQ(c.engine().Read(buf), 2500u);
@@ -135,10 +135,10 @@ TEST(EngineDataTest, PeerZeroWindowIsProbedWithBackoff) {
   c.Send(Ms(200), Seg().SeqN(5001).AckN(2001).Win(0));
   c.ExpectNothing(Ms(200), "zero window");
   const Duration rto = c.engine().rtt().rto();
-  EXPECT_EQ(c.engine().NextDeadline(), Ms(200) + rto) << "persist timer";
+  EXPECT_EQ(c.engine().NextDeadline(), PollAt::At(Ms(200) + rto)) << "persist timer";
   c.Expect(Ms(200) + rto, Seg().SeqN(2000).AckN(5001).Win(20000), "probe: SND.UNA - 1");
   c.Send(Ms(200) + rto + Duration::Millis(10), Seg().SeqN(5001).AckN(2001).Win(0));
-  EXPECT_EQ(c.engine().NextDeadline(), Ms(200) + rto * 3) << "backed off";
+  EXPECT_EQ(c.engine().NextDeadline(), PollAt::At(Ms(200) + rto * 3)) << "backed off";
   c.Expect(Ms(200) + rto * 3, Seg().SeqN(2000).AckN(5001).Win(20000), "second probe");
   EXPECT_EQ(c.engine().mib().win_probe, 2u);
   // The window opens: data flows and the persist timer stops.
@@ -147,7 +147,7 @@ TEST(EngineDataTest, PeerZeroWindowIsProbedWithBackoff) {
   c.Expect(t, Seg().SeqN(2001).AckN(5001).Win(20000).Bytes(C::PatternBytes(1000, 1000)));
   c.Expect(t, Seg().SeqN(3001).AckN(5001).Win(20000).Bytes(C::PatternBytes(2000, 1000)));
   c.ExpectNothing(t);
-  EXPECT_EQ(c.engine().NextDeadline(), t + c.engine().rtt().rto()) << "RTO, not persist";
+  EXPECT_EQ(c.engine().NextDeadline(), PollAt::At(t + c.engine().rtt().rto())) << "RTO, not persist";
 }
 
 TEST(EngineDataTest, PeerShrinkingItsWindowStopsNewData) {

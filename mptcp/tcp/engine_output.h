@@ -351,12 +351,6 @@ inline Duration TcpEngine::PersistInterval() const {
   return std::min(d, config_.rto_max);
 }
 
-inline Timestamp TcpEngine::NextDeadline() const {
-  if (NextTransmission(last_now_)) return Timestamp::Zero();
-  return Earliest(rto_timer_.deadline(), delack_timer_.deadline(), persist_timer_.deadline(),
-                  time_wait_timer_.deadline());
-}
-
 inline void TcpEngine::OnTimeout(Timestamp now) {
   last_now_ = now;
   if (time_wait_timer_.Expired(now)) {

@@ -96,9 +96,10 @@ class EnginePipe {
       }
       if (Done(sides)) break;
       // Next event: a delivery or a timer.
-      Timestamp next = Earliest(client_.NextDeadline(), server_.NextDeadline());
+      Timestamp next =
+          PollAt::Earliest(client_.NextDeadline(), server_.NextDeadline()).WakeAt(now_);
       if (!queue_.empty()) next = Earliest(next, queue_.top().at);
-      if (next <= now_ && next != Timestamp::Zero()) next = now_;
+      if (next < now_) next = now_;
       if (next.IsNever()) return Fail(res, "stalled: nothing scheduled");
       if (next > now_) now_ = next;
       if (now_ > deadline) return Fail(res, "simulated deadline passed");
@@ -109,8 +110,7 @@ class EnginePipe {
         dst.OnSegmentBytes(now_, p.bytes);
       }
       for (TcpEngine* e : {&client_, &server_}) {
-        const Timestamp d = e->NextDeadline();
-        if (d <= now_) e->OnTimeout(now_);
+        if (e->NextDeadline().DueBy(now_)) e->OnTimeout(now_);
       }
     }
     res.ok = true;

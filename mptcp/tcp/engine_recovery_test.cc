@@ -35,7 +35,7 @@ TEST(EngineRecoveryTest, RtoBacksOffExponentiallyAndKarnSkipsTheSample) {
   c.Send(Ms(2300), Seg().SeqN(5001).AckN(2001).Win(30000));
   EXPECT_EQ(c.engine().rtt().srtt(), srtt) << "Karn: no sample from a retransmitted segment";
   EXPECT_EQ(c.engine().rtt().backoff_count(), 0) << "backoff reset by new data acked";
-  EXPECT_TRUE(c.engine().NextDeadline().IsNever());
+  EXPECT_TRUE(c.engine().NextDeadline().never());
 }
 
 TEST(EngineRecoveryTest, GivesUpAfterMaxRetransmits) {

@@ -111,7 +111,7 @@ class Conversation {
 
   // The next segment the engine emits at `now` (running due timers first), parsed.
   std::optional<wire::TcpRepr> Poll(Timestamp now) {
-    if (engine_.NextDeadline() <= now) engine_.OnTimeout(now);
+    if (engine_.NextDeadline().DueBy(now)) engine_.OnTimeout(now);
     auto n = engine_.PollTransmit(now, buf_);
     if (!n) return std::nullopt;
     EXPECT_TRUE(wire::VerifyTcpChecksum(tuple_.local.ip, tuple_.remote.ip,

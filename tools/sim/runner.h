@@ -251,15 +251,18 @@ inline RunReport RunScenario(const Scenario& scenario, const ProgressFn& progres
   std::vector<uint64_t> last_bytes(n, 0);
   uint64_t last_delivered = 0;
   Timestamp last_sample = Timestamp::Zero();
+  std::vector<SubflowInfo> last_subflows;
   auto sample = [&](Timestamp now) {
     if (now <= last_sample) return;
     Row row;
     row.start = last_sample;
     row.end = now;
     const double secs = (now - last_sample).seconds();
+    // Once the transfer is over the Endpoint lets the connection go: the last row shows its
+    // subflows as last seen.
     Connection* sender = upload ? h.client_conn() : h.server_conn();
-    std::vector<SubflowInfo> subflows;
-    if (sender != nullptr) subflows = sender->Subflows();
+    if (sender != nullptr) last_subflows = sender->Subflows();
+    const std::vector<SubflowInfo>& subflows = last_subflows;
     for (size_t i = 0; i < n; ++i) {
       PathSample ps;
       ps.bytes = h.meter(i).payload_bytes(data_dir);
