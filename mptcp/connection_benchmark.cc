@@ -165,7 +165,7 @@ void BM_Handshake(benchmark::State& state) {
   EndpointConfig cfg;
   Pair p(cfg);
   uint32_t n = 0;
-  uint64_t packets = 0, failed = 0;
+  uint64_t packets = 0, failed = 0, clean = 0;
   std::vector<uint8_t> sink(64);
   for (auto _ : state) {
     auto cid = p.client.Connect(p.now, ClientAddr(n++), kServer0);
@@ -184,7 +184,8 @@ void BM_Handshake(benchmark::State& state) {
       }
       Connection* c = p.client.connection(*cid);
       if (c == nullptr) break;  // released: done
-      while (c->PollEvent()) {
+      while (auto e = c->PollEvent()) {
+        if (e->type == EventType::kClosed && e->reason == CloseReason::kNormal) ++clean;
       }
       while (c->Read(p.now, sink) > 0) {
       }
@@ -207,6 +208,8 @@ void BM_Handshake(benchmark::State& state) {
   state.counters["time_wait"] =
       static_cast<double>(p.client.time_wait_count() + p.server.time_wait_count());
   if (failed > 0) state.SkipWithError("connect failed");
+  // Every connection closed cleanly (both DATA_FINs) before the Endpoint let it go.
+  if (clean != static_cast<uint64_t>(state.iterations())) state.SkipWithError("unclean close");
 }
 BENCHMARK(BM_Handshake)->MinTime(2.0);
 
