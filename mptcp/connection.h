@@ -100,11 +100,28 @@ class ConnectionOwner {
   ~ConnectionOwner() = default;
 };
 
+// A ConnectionConfig with what follows from it, worked out once and shared (an Endpoint's
+// connections share one): the configuration each subflow's engine gets.
+struct ConnectionParams {
+  explicit ConnectionParams(const ConnectionConfig& c);
+
+  ConnectionConfig config;
+  // The receive buffer holds this much beyond config.recv_buffer, so that a window rounded up
+  // to the scale's unit (rcv_window.h) rarely has to hold DATA_ACK back.
+  size_t recv_slack;
+  // Subflow engines with MPTCP in use, and after a fallback to plain TCP.
+  tcp::TcpConfig mptcp_subflow;
+  tcp::TcpConfig plain_subflow;
+};
+
 class Connection {
  public:
   // `local_key` is this side's 64-bit key (the Endpoint keeps its token unique); `seed`
   // drives nonces and ISN secrets, so the same seed gives the same bytes.
-  Connection(const ConnectionConfig& config, Role role, uint64_t local_key, uint64_t seed);
+  Connection(const ConnectionConfig& config, Role role, uint64_t local_key, uint64_t seed)
+      : Connection(std::make_shared<const ConnectionParams>(config), role, local_key, seed) {}
+  Connection(std::shared_ptr<const ConnectionParams> params, Role role, uint64_t local_key,
+             uint64_t seed);
 
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -216,6 +233,8 @@ class Connection {
   Dsn64 data_wnd_end() const { return data_wnd_end_; }
   size_t send_buffered() const { return send_buffer_.size(); }
   const MptcpMib& mib() const { return mib_; }
+  // Its subflows' TCP counters, summed over every subflow it has had.
+  const tcp::TcpMib& tcp_mib() const { return tcp_mib_; }
   const ConnectionConfig& config() const { return config_; }
   size_t subflow_count() const { return subflows_.size(); }
   std::vector<SubflowInfo> Subflows() const;
@@ -235,8 +254,8 @@ class Connection {
   void ForEachTuple(Fn&& fn) const {
     for (const auto& s : subflows_) fn(s->engine.tuple());
   }
-  // Sum of the subflows' TCP counters.
-  tcp::TcpMib SubflowMib() const;
+  // Sum of the subflows' TCP counters (the same as tcp_mib()).
+  tcp::TcpMib SubflowMib() const { return tcp_mib_; }
   // Bytes of state held besides the data buffers' contents (for the footprint figure).
   size_t StateBytes() const;
   // Bytes currently held by the connection's and subflows' buffers.
@@ -331,13 +350,6 @@ class Connection {
   bool SchedulerMayUse(const Subflow& s, bool regular_alive) const;
   void WriteToSubflow(Subflow& s, Dsn64 dsn, uint32_t len);
   WindowAdvert PlanWindow(Subflow& s, const tcp::Transmission& tx, bool data_ack);
-  // The receive buffer holds this much beyond config_.recv_buffer, so that a window rounded up
-  // to the scale's unit (rcv_window.h) rarely has to hold DATA_ACK back.
-  static size_t RecvSlack(const ConnectionConfig& c) {
-    tcp::TcpConfig t = c.subflow;
-    t.max_advertised_window = std::max(t.max_advertised_window, c.recv_buffer);
-    return size_t{2} << tcp::TcpEngine::InitialRcvWscale(t);
-  }
   void MaybeQueueDataFin(Timestamp now);
   size_t BuildOptions(Timestamp now, Subflow& s, tcp::Transmission& tx, OutOptions& out);
   void AfterEmit(Timestamp now, Subflow& s, const OutOptions& out);
@@ -363,7 +375,8 @@ class Connection {
   uint8_t LocalAddressId(const IpAddress& ip);
   Subflow& AddSubflow(SubflowKind kind, bool initiator, const FourTuple& tuple, Timestamp now);
 
-  ConnectionConfig config_;
+  std::shared_ptr<const ConnectionParams> params_;
+  const ConnectionConfig& config_;  // params_->config
   Role role_;
   Random rng_;
   tcp::IsnGenerator isn_;
@@ -442,23 +455,42 @@ class Connection {
   ConnectionOwner* owner_ = nullptr;
   uint64_t owner_cookie_ = 0;
   MptcpMib mib_;
+  tcp::TcpMib tcp_mib_;  // every subflow's engine counts here
 };
 
 // --- small members ---------------------------------------------------------------------------
 
-inline Connection::Connection(const ConnectionConfig& config, Role role, uint64_t local_key,
-                              uint64_t seed)
-    : config_(config),
+inline ConnectionParams::ConnectionParams(const ConnectionConfig& c)
+    : config(c), mptcp_subflow(c.subflow), plain_subflow(c.subflow) {
+  // RFC 8684 §3.3.4: every subflow advertises the connection's window; scale to cover it.
+  for (tcp::TcpConfig* t : {&mptcp_subflow, &plain_subflow}) {
+    t->max_advertised_window = std::max(t->max_advertised_window, c.recv_buffer);
+  }
+  recv_slack = size_t{2} << tcp::TcpEngine::InitialRcvWscale(mptcp_subflow);
+  // Room for SubflowInflightLimit() to grow into; memory is taken only as data is in flight.
+  mptcp_subflow.send_buffer = std::max(mptcp_subflow.send_buffer, c.send_buffer);
+  // A peer may send the whole shared window on one subflow, ahead of a hole in that subflow's
+  // own sequence space (Linux schedules by the data-level window alone): the subflow must hold
+  // it, else it drops data the peer was entitled to send. Memory is taken only as data waits.
+  for (tcp::TcpConfig* t : {&mptcp_subflow, &plain_subflow}) {
+    t->recv_buffer = std::max(t->recv_buffer, c.recv_buffer + recv_slack);
+  }
+}
+
+inline Connection::Connection(std::shared_ptr<const ConnectionParams> params, Role role,
+                              uint64_t local_key, uint64_t seed)
+    : params_(std::move(params)),
+      config_(params_->config),
       role_(role),
       rng_(seed),
       isn_(rng_),
-      scheduler_(MakeScheduler(config.scheduler)),
+      scheduler_(MakeScheduler(config_.scheduler)),
       local_key_(local_key),
       local_token_(crypto::KeyToken(local_key)),
       local_idsn_(crypto::KeyIdsn(local_key)),
-      checksum_(config.checksum),
-      send_buffer_(config.send_buffer),
-      recv_buffer_(config.recv_buffer + RecvSlack(config), config.max_ooo_ranges) {
+      checksum_(config_.checksum),
+      send_buffer_(config_.send_buffer),
+      recv_buffer_(config_.recv_buffer + params_->recv_slack, config_.max_ooo_ranges) {
   // RFC 8684 §3.3: the SYN occupies the first octet of the data sequence space, so data
   // starts at IDSN + 1.
   data_una_ = snd_data_nxt_ = data_wnd_end_ = local_idsn_ + 1;
@@ -533,17 +565,12 @@ inline uint8_t Connection::LocalAddressId(const IpAddress& ip) {
 
 inline Subflow& Connection::AddSubflow(SubflowKind kind, bool initiator, const FourTuple& tuple,
                                        Timestamp now) {
-  tcp::TcpConfig cfg = config_.subflow;
-  // RFC 8684 §3.3.4: every subflow advertises the connection's window; scale to cover it.
-  cfg.max_advertised_window = std::max(cfg.max_advertised_window, config_.recv_buffer);
-  // Room for SubflowInflightLimit() to grow into; memory is taken only as data is in flight.
-  if (mptcp()) cfg.send_buffer = std::max(cfg.send_buffer, config_.send_buffer);
-  // A peer may send the whole shared window on one subflow, ahead of a hole in that subflow's
-  // own sequence space (Linux schedules by the data-level window alone): the subflow must hold
-  // it, else it drops data the peer was entitled to send. Memory is taken only as data waits.
-  cfg.recv_buffer = std::max(cfg.recv_buffer, recv_buffer_.capacity());
-  auto s = std::make_unique<Subflow>(NextSubflowId(), kind, initiator, cfg, tuple,
-                                     isn_.Generate(now, tuple), rng_.Next32());
+  // The engines share the connection's parameters (ConnectionParams says why they differ from
+  // config_.subflow) and count into its TCP MIB.
+  std::shared_ptr<const tcp::TcpConfig> cfg(
+      params_, mptcp() ? &params_->mptcp_subflow : &params_->plain_subflow);
+  auto s = std::make_unique<Subflow>(NextSubflowId(), kind, initiator, std::move(cfg), tuple,
+                                     isn_.Generate(now, tuple), rng_.Next32(), &tcp_mib_);
   if (mptcp()) {
     // RFC 8684 §3.3.4: the data-level window governs sending; the connection advertises it.
     s->engine.set_external_send_window(true);
@@ -614,7 +641,7 @@ inline SubflowInfo Connection::Info(const Subflow& s) const {
                      s.backup(),     s.stale,          s.local_id,     s.remote_id,
                      e.rtt().srtt(), e.rtt().rto(),    e.cwnd(),       e.bytes_in_flight(),
                      e.iss(),        e.snd_una(),      e.snd_nxt(),    e.rcv_nxt(),
-                     e.mib().out_segs, e.mib().retrans_segs};
+                     e.segments_out(), e.segments_retransmitted()};
 }
 
 inline std::vector<SubflowInfo> Connection::Subflows() const {
@@ -635,12 +662,6 @@ inline std::optional<SubflowInfo> Connection::subflow(const FourTuple& path) con
   const Subflow* s = FindSubflow(path);
   if (s == nullptr) return std::nullopt;
   return Info(*s);
-}
-
-inline tcp::TcpMib Connection::SubflowMib() const {
-  tcp::TcpMib m;
-  for (const auto& s : subflows_) m += s->engine.mib();
-  return m;
 }
 
 inline size_t Connection::StateBytes() const {

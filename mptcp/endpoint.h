@@ -101,7 +101,10 @@ struct EndpointStats {
 
 class Endpoint final : private ConnectionOwner {
  public:
-  Endpoint(const EndpointConfig& config, uint64_t seed) : config_(config), rng_(seed) {}
+  Endpoint(const EndpointConfig& config, uint64_t seed)
+      : config_(config),
+        params_(std::make_shared<const ConnectionParams>(config.connection)),
+        rng_(seed) {}
   Endpoint(const Endpoint&) = delete;  // connections point back at it
   Endpoint& operator=(const Endpoint&) = delete;
 
@@ -176,8 +179,9 @@ class Endpoint final : private ConnectionOwner {
  private:
   // A connection and what the Endpoint keeps about it. One allocation per connection.
   struct Slot {
-    Slot(const ConnectionConfig& config, Role role, uint64_t key, uint64_t seed, ConnectionId id)
-        : conn(config, role, key, seed), id(id), heap_tiebreak(id) {}
+    Slot(std::shared_ptr<const ConnectionParams> params, Role role, uint64_t key, uint64_t seed,
+         ConnectionId id)
+        : conn(std::move(params), role, key, seed), id(id), heap_tiebreak(id) {}
     Connection conn;
     ConnectionId id;
     // Its earliest timer, in timers_ (DeadlineHeap's fields).
@@ -230,6 +234,7 @@ class Endpoint final : private ConnectionOwner {
   bool TakeTuple(const FourTuple& tuple);
   void AddTimeWait(const tcp::TcpEngine& e);
   void ExpireTimeWait(Timestamp now);
+  void CompactTimeWaitExpiry();
   // `mptcp_reason`: RFC 8684 §3.2 resets of refused joins carry MP_TCPRST.
   void QueueReset(const FourTuple& tuple, const wire::TcpRepr& seg,
                   std::optional<wire::MpTcpRstReason> mptcp_reason = std::nullopt);
@@ -239,6 +244,7 @@ class Endpoint final : private ConnectionOwner {
                          PacketResult& res);
 
   EndpointConfig config_;
+  std::shared_ptr<const ConnectionParams> params_;  // shared by every connection
   Random rng_;
   absl::flat_hash_set<uint16_t> listening_;
   absl::flat_hash_map<ConnectionId, std::unique_ptr<Slot>> connections_;
@@ -277,7 +283,7 @@ inline uint64_t Endpoint::NewUniqueKey() {
 inline Endpoint::Slot* Endpoint::AddConnection(Role role) {
   const ConnectionId id = next_id_++;
   const uint64_t key = NewUniqueKey();
-  auto slot = std::make_unique<Slot>(config_.connection, role, key, rng_.Next(), id);
+  auto slot = std::make_unique<Slot>(params_, role, key, rng_.Next(), id);
   Slot* s = slot.get();
   s->conn.SetOwner(this, reinterpret_cast<uint64_t>(s));
   by_token_[s->conn.local_token()] = id;
@@ -287,8 +293,22 @@ inline Endpoint::Slot* Endpoint::AddConnection(Role role) {
 
 inline bool Endpoint::TakeTuple(const FourTuple& tuple) {
   if (by_tuple_.contains(tuple)) return false;
-  if (time_wait_.erase(tuple) > 0) ++stats_.time_wait_reused;
+  if (time_wait_.erase(tuple) > 0) {
+    ++stats_.time_wait_reused;
+    CompactTimeWaitExpiry();
+  }
   return true;
+}
+
+inline void Endpoint::CompactTimeWaitExpiry() {
+  // Records that went early (reused, reset) leave their entry behind; keep those at most as
+  // many as the live ones, so that the queue stays bounded however fast tuples are reused.
+  if (time_wait_expiry_.size() <= 2 * time_wait_.size() + 64) return;
+  Fifo<TimeWaitExpiry> kept;
+  for (const TimeWaitExpiry& e : time_wait_expiry_) {
+    if (time_wait_.contains(e.tuple)) kept.push_back(e);
+  }
+  time_wait_expiry_ = std::move(kept);
 }
 
 inline bool Endpoint::ClaimTuple(uint64_t cookie, const FourTuple& tuple) {
@@ -402,10 +422,12 @@ inline bool Endpoint::OnTimeWaitSegment(Timestamp now, const FourTuple& tuple,
       break;
     case Action::kForget:
       time_wait_.erase(it);
+      CompactTimeWaitExpiry();
       break;
     case Action::kReuse:
       ++stats_.time_wait_reused;
       time_wait_.erase(it);
+      CompactTimeWaitExpiry();
       return false;  // the SYN opens a new connection
   }
   res.verdict = PacketVerdict::kTimeWait;

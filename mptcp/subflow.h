@@ -5,6 +5,7 @@
 #define MPTCP_SUBFLOW_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 
 #include "mptcp/address.h"
@@ -22,9 +23,14 @@ enum class SubflowKind : uint8_t {
 };
 
 struct Subflow {
-  Subflow(SubflowId id, SubflowKind kind, bool initiator, const tcp::TcpConfig& cfg,
-          const FourTuple& tuple, SeqNum32 iss, uint32_t ts_offset)
-      : engine(cfg, tuple, iss, ts_offset), id(id), kind(kind), initiator(initiator) {}
+  // `cfg` is shared by the connection's subflows; `mib` is the connection's TCP MIB, which
+  // every subflow counts into.
+  Subflow(SubflowId id, SubflowKind kind, bool initiator, std::shared_ptr<const tcp::TcpConfig> cfg,
+          const FourTuple& tuple, SeqNum32 iss, uint32_t ts_offset, tcp::TcpMib* mib)
+      : engine(std::move(cfg), tuple, iss, ts_offset, mib),
+        id(id),
+        kind(kind),
+        initiator(initiator) {}
 
   // (Members are ordered by size, largest first, to keep the struct small: an idle connection
   // with two subflows fits in 4 KiB.)

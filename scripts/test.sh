@@ -39,7 +39,8 @@ echo "== bazel test --config=asan //... (ASan + UBSan) =="
 # other non-test targets are not rebuilt under ASan, nor the "timing" tests (interop run times,
 # meaningless under a sanitizer). CI's 30-minute budget needs this.
 run_bazel_tests asan --config=asan --build_tests_only --test_tag_filters=-timing \
-  --test_env=MPTCP_PIPE_SEEDS=5 --test_env=CONFORMANCE_SEEDS=3 --test_env=INTEROP_MIB=16
+  --test_env=MPTCP_PIPE_SEEDS=5 --test_env=CONFORMANCE_SEEDS=3 --test_env=INTEROP_MIB=16 \
+  --test_env=MEMORY_CYCLES=100000
 
 echo "== libFuzzer, ${FUZZ_SECONDS}s per target (clang, ASan + UBSan) =="
 fuzz_targets=$(bazel query 'attr(tags, "fuzz_target", //fuzz/...)' 2>/dev/null || true)

@@ -270,6 +270,13 @@ int Main(int argc, char** argv) {
   MptcpMib last_mib;
   tcp::TcpMib last_tcp;
   CloseReason last_reason = CloseReason::kNone;
+  // The Endpoint releases a connection once it is closed, finished and read, so keep what
+  // the summary prints before any call that may release it.
+  auto snapshot = [&](const Connection& c) {
+    last_reason = c.close_reason();
+    last_mib = c.mib();
+    last_tcp = c.SubflowMib();
+  };
 
   g_loop.store(&loop);
   struct sigaction sa {};
@@ -299,10 +306,10 @@ int Main(int argc, char** argv) {
       if (id != 0) loop.Stop();
       return;
     }
-    last_reason = c->close_reason();
     if (c->closed()) {
-      last_mib = c->mib();
-      last_tcp = c->SubflowMib();
+      snapshot(*c);
+    } else {
+      last_reason = c->close_reason();
     }
     while (auto ev = c->PollEvent()) {
       log_event(now, *ev);
@@ -428,7 +435,9 @@ int Main(int argc, char** argv) {
     c->Abort(now);
     std::vector<uint8_t> pkt(65600);
     for (int i = 0; i < 64; ++i) {
+      if (c != nullptr) snapshot(*c);
       const TransmitResult t = ep.PollTransmit(now, pkt);
+      c = ep.connection(id);  // the last RST may have released it
       if (!t) break;
       for (size_t k = 0; k < locals.size(); ++k) {
         if (locals[k] == t->path.local.ip) {
@@ -440,11 +449,8 @@ int Main(int argc, char** argv) {
     exit_code = 130;
   }
   if (!st.ok()) error = std::string(st.message());
-  if (c != nullptr) {
-    last_mib = c->mib();
-    last_tcp = c->SubflowMib();
-    last_reason = c->close_reason();
-  }
+  c = ep.connection(id);
+  if (c != nullptr) snapshot(*c);
   if (!g_interrupted.load() && error.empty() && id != 0 && last_reason != CloseReason::kNormal &&
       last_reason != CloseReason::kNone) {
     error = absl::StrFormat("connection closed: %s", std::string(CloseReasonName(last_reason)));

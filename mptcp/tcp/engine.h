@@ -44,7 +44,21 @@ class TcpEngine {
   // IsnGenerator, RFC 6528); `ts_offset` the random per-connection timestamp offset
   // (RFC 7323 §5.4).
   TcpEngine(const TcpConfig& config, const FourTuple& tuple, SeqNum32 iss, uint32_t ts_offset = 0)
-      : config_(config),
+      : TcpEngine(std::make_shared<const TcpConfig>(config), tuple, iss, ts_offset) {}
+  // The same with a configuration shared by many engines (the MPTCP layer shares one among a
+  // connection's subflows, and an Endpoint one among all its connections), counting into
+  // `shared_mib` (the connection's) instead of a MIB of its own when that is given.
+  TcpEngine(std::shared_ptr<const TcpConfig> shared_config, const FourTuple& tuple, SeqNum32 iss,
+            uint32_t ts_offset = 0, TcpMib* shared_mib = nullptr)
+      : TcpEngine(*shared_config, std::move(shared_config), tuple, iss, ts_offset, shared_mib) {}
+
+ private:
+  // (`shared_config` by reference: it is moved from only once `config`, its object, is read.)
+  TcpEngine(const TcpConfig& config, std::shared_ptr<const TcpConfig>&& shared_config,
+            const FourTuple& tuple, SeqNum32 iss, uint32_t ts_offset, TcpMib* shared_mib)
+      : config_(std::move(shared_config)),
+        own_mib_(shared_mib == nullptr ? std::make_unique<TcpMib>() : nullptr),
+        mib_(shared_mib != nullptr ? shared_mib : own_mib_.get()),
         tuple_(tuple),
         iss_(iss),
         ts_offset_(ts_offset),
@@ -55,8 +69,10 @@ class TcpEngine {
                                config.initial_cwnd_segments)) {
     snd_una_ = snd_nxt_ = iss_;
     buf_seq_ = iss_ + 1;
-    rcv_wscale_ = InitialRcvWscale(config_);
+    rcv_wscale_ = InitialRcvWscale(config);
   }
+
+ public:
 
   // RFC 7323 §2.3: the smallest shift that lets the window cover the receive buffer (or the
   // larger window the caller will advertise).
@@ -144,11 +160,11 @@ class TcpEngine {
   }
   // Counts a segment the caller dropped before handing it over (checksum, parse errors).
   void NoteDrop(DropReason reason) {
-    ++mib_.in_segs;
+    ++mib_->in_segs;
     if (reason == DropReason::kBadChecksum) {
-      ++mib_.in_csum_errors;
+      ++mib_->in_csum_errors;
     } else {
-      ++mib_.in_malformed;
+      ++mib_->in_malformed;
     }
   }
   // Queued bytes [seq, seq + len) from the send buffer, without copying (for the MPTCP layer's
@@ -193,8 +209,12 @@ class TcpEngine {
   TcpState state() const { return state_; }
   CloseReason close_reason() const { return close_reason_; }
   const FourTuple& tuple() const { return tuple_; }
-  const TcpMib& mib() const { return mib_; }
-  const TcpConfig& config() const { return config_; }
+  // Its counters (the connection's, shared with its other subflows, when it was given them).
+  const TcpMib& mib() const { return *mib_; }
+  // This engine's own segment counts (OutSegs and RetransSegs), shared MIB or not.
+  uint64_t segments_out() const { return segments_out_; }
+  uint64_t segments_retransmitted() const { return segments_retransmitted_; }
+  const TcpConfig& config() const { return *config_; }
   const RttEstimator& rtt() const { return rtt_; }
   const cc::CongestionController& congestion_controller() const { return *cc_; }
   cc::CongestionController& mutable_congestion_controller() { return *cc_; }
@@ -238,8 +258,8 @@ class TcpEngine {
   int consecutive_rtos() const { return consecutive_rtos_; }
   // The MSS we announce: the configured one on IPv4, 20 bytes less on IPv6 (tcp_config.h).
   uint16_t OwnMss() const {
-    return tuple_.local.ip.is_v4() ? config_.mss
-                                   : static_cast<uint16_t>(std::max<int>(config_.mss - 20, 88));
+    return tuple_.local.ip.is_v4() ? config_->mss
+                                   : static_cast<uint16_t>(std::max<int>(config_->mss - 20, 88));
   }
   // Payload bytes per full segment (peer MSS less the timestamp option), RFC 6691.
   uint32_t smss() const { return snd_mss_ - (ts_ok_ ? kTimestampOptionLength : 0); }
@@ -318,7 +338,9 @@ class TcpEngine {
   bool DataSent() const { return snd_nxt_ > buf_seq_; }
   SeqNum32 data_end() const { return write_seq(); }
 
-  TcpConfig config_;
+  std::shared_ptr<const TcpConfig> config_;
+  std::unique_ptr<TcpMib> own_mib_;  // when no shared MIB was given
+  TcpMib* mib_;
   FourTuple tuple_;
 
   // Send sequence space (RFC 9293 §3.3.1).
@@ -414,7 +436,8 @@ class TcpEngine {
 
   Timestamp last_now_;         // the latest time any call was given (for Write's timers)
   uint64_t plan_counter_ = 0;  // bumped on every state change that invalidates a plan
-  TcpMib mib_;
+  uint64_t segments_out_ = 0;
+  uint64_t segments_retransmitted_ = 0;
 };
 
 // --- small members ---------------------------------------------------------------------------
@@ -448,7 +471,7 @@ inline void TcpEngine::Connect(Timestamp now) {
   if (state_ != TcpState::kClosed) return;
   SetState(TcpState::kSynSent);
   syn_pending_ = true;
-  ++mib_.active_opens;
+  ++mib_->active_opens;
   (void)now;
 }
 
@@ -523,7 +546,7 @@ inline void TcpEngine::Abort() {
     rst_pending_ = true;
     rst_seq_ = snd_nxt_;
     rst_with_ack_ = false;
-    if (send_buffer_.size() > 0 || recv_buffer_.readable() > 0) ++mib_.abort_on_close;
+    if (send_buffer_.size() > 0 || recv_buffer_.readable() > 0) ++mib_->abort_on_close;
   }
   EnterClosed(CloseReason::kAborted);
 }
@@ -547,7 +570,7 @@ inline void TcpEngine::EnterTimeWait(Timestamp now) {
   rto_timer_.Disarm();
   persist_timer_.Disarm();
   // RFC 9293 §3.10.7.4: start (or restart) the 2 MSL timer.
-  time_wait_timer_.Arm(now + config_.time_wait);
+  time_wait_timer_.Arm(now + config_->time_wait);
 }
 
 }  // namespace mptcp::tcp

@@ -14,12 +14,12 @@ inline SegmentOutcome TcpEngine::OnSegmentBytes(Timestamp now, std::span<const u
   last_now_ = now;
   // RFC 9293 §3.1: a segment with a bad checksum is discarded.
   if (!wire::VerifyTcpChecksum(tuple_.remote.ip, tuple_.local.ip, segment)) {
-    ++mib_.in_csum_errors;
+    ++mib_->in_csum_errors;
     return SegmentOutcome{DropReason::kBadChecksum};
   }
   auto repr = wire::TcpRepr::Parse(segment);
   if (!repr.ok()) {
-    ++mib_.in_malformed;
+    ++mib_->in_malformed;
     return SegmentOutcome{DropReason::kMalformed};
   }
   return OnSegment(now, *repr);
@@ -27,9 +27,9 @@ inline SegmentOutcome TcpEngine::OnSegmentBytes(Timestamp now, std::span<const u
 
 inline SegmentOutcome TcpEngine::OnSegment(Timestamp now, const wire::TcpRepr& seg) {
   last_now_ = now;
-  ++mib_.in_segs;
+  ++mib_->in_segs;
   if (seg.src_port != tuple_.remote.port || seg.dst_port != tuple_.local.port) {
-    ++mib_.in_malformed;
+    ++mib_->in_malformed;
     return SegmentOutcome{DropReason::kWrongPorts};
   }
   ++plan_counter_;
@@ -37,7 +37,7 @@ inline SegmentOutcome TcpEngine::OnSegment(Timestamp now, const wire::TcpRepr& s
   switch (state_) {
     case TcpState::kClosed:
       // RFC 9293 §3.10.7.1: anything but a RST gets a RST.
-      ++mib_.drop_closed;
+      ++mib_->drop_closed;
       QueueResetReply(seg);
       out.drop = DropReason::kClosed;
       break;
@@ -74,18 +74,18 @@ inline void TcpEngine::QueueResetReply(const wire::TcpRepr& seg) {
 inline SegmentOutcome TcpEngine::OnSegmentListen(Timestamp now, const wire::TcpRepr& seg) {
   SegmentOutcome out;
   if (seg.has_flag(wire::TcpFlag::kRst)) {
-    ++mib_.drop_listen;
+    ++mib_->drop_listen;
     out.drop = DropReason::kListenNotSyn;
     return out;
   }
   if (seg.has_flag(wire::TcpFlag::kAck)) {
-    ++mib_.drop_listen;
+    ++mib_->drop_listen;
     QueueResetReply(seg);
     out.drop = DropReason::kListenNotSyn;
     return out;
   }
   if (!seg.has_flag(wire::TcpFlag::kSyn)) {
-    ++mib_.drop_listen;
+    ++mib_->drop_listen;
     out.drop = DropReason::kListenNotSyn;
     return out;
   }
@@ -98,7 +98,7 @@ inline SegmentOutcome TcpEngine::OnSegmentListen(Timestamp now, const wire::TcpR
   max_snd_wnd_ = snd_wnd_;
   snd_wl1_ = seg.seq;
   snd_wl2_ = seg.ack;
-  ++mib_.passive_opens;
+  ++mib_->passive_opens;
   // Data carried on the SYN is not accepted (no TCP Fast Open); the peer resends it.
   SetState(TcpState::kSynReceived, &out);
   syn_pending_ = true;
@@ -113,12 +113,12 @@ inline SegmentOutcome TcpEngine::OnSegmentSynSent(Timestamp now, const wire::Tcp
   if (has_ack && (seg.ack <= iss_ || seg.ack > snd_nxt_)) {
     QueueResetReply(seg);
     out.drop = DropReason::kSynSentBadAck;
-    ++mib_.drop_bad_ack;
+    ++mib_->drop_bad_ack;
     return out;
   }
   if (seg.has_flag(wire::TcpFlag::kRst)) {
     if (has_ack) {
-      ++mib_.attempt_fails;
+      ++mib_->attempt_fails;
       out.reset = true;
       EnterClosed(CloseReason::kRefused);
       out.state_changed = true;
@@ -167,35 +167,35 @@ inline void TcpEngine::ReturnToListen() {
   buf_seq_ = iss_ + 1;
   snd_wnd_ = max_snd_wnd_ = 0;
   peer_wnd_valid_ = false;
-  snd_mss_ = tuple_.local.ip.is_v4() ? config_.default_peer_mss : config_.default_peer_mss_v6;
+  snd_mss_ = tuple_.local.ip.is_v4() ? config_->default_peer_mss : config_->default_peer_mss_v6;
   snd_wscale_ = 0;
-  rcv_wscale_ = InitialRcvWscale(config_);
+  rcv_wscale_ = InitialRcvWscale(*config_);
   ws_ok_ = sack_ok_ = ts_ok_ = false;
   syn_pending_ = syn_retransmitted_ = false;
   syn_retransmits_ = 0;
   ack_now_ = pure_ack_now_ = false;
   rto_timer_.Disarm();
   delack_timer_.Disarm();
-  rtt_ = RttEstimator(config_.rto_initial, config_.rto_min, config_.rto_max);
+  rtt_ = RttEstimator(config_->rto_initial, config_->rto_min, config_->rto_max);
 }
 
 inline void TcpEngine::NegotiateOptions(const wire::TcpRepr& syn) {
   const wire::TcpOptions& o = syn.options;
   // RFC 9293 §3.7.1: 536 when the peer sends no MSS; never above what we can send, and not
   // below Linux's floor of 88 so that a hostile MSS cannot make us send 1-byte segments.
-  const uint16_t peer_mss = o.mss.value_or(tuple_.local.ip.is_v4() ? config_.default_peer_mss
-                                                                   : config_.default_peer_mss_v6);
+  const uint16_t peer_mss = o.mss.value_or(tuple_.local.ip.is_v4() ? config_->default_peer_mss
+                                                                   : config_->default_peer_mss_v6);
   snd_mss_ = std::max<uint32_t>(88, std::min<uint32_t>(peer_mss, OwnMss()));
   // RFC 7323 §2.2: scaling only when both sides sent the option.
-  ws_ok_ = config_.window_scaling && o.window_scale.has_value();
+  ws_ok_ = config_->window_scaling && o.window_scale.has_value();
   if (ws_ok_) {
     snd_wscale_ = wire::ClampWindowScale(*o.window_scale);
   } else {
     snd_wscale_ = 0;
     rcv_wscale_ = 0;
   }
-  sack_ok_ = config_.sack && o.sack_permitted;
-  ts_ok_ = config_.timestamps && o.timestamps.has_value();
+  sack_ok_ = config_->sack && o.sack_permitted;
+  ts_ok_ = config_->timestamps && o.timestamps.has_value();
   if (ts_ok_) ts_recent_ = o.timestamps->tsval;
   cc_->set_mss(smss());
 }
@@ -243,7 +243,7 @@ inline uint32_t TcpEngine::ReceiveWindow() const {
   }
   const uint64_t advertised = rcv_adv_ > rcv_nxt_ ? static_cast<uint32_t>(rcv_adv_ - rcv_nxt_) : 0;
   uint64_t wnd = recv_buffer_.window();
-  const uint64_t threshold = std::min<uint64_t>(config_.recv_buffer / 2, config_.mss);
+  const uint64_t threshold = std::min<uint64_t>(config_->recv_buffer / 2, config_->mss);
   if (wnd < advertised + threshold) wnd = advertised;
   return static_cast<uint32_t>(std::min<uint64_t>(wnd, cap));
 }
@@ -251,11 +251,11 @@ inline uint32_t TcpEngine::ReceiveWindow() const {
 // RFC 5961 §7: challenge ACKs (and ACKs for out-of-window pure ACKs, as Linux's
 // tcp_oow_rate_limited does) are rate-limited per connection.
 inline bool TcpEngine::RateLimitedAck(Timestamp now) {
-  if (now - challenge_window_start_ >= config_.challenge_ack_interval) {
+  if (now - challenge_window_start_ >= config_->challenge_ack_interval) {
     challenge_window_start_ = now;
     challenge_acks_in_window_ = 0;
   }
-  if (challenge_acks_in_window_ >= config_.challenge_ack_limit) return false;
+  if (challenge_acks_in_window_ >= config_->challenge_ack_limit) return false;
   ++challenge_acks_in_window_;
   ack_now_ = true;
   return true;
@@ -263,9 +263,9 @@ inline bool TcpEngine::RateLimitedAck(Timestamp now) {
 
 inline void TcpEngine::SendChallengeAck(Timestamp now) {
   if (RateLimitedAck(now)) {
-    ++mib_.challenge_acks;
+    ++mib_->challenge_acks;
   } else {
-    ++mib_.challenge_acks_skipped;
+    ++mib_->challenge_acks_skipped;
   }
 }
 
@@ -302,7 +302,7 @@ inline SegmentOutcome TcpEngine::OnSegmentSynchronized(Timestamp now, const wire
   // RFC 7323 §5.3 PAWS: a timestamp older than TS.Recent marks an old duplicate.
   if (ts_ok_ && !rst && seg.options.timestamps &&
       static_cast<int32_t>(seg.options.timestamps->tsval - ts_recent_) < 0) {
-    ++mib_.paws_estab_rejected;
+    ++mib_->paws_estab_rejected;
     ack_now_ = true;
     out.drop = DropReason::kPaws;
     return out;
@@ -318,15 +318,15 @@ inline SegmentOutcome TcpEngine::OnSegmentSynchronized(Timestamp now, const wire
         ReceiveWindow() == 0 && seq == rcv_nxt_ && !syn;  // RFC 9293: still take ACK and RST
     if (!zero_window_allowance) {
       if (rst) {
-        ++mib_.rst_out_of_window;
+        ++mib_->rst_out_of_window;
         out.drop = DropReason::kRstOutOfWindow;
         return out;
       }
-      ++mib_.drop_out_of_window;
+      ++mib_->drop_out_of_window;
       if (state_ == TcpState::kTimeWait && fin) EnterTimeWait(now);  // retransmitted FIN
       if (syn) {
         // RFC 5961 §4.2: a SYN, whatever its sequence number, gets a challenge ACK.
-        ++mib_.syn_challenge;
+        ++mib_->syn_challenge;
         SendChallengeAck(now);
         out.drop = DropReason::kSynChallenged;
         return out;
@@ -359,10 +359,10 @@ inline SegmentOutcome TcpEngine::OnSegmentSynchronized(Timestamp now, const wire
       return out;
     }
     if (state_ == TcpState::kSynReceived) {
-      ++mib_.attempt_fails;
+      ++mib_->attempt_fails;
       EnterClosed(CloseReason::kRefused);
     } else {
-      if (state_ == TcpState::kEstablished || state_ == TcpState::kCloseWait) ++mib_.estab_resets;
+      if (state_ == TcpState::kEstablished || state_ == TcpState::kCloseWait) ++mib_->estab_resets;
       EnterClosed(CloseReason::kReset);
     }
     return out;
@@ -370,7 +370,7 @@ inline SegmentOutcome TcpEngine::OnSegmentSynchronized(Timestamp now, const wire
 
   // Fourth: SYN in a synchronized state (RFC 5961 §4.2): challenge ACK, drop.
   if (syn) {
-    ++mib_.syn_challenge;
+    ++mib_->syn_challenge;
     SendChallengeAck(now);
     out.drop = DropReason::kSynChallenged;
     return out;
@@ -380,14 +380,14 @@ inline SegmentOutcome TcpEngine::OnSegmentSynchronized(Timestamp now, const wire
 
   // Fifth: the ACK field.
   if (!seg.has_flag(wire::TcpFlag::kAck)) {
-    ++mib_.drop_no_ack;
+    ++mib_->drop_no_ack;
     out.drop = DropReason::kNoAck;
     return out;
   }
   if (state_ == TcpState::kSynReceived) {
     if (!(snd_una_ < seg.ack && seg.ack <= snd_nxt_)) {
       QueueResetReply(seg);
-      ++mib_.drop_bad_ack;
+      ++mib_->drop_bad_ack;
       out.drop = DropReason::kSynReceivedBadAck;
       return out;
     }
@@ -405,7 +405,7 @@ inline SegmentOutcome TcpEngine::OnSegmentSynchronized(Timestamp now, const wire
     // RFC 5961 §5.2: acceptable only in [SND.UNA - MAX.SND.WND, SND.NXT].
     if (seg.ack > snd_nxt_ || seg.ack < snd_una_ - max_snd_wnd_) {
       SendChallengeAck(now);
-      ++mib_.drop_bad_ack;
+      ++mib_->drop_bad_ack;
       out.drop = DropReason::kBadAck;
       return out;
     }
@@ -416,7 +416,7 @@ inline SegmentOutcome TcpEngine::OnSegmentSynchronized(Timestamp now, const wire
   // Sixth (URG) is not supported: urgent data is delivered inline (RFC 6093 §4).
   // Seventh: segment text.
   if (text_refused_zero_window) {
-    ++mib_.zero_window_drop;
+    ++mib_->zero_window_drop;
     ack_now_ = true;
     out.drop = DropReason::kZeroWindow;
     return out;
@@ -516,8 +516,8 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
   if (sack_ok_ && seg.options.num_sack_blocks > 0) {
     const auto s = rtq_.OnSackBlocks(seg.options.sacks(), snd_una_, snd_nxt_, now);
     out.bytes_sacked = s.bytes_newly_sacked;
-    if (s.dsack) ++mib_.dsack_recv;
-    mib_.sack_discard += static_cast<uint64_t>(s.discarded_blocks);
+    if (s.dsack) ++mib_->dsack_recv;
+    mib_->sack_discard += static_cast<uint64_t>(s.discarded_blocks);
     if (!rtt_sample) rtt_sample = s.rtt;
   }
   // With SACK, RFC 6675 §2 counts only an ACK that SACKs new data as a duplicate: a pure ACK
@@ -539,7 +539,7 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
     rtq_.DetectLossesFromSack(smss());
     // Retransmissions exist only in recovery. RFC 8985 §6.2: RACK's reordering window, a
     // quarter of the minimum RTT.
-    if (in_recovery_) mib_.lost_retransmit += rtq_.DetectLostRetransmissions(rtt_.min_rtt() / 4);
+    if (in_recovery_) mib_->lost_retransmit += rtq_.DetectLostRetransmissions(rtt_.min_rtt() / 4);
   }
   if (!in_recovery_ && dupacks_ >= RetransmitQueue::kDupThresh) rtq_.MarkFirstLost();
   if (!in_recovery_ && rtq_.has_lost()) {
@@ -547,8 +547,8 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
     rto_recovery_ = false;
     recovery_point_ = snd_nxt_;
     retransmit_now_ = true;
-    ++mib_.fast_retrans;
-    ++(sack_ok_ ? mib_.sack_recovery : mib_.reno_recovery);
+    ++mib_->fast_retrans;
+    ++(sack_ok_ ? mib_->sack_recovery : mib_->reno_recovery);
     cc_->OnCongestionEvent(cc::LossEvent{now, flight_before, rtq_.lost_bytes()});
   }
 
@@ -606,15 +606,15 @@ inline void TcpEngine::ProcessText(Timestamp now, const wire::TcpRepr& seg, SeqN
   const bool had_holes = recv_buffer_.ooo_bytes() > 0;
   const auto w = recv_buffer_.Write(offset, payload);
   if (w.rejected_too_many_ranges) {
-    ++mib_.ofo_drop;
+    ++mib_->ofo_drop;
     ack_now_ = true;
     out.drop = DropReason::kOutOfOrderLimit;
     return;
   }
-  if (w.accepted < payload.size()) ++mib_.rcvq_drop;  // clipped at the buffer's end
+  if (w.accepted < payload.size()) ++mib_->rcvq_drop;  // clipped at the buffer's end
   if (offset > 0) {
     // RFC 5681 §4.2: an out-of-order segment is ACKed at once (a duplicate ACK with SACK).
-    ++mib_.ofo_queue;
+    ++mib_->ofo_queue;
     for (size_t i = std::min<size_t>(recent_ooo_count_, recent_ooo_.size() - 1); i > 0; --i) {
       recent_ooo_[i] = recent_ooo_[i - 1];
     }
@@ -629,10 +629,10 @@ inline void TcpEngine::ProcessText(Timestamp now, const wire::TcpRepr& seg, SeqN
     PushEvent(TcpEventType::kReadable);
     if (had_holes) {
       ack_now_ = true;  // RFC 5681 §4.2: a segment that fills a gap is ACKed at once
-    } else if (++unacked_segments_ >= config_.delayed_ack_segments) {
+    } else if (++unacked_segments_ >= config_->delayed_ack_segments) {
       ack_now_ = true;
     } else if (!delack_timer_.armed()) {
-      delack_timer_.Arm(now + config_.delayed_ack_timeout);
+      delack_timer_.Arm(now + config_->delayed_ack_timeout);
     }
     if (has_ooo_fin_ && ooo_fin_seq_ == rcv_nxt_) {
       has_ooo_fin_ = false;

@@ -108,7 +108,7 @@ inline std::optional<Transmission> TcpEngine::PlanData(size_t option_reserve) co
   const uint32_t cwnd = cc_->cwnd();
   if (!nothing_in_flight && (pipe >= cwnd || cwnd - pipe < len)) return std::nullopt;
   // RFC 9293 §3.7.4 Nagle: hold a small segment while data is unacknowledged.
-  if (config_.nagle && len < maxp && !nothing_in_flight) return std::nullopt;
+  if (config_->nagle && len < maxp && !nothing_in_flight) return std::nullopt;
   Transmission tx;
   tx.kind = TxKind::kNewData;
   tx.seq = snd_nxt_;
@@ -200,11 +200,11 @@ inline size_t TcpEngine::Emit(Timestamp now, const Transmission& tx,
       o.mss = OwnMss();
       const bool active = tx.kind == TxKind::kSyn;
       // A SYN offers what the config enables; a SYN-ACK only what the peer offered.
-      if (active ? config_.window_scaling : ws_ok_) {
+      if (active ? config_->window_scaling : ws_ok_) {
         o.window_scale = rcv_wscale_;
       }
-      if (active ? config_.sack : sack_ok_) o.sack_permitted = true;
-      if (active ? config_.timestamps : ts_ok_) {
+      if (active ? config_->sack : sack_ok_) o.sack_permitted = true;
+      if (active ? config_->timestamps : ts_ok_) {
         o.timestamps = wire::TcpTimestamps{TsVal(now), active ? 0u : ts_recent_};
       }
       if (!active) {
@@ -261,18 +261,19 @@ inline size_t TcpEngine::Emit(Timestamp now, const Transmission& tx,
   wire::FillTcpChecksum(tuple_.local.ip, tuple_.remote.ip, buf.first(total));
 
   // Commit.
-  ++mib_.out_segs;
+  ++mib_->out_segs;
+  ++segments_out_;
   ++plan_counter_;
   switch (tx.kind) {
     case TxKind::kRst:
       rst_pending_ = false;
-      ++mib_.out_rsts;
+      ++mib_->out_rsts;
       return total;
     case TxKind::kSyn:
     case TxKind::kSynAck:
       if (snd_nxt_ != iss_) {
         syn_retransmitted_ = true;
-        ++mib_.syn_retrans;
+        ++mib_->syn_retrans;
       }
       snd_nxt_ = iss_ + 1;
       syn_pending_ = false;
@@ -293,7 +294,8 @@ inline size_t TcpEngine::Emit(Timestamp now, const Transmission& tx,
       if (payload_len + (fin ? 1u : 0u) < rec.len) rtq_.Split(tx.record, payload_len);
       rtq_.OnRetransmitted(tx.record, now);
       retransmit_now_ = false;
-      ++mib_.retrans_segs;
+      ++mib_->retrans_segs;
+      ++segments_retransmitted_;
       if (!rto_timer_.armed()) rto_timer_.Arm(now + rtt_.rto());
       break;
     }
@@ -305,7 +307,7 @@ inline size_t TcpEngine::Emit(Timestamp now, const Transmission& tx,
       break;
     case TxKind::kProbe:
       probe_pending_ = false;
-      ++mib_.win_probe;
+      ++mib_->win_probe;
       break;
     case TxKind::kAck:
       break;
@@ -347,8 +349,8 @@ inline void TcpEngine::UpdatePersistTimer(Timestamp now) {
 
 inline Duration TcpEngine::PersistInterval() const {
   Duration d = rtt_.rto();
-  for (int i = 0; i < persist_backoff_ && d < config_.rto_max; ++i) d = d * 2;
-  return std::min(d, config_.rto_max);
+  for (int i = 0; i < persist_backoff_ && d < config_->rto_max; ++i) d = d * 2;
+  return std::min(d, config_->rto_max);
 }
 
 inline void TcpEngine::OnTimeout(Timestamp now) {
@@ -361,7 +363,7 @@ inline void TcpEngine::OnTimeout(Timestamp now) {
   if (delack_timer_.Expired(now)) {
     delack_timer_.Disarm();
     ack_now_ = true;
-    ++mib_.delayed_acks;
+    ++mib_->delayed_acks;
     ++plan_counter_;
   }
   if (persist_timer_.Expired(now)) {
@@ -377,24 +379,24 @@ inline void TcpEngine::OnRetransmissionTimeout(Timestamp now) {
   rto_timer_.Disarm();
   ++plan_counter_;
   if (state_ == TcpState::kSynSent || state_ == TcpState::kSynReceived) {
-    if (++syn_retransmits_ > config_.max_syn_retransmits) {
-      ++mib_.attempt_fails;
+    if (++syn_retransmits_ > config_->max_syn_retransmits) {
+      ++mib_->attempt_fails;
       EnterClosed(CloseReason::kTimeout);
       return;
     }
-    ++mib_.timeouts;
+    ++mib_->timeouts;
     rtt_.Backoff();  // RFC 6298 §5.5
     syn_pending_ = true;
     return;
   }
   if (rtq_.empty()) return;
   // RFC 9293 §3.8.3 R2: give up after too many retransmissions of the same data.
-  if (++consecutive_rtos_ > config_.max_retransmits) {
-    ++mib_.abort_on_timeout;
+  if (++consecutive_rtos_ > config_->max_retransmits) {
+    ++mib_->abort_on_timeout;
     EnterClosed(CloseReason::kTimeout);
     return;
   }
-  ++mib_.timeouts;
+  ++mib_->timeouts;
   // RFC 5681 §3.1 / RFC 6298 §5.4-5.6: collapse cwnd, resend from SND.UNA, back off.
   cc_->OnRto(cc::RtoEvent{now, rtq_.pipe(), rtt_.backoff_count()});
   rtq_.MarkAllLost();
