@@ -117,10 +117,27 @@ class InteropTest : public ::testing::Test {
     EXPECT_EQ(ours.received, bytes) << Describe(ours);
     EXPECT_EQ(io::DigestHex(kernel.received_digest),
               io::DigestHex(io::StreamPattern(kOurSeed).Digest(bytes)))
-        << "kernel received corrupted data";
+        << "kernel received corrupted data, from stream offset "
+        << (kernel.first_wrong_byte ? std::to_string(*kernel.first_wrong_byte) : "?");
     EXPECT_EQ(io::DigestHex(ours.received_digest),
               io::DigestHex(io::StreamPattern(kKernelSeed).Digest(bytes)))
         << "we received corrupted data";
+  }
+
+  // A kernel client (seed kOurSeed) and a kernel server (kKernelSeed) moved every byte intact.
+  void ExpectKernelToKernelExact(const TransferResult& client, const TransferResult& server,
+                                 uint64_t bytes) {
+    EXPECT_EQ(client.received, bytes);
+    EXPECT_EQ(server.received, bytes);
+    auto where = [](const TransferResult& r) {
+      return r.first_wrong_byte ? std::to_string(*r.first_wrong_byte) : std::string("?");
+    };
+    EXPECT_EQ(io::DigestHex(server.received_digest),
+              io::DigestHex(io::StreamPattern(kOurSeed).Digest(bytes)))
+        << "the kernel server received corrupted data, from stream offset " << where(server);
+    EXPECT_EQ(io::DigestHex(client.received_digest),
+              io::DigestHex(io::StreamPattern(kKernelSeed).Digest(bytes)))
+        << "the kernel client received corrupted data, from stream offset " << where(client);
   }
 
   // `v6`: the IPv6 addresses of the topology (Topology::Path(i, true)).
@@ -133,6 +150,7 @@ class InteropTest : public ::testing::Test {
                kServerPort};
     k.send_bytes = bytes;
     k.seed = kKernelSeed;
+    k.expect_seed = kOurSeed;
     return k;
   }
   static OurPeerConfig OurClient(uint64_t bytes, uint16_t port, bool v6 = false) {
@@ -158,6 +176,7 @@ class InteropTest : public ::testing::Test {
     k.remote = {Topology::Path(0, v6).ours, kServerPort};
     k.send_bytes = bytes;
     k.seed = kKernelSeed;
+    k.expect_seed = kOurSeed;
     return k;
   }
 

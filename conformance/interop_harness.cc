@@ -414,10 +414,12 @@ namespace {
 class SocketTransfer {
  public:
   SocketTransfer(int fd, uint64_t total, uint64_t seed, std::atomic<uint64_t>* received,
-                 Duration half_close_delay = Duration::Zero())
+                 Duration half_close_delay = Duration::Zero(),
+                 std::optional<uint64_t> expect_seed = std::nullopt)
       : fd_(fd),
         total_(total),
         pattern_(seed),
+        expect_(expect_seed),
         received_(received),
         half_close_delay_(half_close_delay),
         out_(1 << 18),
@@ -445,6 +447,12 @@ class SocketTransfer {
         const ssize_t n = ::recv(fd_, in_.data(), in_.size(), 0);
         if (n > 0) {
           hash.Update(std::span<const uint8_t>(in_.data(), static_cast<size_t>(n)));
+          if (expect_ && !r.first_wrong_byte) {
+            want_.resize(static_cast<size_t>(n));
+            io::StreamPattern(*expect_).Fill(r.received, want_);
+            const auto diff = std::mismatch(want_.begin(), want_.end(), in_.begin());
+            if (diff.first != want_.end()) r.first_wrong_byte = r.received + (diff.first - want_.begin());
+          }
           r.received += static_cast<uint64_t>(n);
           received_->store(r.received);
           r.NoteData(Now());
@@ -498,6 +506,8 @@ class SocketTransfer {
   int fd_;
   uint64_t total_;
   io::StreamPattern pattern_;
+  std::optional<uint64_t> expect_;
+  std::vector<uint8_t> want_;
   std::atomic<uint64_t>* received_;
   Duration half_close_delay_;
   Timestamp all_sent_at_;
@@ -632,7 +642,8 @@ void KernelPeer::Body() {
       return;
     }
   }
-  SocketTransfer t(fd, config_.send_bytes, config_.seed, &received_, config_.half_close_delay);
+  SocketTransfer t(fd, config_.send_bytes, config_.seed, &received_, config_.half_close_delay,
+                   config_.expect_seed);
   result_ = t.Run(deadline);
   ::close(fd);
   if (listener >= 0) ::close(listener);

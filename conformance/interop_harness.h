@@ -166,6 +166,9 @@ struct TransferResult {
   Duration longest_stall = Duration::Zero();
   Timestamp longest_stall_end;  // when it ended
   Timestamp last_data;  // when in-order data last arrived
+  // With an expected stream (KernelPeerConfig::expect_seed): the stream offset of the first
+  // byte that differs from it, to tell where a corruption starts, not only that there is one.
+  std::optional<uint64_t> first_wrong_byte;
   void NoteData(Timestamp now) {
     if (last_data != Timestamp() && now - last_data > longest_stall) {
       longest_stall = now - last_data;
@@ -184,6 +187,8 @@ struct KernelPeerConfig {
   SocketAddress remote;        // client only
   uint64_t send_bytes = 0;
   uint64_t seed = 1;           // io::StreamPattern seed of what it sends
+  // io::StreamPattern seed of what it should receive, checked byte by byte as it arrives.
+  std::optional<uint64_t> expect_seed;
   Duration timeout = Duration::Seconds(120);
   // How long the application waits after its last byte before shutdown(SHUT_WR), i.e. before
   // the kernel sends its DATA_FIN (and, once that is acknowledged, its subflows' FINs).
