@@ -8,7 +8,7 @@
 #include <string>
 
 #include "mptcp/cc/factory.h"
-#include "mptcp/tcp/engine_pipe.h"
+#include "testing/engine_pipe.h"
 
 namespace mptcp::tcp::testing {
 namespace {
