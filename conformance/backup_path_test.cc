@@ -78,7 +78,7 @@ bool SubflowIsBackup(Connection* conn, const FourTuple& t) {
 
 TEST(BackupPathTest, BackupCarriesNoDataWhilePrimaryIsUp) {
   for (uint64_t seed : Seeds()) {
-    const std::string replay = Replay("backup_path_test", CurrentTestFilter(), seed);
+    const std::string replay = Replay(seed);
     Harness h(BackupConfig(seed, 8 << 20));
     bool backup_seen_client = false, backup_seen_server = false;
     h.SetEventHook([&](Harness& hh, bool client, const Event& e) {
@@ -117,7 +117,7 @@ TEST(BackupPathTest, BackupCarriesNoDataWhilePrimaryIsUp) {
 TEST(BackupPathTest, BackupTakesOverWhenPrimaryFailsAndHandsBack) {
   std::vector<double> takeover, handback;
   for (uint64_t seed : Seeds()) {
-    const std::string replay = Replay("backup_path_test", CurrentTestFilter(), seed);
+    const std::string replay = Replay(seed);
     // 24 MiB each way: about 10 s at 20 Mbit/s, so that data still flows after the restore.
     constexpr size_t kBytes = 24 << 20;
     Harness h(BackupConfig(seed, kBytes));

@@ -113,7 +113,7 @@ TEST_P(LinkFailureTest, CompletesWithStallWithinRtoPlus200ms) {
   std::vector<double> worst_stall, worst_rto;
   std::vector<uint64_t> missed;
   for (uint64_t seed : Seeds()) {
-    const std::string replay = Replay("link_failure_test", CurrentTestFilter(), seed);
+    const std::string replay = Replay(seed);
     Harness h(FailureConfig(c, seed));
     Random rng(seed ^ 0x6c696e6b);  // the failure instant: its own stream, not the run's
     const Timestamp fail_at =
@@ -194,7 +194,7 @@ TEST_P(LinkFailureTest, CompletesWithStallWithinRtoPlus200ms) {
   EXPECT_TRUE(missed.empty()) << c.name << ": " << missed.size() << " of " << worst_stall.size()
                               << " seeds stalled longer than RTO + 200 ms (up to "
                               << max_of(stalls_over_budget) << " s over); first: "
-                              << Replay("link_failure_test", CurrentTestFilter(), missed.front());
+                              << Replay(missed.front());
 }
 
 INSTANTIATE_TEST_SUITE_P(Failures, LinkFailureTest, ::testing::ValuesIn(Cases()),

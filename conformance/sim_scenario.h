@@ -1,5 +1,5 @@
 // Shared pieces of the simulator conformance scenarios (simult_flows, link failure, backup):
-// seed lists with replay by environment variable, netem-like links, completion times measured
+// the seed list (testing/seeds.h), netem-like links, completion times measured
 // as the kernel selftests measure them, and the "FIGURE" lines the scenarios report.
 #ifndef MPTCP_CONFORMANCE_SIM_SCENARIO_H_
 #define MPTCP_CONFORMANCE_SIM_SCENARIO_H_
@@ -7,51 +7,28 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_format.h"
 #include "io/sim/harness.h"
 #include "io/sim/link.h"
 #include "mptcp/event.h"
 #include "mptcp/time.h"
+#include "testing/seeds.h"
 
 namespace mptcp::sim::conformance {
 
-// Seeds each scenario loops over. CONFORMANCE_SEED=<n> replays one seed;
-// CONFORMANCE_SEEDS=<n> runs seeds 1..n. The default is 20, or 5 in a sanitizer build (ASan
-// makes a 16 MiB run about 10 times slower; the scenarios are deterministic per seed, so the
-// -O2 run covers all 20).
-inline std::vector<uint64_t> Seeds() {
-  uint64_t one = 0;
-  if (const char* s = std::getenv("CONFORMANCE_SEED"); s != nullptr && absl::SimpleAtoi(s, &one)) {
-    return {one};
-  }
-#if defined(__SANITIZE_ADDRESS__)
-  int n = 5;
-#else
-  int n = 20;
-#endif
-  if (const char* s = std::getenv("CONFORMANCE_SEEDS")) (void)absl::SimpleAtoi(s, &n);
-  std::vector<uint64_t> v;
-  for (int i = 1; i <= n; ++i) v.push_back(static_cast<uint64_t>(i));
-  return v;
-}
+// The seeds each scenario loops over: testing/seeds.h's CONFORMANCE family, 20 seeds, or 5 in
+// a sanitizer build (ASan makes a 16 MiB run about 10 times slower; the scenarios are
+// deterministic per seed, so the -O2 run covers all 20). CONFORMANCE_SEEDS=<n> runs seeds
+// 1..n, CONFORMANCE_SEED=<k> replays seed k.
+inline constexpr ::mptcp::testing::SeedSpec kScenarioSeeds{"CONFORMANCE", 20, 5};
 
-// How to rerun one failing seed of a target.
-inline std::string Replay(const std::string& target, const std::string& filter, uint64_t seed) {
-  return absl::StrFormat(
-      "replay: bazel test //conformance:%s --test_env=CONFORMANCE_SEED=%u "
-      "--test_arg=--gtest_filter=%s --test_output=all",
-      target, seed, filter);
-}
+inline std::vector<uint64_t> Seeds() { return ::mptcp::testing::Seeds(kScenarioSeeds); }
 
-// The current test's full name, for Replay().
-inline std::string CurrentTestFilter() {
-  const ::testing::TestInfo* t = ::testing::UnitTest::GetInstance()->current_test_info();
-  return t == nullptr ? "*" : absl::StrCat(t->test_suite_name(), ".", t->name());
+// How to rerun one seed of the running test (target, variable and gtest filter).
+inline std::string Replay(uint64_t seed) {
+  return ::mptcp::testing::Replay(kScenarioSeeds, seed);
 }
 
 // A "FIGURE" line, the format the interop tests use; docs/conformance.md collects them.

@@ -138,7 +138,7 @@ TEST_P(SimultFlowsTest, MeetsSelftestTimeLimit) {
   for (uint64_t seed : Seeds()) {
     Harness h(SelftestConfig(c, t, seed));
     const HarnessResult r = h.Run();
-    const std::string replay = Replay("simult_flows_test", CurrentTestFilter(), seed);
+    const std::string replay = Replay(seed);
     ASSERT_TRUE(r.ok) << id << " seed " << seed << ": " << r.Describe() << "\n" << replay;
     ASSERT_FALSE(r.client_fell_back || r.server_fell_back) << id << " seed " << seed << "\n"
                                                              << replay;
@@ -204,7 +204,7 @@ TEST_P(SimultFlowsTest, MeetsSelftestTimeLimit) {
   EXPECT_TRUE(missed.empty()) << id << ": " << missed.size() << " of " << times.size()
                               << " seeds over the limit of " << limit.seconds()
                               << " s (max " << sorted.back() << " s); first: "
-                              << Replay("simult_flows_test", CurrentTestFilter(), missed.front());
+                              << Replay(missed.front());
 }
 
 std::vector<Param> AllParams() {

@@ -16,8 +16,8 @@
 #include <span>
 #include <vector>
 
+#include "io/stream_pattern.h"
 #include "mptcp/endpoint.h"
-#include "mptcp/tcp/engine_pipe.h"
 #include "mptcp/wire/checksum.h"
 #include "mptcp/wire/ip.h"
 
@@ -131,8 +131,7 @@ inline void CheckEndpointScript(std::span<const uint8_t> data) {
       const size_t n = c->Read(now, appbuf);
       if (n == 0) break;
       if (!forge) {
-        tcp::testing::EnginePipe::FillStream(seed, 1 - side, read[side],
-                                             std::span<uint8_t>(want, n));
+        io::StreamPattern(seed, 1 - side).Fill(read[side], std::span<uint8_t>(want, n));
         MPTCP_ENDPOINT_CHECK(std::memcmp(appbuf, want, n) == 0);
         MPTCP_ENDPOINT_CHECK(read[side] + n <= written[1 - side]);
       }
@@ -142,7 +141,7 @@ inline void CheckEndpointScript(std::span<const uint8_t> data) {
   auto app_write = [&](Connection* c, int side, size_t n) {
     if (c == nullptr || closed_write[side]) return;
     n = std::min(n, sizeof(appbuf));
-    tcp::testing::EnginePipe::FillStream(seed, side, written[side], std::span<uint8_t>(appbuf, n));
+    io::StreamPattern(seed, side).Fill(written[side], std::span<uint8_t>(appbuf, n));
     written[side] += c->Write(now, std::span<const uint8_t>(appbuf, n));
   };
 

@@ -1,9 +1,17 @@
-// A seeded, random-access byte stream for transfer tests and tools: any chunk of the stream
-// can be generated from (seed, offset) alone, so a sender and a checker agree on every byte
-// without sharing state, and SHA-256 digests of whole transfers can be compared.
+// The seeded, random-access byte stream every transfer in the project sends: any chunk can be
+// generated from (seed, offset) alone, so a sender and a checker agree on every byte without
+// sharing state, and SHA-256 digests of whole transfers can be compared.
+//
+// The one generator of the project (the TCP engine pipe, the simulator harness, the endpoint
+// fuzzer, the interop tests and the tools all use it). It is the one kept because it is the
+// only one that also serves checks across implementations: the interop tests compare
+// Digest() of what the kernel received, where no byte-by-byte reader exists; it lives in io/
+// as a plain (not testonly) library, so tools can use it too; and its words are SplitMix64
+// outputs, a published generator rather than a home-made mix.
 #ifndef MPTCP_IO_STREAM_PATTERN_H_
 #define MPTCP_IO_STREAM_PATTERN_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -18,6 +26,10 @@ namespace mptcp::io {
 class StreamPattern {
  public:
   explicit StreamPattern(uint64_t seed) : seed_(seed) {}
+  // One direction of a transfer seeded by `seed` (0: client -> server, 1: server -> client):
+  // the two directions are distinct streams, so bytes of one delivered as the other fail.
+  StreamPattern(uint64_t seed, int direction)
+      : seed_(Mix(2 * seed + static_cast<uint64_t>(direction & 1))) {}
 
   // Writes stream bytes [offset, offset + out.size()) into `out`.
   void Fill(uint64_t offset, std::span<uint8_t> out) const {
@@ -48,13 +60,14 @@ class StreamPattern {
   }
 
  private:
-  uint64_t Word(uint64_t index) const {
-    // SplitMix64 of (seed, index): cheap, and every word independent.
-    uint64_t z = seed_ + (index + 1) * 0x9e3779b97f4a7c15ULL;
+  // SplitMix64's output function.
+  static uint64_t Mix(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
     return z ^ (z >> 31);
   }
+  // SplitMix64 of (seed, index): cheap, and every word independent.
+  uint64_t Word(uint64_t index) const { return Mix(seed_ + (index + 1) * 0x9e3779b97f4a7c15ULL); }
 
   uint64_t seed_;
 };

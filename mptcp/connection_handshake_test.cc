@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "mptcp/connection.h"
-#include "mptcp/connection_test_util.h"
+#include "testing/connection_test_util.h"
 #include "mptcp/endpoint.h"
 #include "mptcp/wire/ip.h"
 #include "mptcp/wire/mptcp_options.h"

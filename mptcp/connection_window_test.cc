@@ -12,7 +12,7 @@
 #include <vector>
 
 #include "mptcp/connection.h"
-#include "mptcp/connection_test_util.h"
+#include "testing/connection_test_util.h"
 #include "mptcp/crypto/keys.h"
 #include "mptcp/random.h"
 

@@ -14,14 +14,22 @@
 //
 // The client application connects over path 0 at time zero and, once the connection is fully
 // established (and has not fallen back), joins every other path (MP_JOIN). Each side writes a
-// seeded stream (StreamBytes) of its configured size, checks every byte it reads against the
-// peer's stream, and closes once it has written and read everything (the client also waits
-// until it has asked for its joins: connections refuse joins once closing). A side with a live
+// seeded stream (io::StreamPattern, one per direction) of its configured size, checks every
+// byte it reads against the peer's stream, and closes once it has written and read everything
+// (the client also waits until it has asked for its joins: connections refuse joins once
+// closing), or with close_once_written as soon as it has written everything. A side with a live
 // source (HarnessConfig::*_source) writes its stream only as fast as the source produces it,
 // as a media server sends a stream it is encoding or pacing. The run ends when
 // both have read everything, seen the peer's end of stream and closed; or fails on a wrong
 // byte, an unexpected close, a host livelock, no application progress for `stall_timeout`,
 // the simulated deadline, an empty event queue, or the step limit. Same config, same run.
+//
+// For scenario tests: Harness::At runs an action at a simulated time as an application would
+// (the hosts wake right after, so what it did to a connection goes out at once),
+// InjectResetToClient delivers an in-window RST, a PathConfig::middlebox (FunctionMiddlebox for
+// a one-off) filters or rewrites a path's packets, PathReports() tells what each path carried
+// so far, and HarnessResult keeps each connection's last snapshot, MIB and buffer peak, since
+// the Endpoint releases a connection once it is closed, finished and read.
 #ifndef MPTCP_IO_SIM_HARNESS_H_
 #define MPTCP_IO_SIM_HARNESS_H_
 
@@ -39,6 +47,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "io/pcap_writer.h"
+#include "io/stream_pattern.h"
 #include "io/sim/host.h"
 #include "io/sim/link.h"
 #include "io/sim/packet.h"
@@ -54,10 +63,19 @@
 #include "mptcp/mib.h"
 #include "mptcp/tcp/tcp_mib.h"
 #include "mptcp/time.h"
+#include "mptcp/wire/tcp.h"
 
 namespace mptcp::sim {
 
 using MiddleboxFactory = std::function<std::unique_ptr<PacketFilter>(Simulator&)>;
+
+// A middlebox from a function (see FunctionFilter): it may rewrite a packet in place and
+// returns whether the packet goes on. For one-off middleboxes in tests.
+inline MiddleboxFactory FunctionMiddlebox(std::string name, FunctionFilter::Fn fn) {
+  return [name = std::move(name), fn = std::move(fn)](Simulator&) {
+    return std::make_unique<FunctionFilter>(name, fn);
+  };
+}
 
 struct PathConfig {
   IpAddress client_ip;
@@ -108,6 +126,17 @@ struct HarnessConfig {
   SourceFn server_source;
   bool join_all = true;
   bool close_when_done = true;
+  // Close as soon as the side has written its stream, without waiting to read the peer's or
+  // for the client's joins: a side that sends nothing closes at once (a half-close).
+  bool close_once_written = false;
+  // With close_when_done: the run ends only once both connections are finished too (every
+  // subflow's FIN exchange done, TIME-WAIT counting), not as soon as they report Closed.
+  bool until_finished = false;
+  // The server application reads nothing before this time (a receiver that stalls).
+  Timestamp server_reads_from = Timestamp::Zero();
+  // The run lasts at least this long, even once the transfer is done (to look at an idle
+  // connection).
+  Duration run_at_least = Duration::Zero();
   // A test that aborts or resets on purpose: a close other than kNormal is no failure then,
   // and the run ends once both connections are closed.
   bool allow_abnormal_close = false;
@@ -132,7 +161,16 @@ struct PathReport {
   // At the client end: [0] client -> server (sent), [1] server -> client (received).
   std::array<uint64_t, 2> packets{};
   std::array<uint64_t, 2> payload_bytes{};  // TCP payload octets
+  // At the server end (past the middlebox): [0] client -> server (received), [1] server ->
+  // client (sent).
+  std::array<uint64_t, 2> server_packets{};
+  std::array<uint64_t, 2> server_payload_bytes{};
   std::optional<FilterStats> middlebox;
+
+  // TCP payload both ends sent into the path (what their schedulers put there), and what
+  // crossed it: less what the path lost, dropped while cut, or still holds.
+  uint64_t sent_payload_total() const { return payload_bytes[0] + server_payload_bytes[1]; }
+  uint64_t delivered_payload_total() const { return server_payload_bytes[0] + payload_bytes[1]; }
 };
 
 // A connection as the harness last saw it. The Endpoint lets a connection go once it is
@@ -165,30 +203,15 @@ struct HarnessResult {
   std::vector<std::string> notes;
   MptcpMib client_mib, server_mib;
   tcp::TcpMib client_tcp, server_tcp;
+  // The most each connection's buffers held (Connection::BufferBytes), sampled at every
+  // wake-up of its application.
+  size_t max_client_buffer_bytes = 0, max_server_buffer_bytes = 0;
   std::string pcap;  // the in-memory capture, when capture is on and pcap_path is empty
 
   // A few lines for test failure messages: error, per-path traffic, non-zero MIB counters,
   // events.
   std::string Describe() const;
 };
-
-// The seeded byte stream each side writes: byte `offset` of direction `dir` (0 = client ->
-// server) under `seed`. Any offset can be computed directly, so readers check without
-// keeping copies.
-inline void StreamBytes(uint64_t seed, int dir, uint64_t offset, std::span<uint8_t> out) {
-  for (size_t i = 0; i < out.size();) {
-    const uint64_t pos = offset + i;
-    uint64_t x = (seed * 0x9e3779b97f4a7c15ULL) ^ (uint64_t(dir) << 63) ^ (pos / 8);
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    for (uint64_t b = pos % 8; b < 8 && i < out.size(); ++b, ++i) {
-      out[i] = static_cast<uint8_t>(x >> (8 * b));
-    }
-  }
-}
 
 // Counts packets and TCP payload per direction where it sits.
 class PathMeter : public PacketFilter {
@@ -230,6 +253,8 @@ class Harness {
   PacketFilter* middlebox(size_t i) { return paths_.at(i).middlebox.get(); }
   // Path i's traffic counter at its client end.
   const PathMeter& meter(size_t i) const { return *paths_.at(i).meter; }
+  // What each path has carried so far (as HarnessResult::paths at the end).
+  std::vector<PathReport> PathReports() const;
   Router& server_router() { return router_; }
   ConnectionId client_id() const { return sides_[0].id; }
   Connection* client_conn() { return Conn(sides_[0]); }
@@ -248,6 +273,21 @@ class Harness {
   size_t written(bool client) const { return sides_[client ? 0 : 1].written; }
   size_t read(bool client) const { return sides_[client ? 0 : 1].read; }
 
+  // Runs `fn` once at `at`, as an application acting then: both hosts wake right after, so
+  // what `fn` did to a connection (an abort, an announcement, a priority change) goes out at
+  // once. (sim().At is enough for changes to links and middleboxes.)
+  void At(Timestamp at, std::function<void(Harness&)> fn) {
+    sim_.At(at, [this, fn = std::move(fn)] {
+      fn(*this);
+      client_->WakeAt(sim_.now());
+      server_->WakeAt(sim_.now());
+    });
+  }
+  // Delivers to the client a RST on path i's subflow with the sequence number it expects next
+  // (its RCV.NXT), as the server's end would send one: the subflow must go down (RFC 9293
+  // §3.10.7.4, RFC 5961 §3.2). False if the client has no such subflow.
+  bool InjectResetToClient(size_t i);
+
   // Runs the transfer to its end; call once.
   HarnessResult Run();
 
@@ -256,6 +296,8 @@ class Harness {
     std::unique_ptr<OneWayLink> up, down;
     std::unique_ptr<PacketFilter> middlebox;
     std::unique_ptr<PathMeter> meter;
+    // Counts what reaches the server end (after the uplink and the middlebox).
+    std::unique_ptr<PathMeter> server_meter;
     std::unique_ptr<PcapTap> tap;
   };
   struct Side {
@@ -265,6 +307,7 @@ class Harness {
     size_t to_send = 0, to_receive = 0;
     size_t written = 0, read = 0;
     bool connected = false, joined = false, closed = false, eof = false;
+    size_t max_buffer = 0;
     Timestamp last_read = Timestamp::Never();
     Duration longest_stall;
     Timestamp eof_at = Timestamp::Never();
@@ -329,16 +372,21 @@ inline Harness::Harness(const HarnessConfig& config) : cfg_(config), sim_(config
     const PathConfig& pc = cfg_.paths[i];
     Path& p = paths_[i];
     p.meter = std::make_unique<PathMeter>(absl::StrCat("meter", i));
+    p.server_meter = std::make_unique<PathMeter>(absl::StrCat("server-meter", i));
     if (cfg_.capture) p.tap = std::make_unique<PcapTap>(sim_, &pcap_, absl::StrCat("tap", i));
     PacketFilter* mb = p.middlebox.get();
-    // Forward: client -> meter -> [tap] -> uplink -> [middlebox] -> server.
+    PathMeter* sm = p.server_meter.get();
+    // Forward: client -> meter -> [tap] -> uplink -> [middlebox] -> server meter -> server.
     client_->AddInterface(pc.client_ip, p.meter->forward_in());
     p.meter->set_forward_output(p.tap ? p.tap->forward_in() : p.up.get());
     if (p.tap) p.tap->set_forward_output(p.up.get());
-    p.up->set_sink(mb ? mb->forward_in() : static_cast<PacketSink*>(server_.get()));
-    if (mb) mb->set_forward_output(server_.get());
-    // Reverse: server -> router -> [middlebox] -> downlink -> [tap] -> meter -> client.
-    const size_t port = router_.AddPort(mb ? mb->reverse_in() : p.down.get());
+    p.up->set_sink(mb ? mb->forward_in() : sm->forward_in());
+    if (mb) mb->set_forward_output(sm->forward_in());
+    sm->set_forward_output(server_.get());
+    // Reverse: server -> router -> server meter -> [middlebox] -> downlink -> [tap] -> meter
+    // -> client.
+    const size_t port = router_.AddPort(sm->reverse_in());
+    sm->set_reverse_output(mb ? mb->reverse_in() : p.down.get());
     router_.AddHostRoute(pc.client_ip_at_server.value_or(pc.client_ip), port);
     if (mb) mb->set_reverse_output(p.down.get());
     p.down->set_sink(p.tap ? p.tap->reverse_in() : p.meter->reverse_in());
@@ -357,6 +405,11 @@ inline Harness::Harness(const HarnessConfig& config) : cfg_(config), sim_(config
   client_->set_on_wake([this](Timestamp now, Host& h) { OnWake(sides_[0], now, h); });
   server_->set_on_wake([this](Timestamp now, Host& h) { OnWake(sides_[1], now, h); });
   client_->WakeAt(Timestamp::Zero());
+  if (cfg_.server_reads_from > Timestamp::Zero()) {
+    sim_.At(cfg_.server_reads_from, [this] { server_->WakeAt(sim_.now()); });
+  }
+  // Something to wake for at the end of the minimum run, however idle the connection is.
+  if (cfg_.run_at_least > Duration::Zero()) sim_.At(Timestamp::Zero() + cfg_.run_at_least, [] {});
 }
 
 inline void Harness::OnWake(Side& s, Timestamp now, Host& host) {
@@ -391,6 +444,7 @@ inline void Harness::Pump(Side& s, Timestamp now, Connection& c) {
     s.mib = c.mib();
     s.tcp = c.SubflowMib();
   }
+  s.max_buffer = std::max(s.max_buffer, c.BufferBytes());
   while (auto e = c.PollEvent()) {
     if (e->type != EventType::kReadable && e->type != EventType::kWritable) {
       events_.push_back(SimEvent{now, s.client, *e});
@@ -419,8 +473,10 @@ inline void Harness::Pump(Side& s, Timestamp now, Connection& c) {
   // Read and check.
   uint8_t buf[32768];
   uint8_t want[32768];
-  while (size_t n = c.Read(now, buf)) {
-    StreamBytes(cfg_.seed, 1 - s.dir, s.read, std::span<uint8_t>(want, n));
+  const io::StreamPattern expected(cfg_.seed, 1 - s.dir);
+  const bool may_read = s.client || now >= cfg_.server_reads_from;
+  while (size_t n = may_read ? c.Read(now, buf) : 0) {
+    expected.Fill(s.read, std::span<uint8_t>(want, n));
     if (std::memcmp(buf, want, n) != 0) {
       size_t i = 0;
       while (buf[i] == want[i]) ++i;
@@ -452,9 +508,10 @@ inline void Harness::Pump(Side& s, Timestamp now, Connection& c) {
     // wake-up comes through here and asks again.
     (s.client ? client_ : server_)->WakeAt(step.next);
   }
+  const io::StreamPattern stream(cfg_.seed, s.dir);
   while (s.written < limit && c.write_space() > 0) {
     const size_t n = std::min({sizeof(buf), limit - s.written, c.write_space()});
-    StreamBytes(cfg_.seed, s.dir, s.written, std::span<uint8_t>(buf, n));
+    stream.Fill(s.written, std::span<uint8_t>(buf, n));
     const size_t w = c.Write(now, std::span<const uint8_t>(buf, n));
     if (w == 0) break;
     s.written += w;
@@ -465,14 +522,18 @@ inline void Harness::Pump(Side& s, Timestamp now, Connection& c) {
   // closing as soon as the writes are queued would keep a transfer off its other paths.
   const bool joins_settled = !s.client || s.joined || !cfg_.join_all ||
                              cfg_.paths.size() < 2 || c.fallen_back();
-  if (s.written == s.to_send && s.read == s.to_receive && !s.closed && cfg_.close_when_done &&
-      joins_settled) {
+  const bool ready = cfg_.close_once_written
+                         ? s.written == s.to_send
+                         : s.written == s.to_send && s.read == s.to_receive && joins_settled;
+  if (ready && !s.closed && cfg_.close_when_done) {
     c.Close(now);
     s.closed = true;
   }
+  s.max_buffer = std::max(s.max_buffer, c.BufferBytes());
 }
 
 inline bool Harness::Done() {
+  if (sim_.now() < Timestamp::Zero() + cfg_.run_at_least) return false;
   // A connection seen and now gone was released: closed, finished and read to the end.
   for (const Side& side : sides_) {
     if (!side.last.seen) return false;
@@ -492,7 +553,48 @@ inline bool Harness::Done() {
     return false;
   }
   if (!cfg_.close_when_done) return true;
-  return sides_[0].eof && sides_[1].eof && closed(sides_[0]) && closed(sides_[1]);
+  if (!(sides_[0].eof && sides_[1].eof && closed(sides_[0]) && closed(sides_[1]))) return false;
+  if (!cfg_.until_finished) return true;
+  for (const Side& side : sides_) {
+    const Connection* c = Conn(side);
+    if (c != nullptr && !c->finished()) return false;
+  }
+  return true;
+}
+
+inline std::vector<PathReport> Harness::PathReports() const {
+  std::vector<PathReport> v;
+  for (const Path& p : paths_) {
+    PathReport pr;
+    pr.up = p.up->stats();
+    pr.down = p.down->stats();
+    for (Direction d : {Direction::kForward, Direction::kReverse}) {
+      pr.packets[DirIndex(d)] = p.meter->stats().packets_in[DirIndex(d)];
+      pr.payload_bytes[DirIndex(d)] = p.meter->payload_bytes(d);
+      pr.server_packets[DirIndex(d)] = p.server_meter->stats().packets_in[DirIndex(d)];
+      pr.server_payload_bytes[DirIndex(d)] = p.server_meter->payload_bytes(d);
+    }
+    if (p.middlebox) pr.middlebox = p.middlebox->stats();
+    v.push_back(pr);
+  }
+  return v;
+}
+
+inline bool Harness::InjectResetToClient(size_t i) {
+  Connection* c = client_conn();
+  if (c == nullptr || i >= cfg_.paths.size()) return false;
+  const FourTuple t = ClientTuple(i);
+  const std::optional<SubflowInfo> s = c->subflow(t);
+  if (!s) return false;
+  wire::TcpRepr rst;
+  rst.src_port = t.remote.port;
+  rst.dst_port = t.local.port;
+  rst.seq = s->rcv_nxt;
+  rst.flags = wire::TcpFlag::kRst;
+  std::vector<uint8_t> bytes = BuildTcpPacket(t.remote.ip, t.local.ip, rst);
+  if (bytes.empty()) return false;
+  client_->Deliver(sim_.NewPacket(std::move(bytes)));
+  return true;
 }
 
 inline HarnessResult Harness::Run() {
@@ -553,20 +655,10 @@ inline void Harness::Collect(HarnessResult& r) {
   for (Host* h : {client_.get(), server_.get()}) {
     r.drops += h->stats().not_for_us + h->stats().no_interface;
   }
-  for (Path& p : paths_) {
-    PathReport pr;
-    pr.up = p.up->stats();
-    pr.down = p.down->stats();
-    for (Direction d : {Direction::kForward, Direction::kReverse}) {
-      pr.packets[DirIndex(d)] = p.meter->stats().packets_in[DirIndex(d)];
-      pr.payload_bytes[DirIndex(d)] = p.meter->payload_bytes(d);
-    }
-    if (p.middlebox) {
-      pr.middlebox = p.middlebox->stats();
-      r.drops += p.middlebox->stats().total_dropped();
-    }
+  r.paths = PathReports();
+  for (const PathReport& pr : r.paths) {
+    if (pr.middlebox) r.drops += pr.middlebox->total_dropped();
     r.drops += pr.up.dropped_total() + pr.down.dropped_total();
-    r.paths.push_back(pr);
   }
   r.client_final = sides_[0].last;
   r.server_final = sides_[1].last;
@@ -576,6 +668,8 @@ inline void Harness::Collect(HarnessResult& r) {
   r.server_mib = sides_[1].mib;
   r.server_tcp = sides_[1].tcp;
   r.server_fell_back = sides_[1].last.fallen_back;
+  r.max_client_buffer_bytes = sides_[0].max_buffer;
+  r.max_server_buffer_bytes = sides_[1].max_buffer;
   if (Connection* c = client_conn()) {
     r.client_mib = c->mib();
     r.client_tcp = c->SubflowMib();

@@ -297,6 +297,29 @@ TEST(HarnessTest, CorruptionIsCaughtByTheDssChecksum) {
   EXPECT_EQ(r.server_mib.data_csum_err, 1u) << r.Describe();
 }
 
+// The harness's own check can fail: without DSS checksums nothing in MPTCP or TCP notices a
+// rewritten byte whose TCP checksum was fixed, so it reaches the server, and the harness, which
+// compares every byte read with io::StreamPattern, must stop the run there.
+TEST(HarnessTest, AWrongByteReadFailsTheRun) {
+  HarnessConfig cfg = Config(2, 2 * kMiB, 8);
+  cfg.client.connection.checksum = false;
+  cfg.server.connection.checksum = false;
+  cfg.paths[1].middlebox = [](Simulator& sim) {
+    CorruptConfig c;
+    c.skip = 50;
+    c.limit = 1;
+    c.min_payload = 100;
+    c.directions = Directions::kForward;
+    return std::make_unique<PayloadCorrupter>(sim.Fork(), c);
+  };
+  Harness h(cfg);
+  const HarnessResult r = h.Run();
+  ASSERT_EQ(static_cast<PayloadCorrupter*>(h.middlebox(1))->corrupted(), 1u);
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("server read byte"), std::string::npos) << r.Describe();
+  EXPECT_NE(r.error.find("wrong"), std::string::npos) << r.Describe();
+}
+
 // ---------------------------------------------------------------------------------------------
 // Path failures and impairments.
 // ---------------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "mptcp/cc/cc_test_util.h"
+#include "testing/cc_test_util.h"
 #include "mptcp/cc/factory.h"
 
 namespace mptcp::cc {

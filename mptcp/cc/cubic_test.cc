@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdint>
 
-#include "mptcp/cc/cc_test_util.h"
+#include "testing/cc_test_util.h"
 
 namespace mptcp::cc {
 namespace {

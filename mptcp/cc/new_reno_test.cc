@@ -4,7 +4,7 @@
 
 #include <cstdint>
 
-#include "mptcp/cc/cc_test_util.h"
+#include "testing/cc_test_util.h"
 
 namespace mptcp::cc {
 namespace {

@@ -1,14 +1,17 @@
 // Ring-2 test: two engines in memory move 10 MiB each way, byte-exact, under 1% random loss
 // and reordering in both directions, for 100 seeds, with every congestion controller.
-// A failure prints its seed; replay one with
-//   bazel test //mptcp/tcp:engine_pipe_test --test_env=MPTCP_PIPE_SEED=<seed>
+// The seeds are testing/seeds.h's MPTCP_PIPE family (100 here; MPTCP_PIPE_SEEDS=<n> runs n,
+// CI's ASan pass 5); a failure prints its seed and the command that replays it
+// (MPTCP_PIPE_SEED=<seed>).
 #include <gtest/gtest.h>
 
-#include <cstdlib>
+#include <cstdint>
+#include <cstdio>
 #include <string>
 
 #include "mptcp/cc/factory.h"
-#include "mptcp/tcp/engine_pipe.h"
+#include "testing/engine_pipe.h"
+#include "testing/seeds.h"
 
 namespace mptcp::tcp::testing {
 namespace {
@@ -28,14 +31,7 @@ PipeConfig LossyConfig(cc::CcAlgorithm algo, uint64_t seed) {
   return c;
 }
 
-std::vector<uint64_t> Seeds() {
-  if (const char* s = std::getenv("MPTCP_PIPE_SEED")) return {std::strtoull(s, nullptr, 10)};
-  int n = 100;
-  if (const char* s = std::getenv("MPTCP_PIPE_SEEDS")) n = std::atoi(s);
-  std::vector<uint64_t> v;
-  for (int i = 1; i <= n; ++i) v.push_back(static_cast<uint64_t>(i));
-  return v;
-}
+constexpr ::mptcp::testing::SeedSpec kSeeds{"MPTCP_PIPE", 100, 100};
 
 class EnginePipeTest : public ::testing::TestWithParam<cc::CcAlgorithm> {};
 
@@ -43,14 +39,12 @@ TEST_P(EnginePipeTest, TenMebibytesEachWayUnderLossAndReordering) {
   double total_sim_s = 0;
   uint64_t retrans = 0, timeouts = 0;
   int runs = 0;
-  for (uint64_t seed : Seeds()) {
+  for (uint64_t seed : ::mptcp::testing::Seeds(kSeeds)) {
+    SCOPED_TRACE(::mptcp::testing::Replay(kSeeds, seed));
     EnginePipe pipe(LossyConfig(GetParam(), seed));
     const PipeResult r = pipe.Run();
-    ASSERT_TRUE(r.ok) << cc::CcAlgorithmName(GetParam()) << " " << r.error
-                      << "\nreplay: bazel test //mptcp/tcp:engine_pipe_test "
-                         "--test_env=MPTCP_PIPE_SEED="
-                      << seed;
-    EXPECT_GT(r.dropped, 0u) << "seed " << seed << ": the loss model must bite";
+    ASSERT_TRUE(r.ok) << cc::CcAlgorithmName(GetParam()) << " " << r.error;
+    EXPECT_GT(r.dropped, 0u) << "the loss model must bite";
     total_sim_s += r.elapsed.seconds();
     retrans += r.client_mib.retrans_segs + r.server_mib.retrans_segs;
     timeouts += r.client_mib.timeouts + r.server_mib.timeouts;

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "mptcp/tcp/engine.h"
-#include "mptcp/tcp/engine_test_util.h"
+#include "testing/engine_test_util.h"
 
 namespace mptcp::tcp::testing {
 namespace {

@@ -1,7 +1,7 @@
 // Conversation-test helpers for TcpEngine: build a segment fluently, inject it at time t, and
 // expect exactly one segment (or none) back, compared field by field as a TcpRepr.
-#ifndef MPTCP_TCP_ENGINE_TEST_UTIL_H_
-#define MPTCP_TCP_ENGINE_TEST_UTIL_H_
+#ifndef MPTCP_TESTING_ENGINE_TEST_UTIL_H_
+#define MPTCP_TESTING_ENGINE_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
 
@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "io/stream_pattern.h"
 #include "mptcp/tcp/engine.h"
 #include "mptcp/wire/tcp.h"
 
@@ -153,21 +154,20 @@ class Conversation {
     Events();
   }
 
-  // Queues `n` bytes of a recognisable pattern (byte i of the stream is i * 7 + 3).
+  // Queues the next `n` bytes of the conversation's stream (PatternBytes).
   size_t WritePattern(size_t n) {
-    std::vector<uint8_t> data(n);
-    for (size_t i = 0; i < n; ++i) data[i] = Pattern(written_ + i);
-    const size_t w = engine_.Write(data);
+    const size_t w = engine_.Write(PatternBytes(written_, n));
     written_ += w;
     return w;
   }
-  static uint8_t Pattern(size_t i) { return static_cast<uint8_t>(i * 7 + 3); }
-  // The pattern bytes for stream offsets [from, from + n).
+  // The conversation's stream, bytes [from, from + n): the project's one generator
+  // (io::StreamPattern) under a fixed seed, so expected segments can be built from offsets.
   static std::vector<uint8_t> PatternBytes(size_t from, size_t n) {
     std::vector<uint8_t> v(n);
-    for (size_t i = 0; i < n; ++i) v[i] = Pattern(from + i);
+    io::StreamPattern(kPatternSeed).Fill(from, v);
     return v;
   }
+  static constexpr uint64_t kPatternSeed = 3;
 
   std::vector<TcpEvent> Events() {
     std::vector<TcpEvent> v;
@@ -185,4 +185,4 @@ class Conversation {
 
 }  // namespace mptcp::tcp::testing
 
-#endif  // MPTCP_TCP_ENGINE_TEST_UTIL_H_
+#endif  // MPTCP_TESTING_ENGINE_TEST_UTIL_H_

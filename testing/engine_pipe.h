@@ -1,9 +1,9 @@
 // A two-engine pipe for tests: a client and a server TcpEngine joined by two one-way links with
 // seeded loss, delay, jitter-style reordering and an optional rate, all on a virtual clock.
-// Each side writes a seeded byte stream and checks every byte it reads. Used by the pipe tests
-// and benchmarks; the same seed gives the same run.
-#ifndef MPTCP_TCP_ENGINE_PIPE_H_
-#define MPTCP_TCP_ENGINE_PIPE_H_
+// Each side writes its direction of the seeded stream io::StreamPattern(seed, dir) and checks
+// every byte it reads. Used by the engine pipe test; the same seed gives the same run.
+#ifndef MPTCP_TESTING_ENGINE_PIPE_H_
+#define MPTCP_TESTING_ENGINE_PIPE_H_
 
 #include <algorithm>
 #include <cstdint>
@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "io/stream_pattern.h"
 #include "mptcp/random.h"
 #include "mptcp/tcp/engine.h"
 
@@ -58,28 +59,6 @@ class EnginePipe {
 
   static FourTuple ClientTuple() {
     return FourTuple{{IpAddress::V4(192, 0, 2, 1), 40000}, {IpAddress::V4(198, 51, 100, 1), 80}};
-  }
-  // Byte i of side `dir`'s stream (0 = client's, 1 = server's), a function of the seed.
-  static uint8_t StreamByte(uint64_t seed, int dir, uint64_t i) {
-    return static_cast<uint8_t>(StreamWord(seed, dir, i / 8) >> (8 * (i % 8)));
-  }
-  // Bytes [offset, offset + out.size()) of that stream.
-  static void FillStream(uint64_t seed, int dir, uint64_t offset, std::span<uint8_t> out) {
-    size_t i = 0;
-    while (i < out.size()) {
-      const uint64_t pos = offset + i;
-      const uint64_t w = StreamWord(seed, dir, pos / 8);
-      for (uint64_t b = pos % 8; b < 8 && i < out.size(); ++b, ++i) {
-        out[i] = static_cast<uint8_t>(w >> (8 * b));
-      }
-    }
-  }
-  static uint64_t StreamWord(uint64_t seed, int dir, uint64_t word) {
-    uint64_t x = (seed * 0x9e3779b97f4a7c15ULL) ^ (uint64_t(dir) << 63) ^ word;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return x;
   }
 
   PipeResult Run() {
@@ -151,7 +130,7 @@ class EnginePipe {
       uint8_t buf[16384];
       const size_t n = e.Read(buf);
       uint8_t want[16384];
-      FillStream(cfg_.seed, 1 - s.dir, s.read, std::span<uint8_t>(want, n));
+      io::StreamPattern(cfg_.seed, 1 - s.dir).Fill(s.read, std::span<uint8_t>(want, n));
       if (std::memcmp(buf, want, n) != 0) {
         size_t i = 0;
         while (buf[i] == want[i]) ++i;
@@ -170,7 +149,7 @@ class EnginePipe {
       while (s.written < s.to_send && e.send_buffer_free() > 0) {
         uint8_t buf[16384];
         const size_t n = std::min({sizeof(buf), s.to_send - s.written, e.send_buffer_free()});
-        FillStream(cfg_.seed, s.dir, s.written, std::span<uint8_t>(buf, n));
+        io::StreamPattern(cfg_.seed, s.dir).Fill(s.written, std::span<uint8_t>(buf, n));
         const size_t w = e.Write(std::span<const uint8_t>(buf, n));
         s.written += w;
         if (w < n) break;
@@ -246,4 +225,4 @@ class EnginePipe {
 
 }  // namespace mptcp::tcp::testing
 
-#endif  // MPTCP_TCP_ENGINE_PIPE_H_
+#endif  // MPTCP_TESTING_ENGINE_PIPE_H_

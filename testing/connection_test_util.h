@@ -3,8 +3,8 @@
 // connection emits parsed back to a TcpRepr plus its MPTCP options, and an oracle that computes
 // tokens, IDSNs, MP_JOIN HMACs and DSS checksums with python3's hashlib/hmac, independently of
 // mptcp/crypto and mptcp/wire/checksum.h.
-#ifndef MPTCP_CONNECTION_TEST_UTIL_H_
-#define MPTCP_CONNECTION_TEST_UTIL_H_
+#ifndef MPTCP_TESTING_CONNECTION_TEST_UTIL_H_
+#define MPTCP_TESTING_CONNECTION_TEST_UTIL_H_
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "io/stream_pattern.h"
 #include "mptcp/connection.h"
 #include "mptcp/wire/mptcp_options.h"
 #include "mptcp/wire/tcp.h"
@@ -421,10 +422,11 @@ inline bool HasEvent(const std::vector<Event>& events, EventType type) {
   return false;
 }
 
-// A recognisable payload: byte i is (i * 7 + seed) mod 256.
+// A payload of `n` bytes: the start of the project's one stream generator (io::StreamPattern)
+// under `seed`, so payloads with different seeds differ.
 inline std::vector<uint8_t> Pattern(size_t n, uint8_t seed = 3) {
   std::vector<uint8_t> v(n);
-  for (size_t i = 0; i < n; ++i) v[i] = static_cast<uint8_t>(i * 7 + seed);
+  io::StreamPattern(seed).Fill(0, v);
   return v;
 }
 
@@ -516,4 +518,4 @@ inline JoinResponder ServerJoin(ConnHarness& c, std::optional<uint8_t> wscale = 
 
 }  // namespace mptcp::testing
 
-#endif  // MPTCP_CONNECTION_TEST_UTIL_H_
+#endif  // MPTCP_TESTING_CONNECTION_TEST_UTIL_H_

@@ -1,22 +1,48 @@
 // Memory stays bounded under hostile or stalled peers, with nothing accepted silently lost:
 // a receiver that stops reading, and a sender whose data sequence numbers are rewritten far
-// beyond the window. Also the footprint of an idle connection (docs/performance.md).
+// beyond the window. Also the footprint of an idle connection (docs/performance.md). End to
+// end on the simulator (io/sim Harness); seeds 1..3 (testing/seeds.h, CONFORMANCE family), a
+// failure prints the command that replays its seed.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <cstdio>
+#include <span>
+#include <variant>
+#include <vector>
 
-#include "mptcp/multipath_pipe.h"
-#include "mptcp/wire/checksum.h"
+#include "io/sim/harness.h"
+#include "io/sim/link.h"
+#include "io/sim/packet.h"
+#include "io/sim/packet_edit.h"
+#include "io/sim/packet_filter.h"
+#include "mptcp/config.h"
+#include "mptcp/connection.h"
+#include "mptcp/time.h"
+#include "mptcp/wire/mptcp_options.h"
+#include "mptcp/wire/tcp.h"
+#include "testing/seeds.h"
 
-namespace mptcp::testing {
+namespace mptcp::sim::conformance {
 namespace {
 
-MultipathPipeConfig Config(size_t paths, size_t bytes, uint64_t seed) {
-  MultipathPipeConfig c;
-  c.paths = DocumentationPaths(paths, PipeLinkConfig{Duration::Millis(10), 0.0, 0.0, {}, 100'000'000});
+using ::mptcp::testing::Replay;
+using ::mptcp::testing::SeedSpec;
+
+constexpr SeedSpec kSeeds{"CONFORMANCE", 3, 3};
+
+// The client sends `bytes`, the server nothing; both close once written (the server at once).
+HarnessConfig Config(size_t paths, size_t bytes, uint64_t seed) {
+  LinkConfig link;
+  link.bandwidth_bps = 100'000'000;
+  link.delay = Duration::Millis(10);
+  HarnessConfig c;
+  c.paths = DocumentationPaths(paths, link);
   c.client_bytes = bytes;
   c.server_bytes = 0;
   c.seed = seed;
+  c.close_once_written = true;
+  c.until_finished = true;
   for (EndpointConfig* e : {&c.client, &c.server}) {
     e->connection.send_buffer = 512 * 1024;
     e->connection.recv_buffer = 512 * 1024;
@@ -33,13 +59,14 @@ size_t BufferBound(const ConnectionConfig& c, size_t subflows) {
 }
 
 TEST(ConnectionMemoryTest, PeerThatNeverReadsHoldsBuffersAtTheirLimits) {
-  for (uint64_t seed : {1, 2, 3}) {
-    MultipathPipeConfig cfg = Config(2, 16 << 20, seed);
+  for (uint64_t seed : Seeds(kSeeds)) {
+    SCOPED_TRACE(Replay(kSeeds, seed));
+    HarnessConfig cfg = Config(2, 16 << 20, seed);
     cfg.server_reads_from = Timestamp::Zero() + Duration::Seconds(30);
-    MultipathPipe pipe(cfg);
+    Harness h(cfg);
     size_t max_readable = 0;
     bool checked = false;
-    pipe.At(Timestamp::Zero() + Duration::Seconds(29), [&](MultipathPipe& p) {
+    h.At(Timestamp::Zero() + Duration::Seconds(29), [&](Harness& p) {
       // 29 s of a reader that never reads: the shared window is closed and the server holds
       // its receive buffer of data (plus at most the rounding slack of the window scale).
       Connection* s = p.server_conn();
@@ -50,12 +77,13 @@ TEST(ConnectionMemoryTest, PeerThatNeverReadsHoldsBuffersAtTheirLimits) {
       EXPECT_LE(s->receive_capacity(), cfg.server.connection.recv_buffer + 64);
       EXPECT_LE(s->BufferBytes(), BufferBound(cfg.server.connection, 2));
       Connection* c = p.client_conn();
+      ASSERT_NE(c, nullptr);
       EXPECT_EQ(c->write_space(), 0u) << "the writer is blocked, not buffering without bound";
       EXPECT_LE(c->BufferBytes(), BufferBound(cfg.client.connection, 2));
       checked = true;
     });
-    const auto r = pipe.Run();
-    ASSERT_TRUE(r.ok) << r.error;
+    const HarnessResult r = h.Run();
+    ASSERT_TRUE(r.ok) << r.Describe();
     ASSERT_TRUE(checked);
     EXPECT_EQ(r.server_read, cfg.client_bytes) << "everything arrives once the reader reads";
     EXPECT_LE(r.max_server_buffer_bytes, BufferBound(cfg.server.connection, 2));
@@ -67,55 +95,41 @@ TEST(ConnectionMemoryTest, PeerThatNeverReadsHoldsBuffersAtTheirLimits) {
   }
 }
 
-// Adds `delta` to the DSN of every DSS mapping in a client->server IPv4 data packet (a hostile
-// or broken sender), fixing the TCP checksum. Returns whether anything changed.
+// Adds `delta` to the DSN of every DSS mapping in a data packet (a hostile or broken sender),
+// fixing the checksums. Returns whether anything changed.
 bool ShiftDsn(std::vector<uint8_t>& pkt, uint64_t delta) {
-  auto ip = wire::ParseIpPacket(pkt);
-  if (!ip.ok() || !ip->ip.src.is_v4()) return false;
-  const size_t ip_hdr = pkt.size() - ip->payload.size();
-  std::span<uint8_t> seg(pkt.data() + ip_hdr, ip->payload.size());
-  auto view = wire::TcpHeaderView::Check(seg);
-  if (!view.ok() || view->payload().empty()) return false;
+  const auto v = ParseTcpPacket(pkt);
+  if (!v || v->payload().empty()) return false;
   bool changed = false;
-  size_t i = 20;
-  const size_t end = view->header_length();
-  while (i + 1 < end) {
-    const uint8_t kind = seg[i];
-    if (kind == 0) break;
-    if (kind == 1) {
-      ++i;
-      continue;
+  ForEachTcpOption(v->options(), [&](uint8_t kind, std::span<uint8_t> opt) {
+    if (kind != wire::kMptcpOptionKind) return;
+    auto parsed = wire::ParseMptcpOption(opt);
+    if (!parsed.ok()) return;
+    if (auto* dss = std::get_if<wire::Dss>(&parsed.value()); dss && dss->mapping) {
+      dss->mapping->dsn += delta;
+      changed |= wire::EmitMptcpOption(parsed.value(), opt).ok();
     }
-    const uint8_t len = seg[i + 1];
-    if (len < 2 || i + len > end) break;
-    if (kind == 30) {
-      auto opt = wire::ParseMptcpOption(std::span<const uint8_t>(seg.data() + i, len));
-      if (opt.ok()) {
-        if (auto* dss = std::get_if<wire::Dss>(&opt.value()); dss && dss->mapping) {
-          dss->mapping->dsn += delta;
-          changed = wire::EmitMptcpOption(opt.value(), seg.subspan(i, len)).ok();
-        }
-      }
-    }
-    i += len;
-  }
-  if (changed) wire::FillTcpChecksum(ip->ip.src, ip->ip.dst, seg);
+  });
+  if (changed) v->FixChecksums();
   return changed;
 }
 
 TEST(ConnectionMemoryTest, FarOutOfWindowDsnsAreDroppedAndRecovered) {
-  for (uint64_t seed : {1, 2, 3}) {
-    MultipathPipeConfig cfg = Config(1, 4 << 20, seed);
-    MultipathPipe pipe(cfg);
+  for (uint64_t seed : Seeds(kSeeds)) {
+    SCOPED_TRACE(Replay(kSeeds, seed));
+    HarnessConfig cfg = Config(1, 4 << 20, seed);
     int rewritten = 0;
     bool hostile = true;
     // For the first half second every client data segment claims DSNs 2^40 further on.
-    pipe.SetFilter(0, [&](std::vector<uint8_t>& pkt, bool upstream) {
-      if (upstream && hostile && ShiftDsn(pkt, uint64_t{1} << 40)) ++rewritten;
+    cfg.paths[0].middlebox = FunctionMiddlebox("shift-dsn", [&](Direction dir, Packet& p) {
+      if (dir == Direction::kForward && hostile && ShiftDsn(p.bytes, uint64_t{1} << 40)) {
+        ++rewritten;
+      }
       return true;
     });
+    Harness h(cfg);
     size_t ooo_during = 0;
-    pipe.At(Timestamp::Zero() + Duration::Millis(500), [&](MultipathPipe& p) {
+    h.At(Timestamp::Zero() + Duration::Millis(500), [&](Harness& p) {
       hostile = false;
       Connection* s = p.server_conn();
       ASSERT_NE(s, nullptr);
@@ -123,8 +137,8 @@ TEST(ConnectionMemoryTest, FarOutOfWindowDsnsAreDroppedAndRecovered) {
       EXPECT_EQ(s->readable(), 0u) << "nothing wrong may be delivered";
       EXPECT_LE(s->BufferBytes(), BufferBound(cfg.server.connection, 1));
     });
-    const auto r = pipe.Run();
-    ASSERT_TRUE(r.ok) << r.error;
+    const HarnessResult r = h.Run();
+    ASSERT_TRUE(r.ok) << r.Describe();
     EXPECT_GT(rewritten, 10);
     // RFC 8684 §3.3.5: data beyond the advertised edge is cut off before the subflow
     // acknowledges it (counted), so the sender's subflow resends it; none is taken and then
@@ -140,13 +154,13 @@ TEST(ConnectionMemoryTest, FarOutOfWindowDsnsAreDroppedAndRecovered) {
 }
 
 TEST(ConnectionMemoryTest, IdleConnectionWithTwoSubflowsIsSmall) {
-  MultipathPipeConfig cfg = Config(2, 0, 1);
+  HarnessConfig cfg = Config(2, 0, 1);
   cfg.close_when_done = false;
   cfg.run_at_least = Duration::Seconds(3);
-  MultipathPipe pipe(cfg);
+  Harness h(cfg);
   size_t client_state = 0, server_state = 0, client_buffers = 0;
   size_t subflows = 0;
-  pipe.At(Timestamp::Zero() + Duration::Seconds(2), [&](MultipathPipe& p) {
+  h.At(Timestamp::Zero() + Duration::Seconds(2), [&](Harness& p) {
     Connection* c = p.client_conn();
     Connection* s = p.server_conn();
     ASSERT_NE(c, nullptr);
@@ -156,8 +170,8 @@ TEST(ConnectionMemoryTest, IdleConnectionWithTwoSubflowsIsSmall) {
     server_state = s->StateBytes();
     client_buffers = c->BufferBytes();
   });
-  const auto r = pipe.Run();
-  ASSERT_TRUE(r.ok) << r.error;
+  const HarnessResult r = h.Run();
+  ASSERT_TRUE(r.ok) << r.Describe();
   ASSERT_EQ(subflows, 2u);
   std::printf("idle connection, 2 subflows: client %zu bytes of state, server %zu; buffers "
               "hold %zu bytes\n",
@@ -168,4 +182,4 @@ TEST(ConnectionMemoryTest, IdleConnectionWithTwoSubflowsIsSmall) {
 }
 
 }  // namespace
-}  // namespace mptcp::testing
+}  // namespace mptcp::sim::conformance

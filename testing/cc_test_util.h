@@ -1,6 +1,6 @@
 // Test-only driver that feeds a congestion controller round trips of ACKs, as an engine would.
-#ifndef MPTCP_CC_CC_TEST_UTIL_H_
-#define MPTCP_CC_CC_TEST_UTIL_H_
+#ifndef MPTCP_TESTING_CC_TEST_UTIL_H_
+#define MPTCP_TESTING_CC_TEST_UTIL_H_
 
 #include <algorithm>
 #include <cstdint>
@@ -72,4 +72,4 @@ class FlowDriver {
 
 }  // namespace mptcp::cc::testing
 
-#endif  // MPTCP_CC_CC_TEST_UTIL_H_
+#endif  // MPTCP_TESTING_CC_TEST_UTIL_H_
