@@ -51,6 +51,12 @@ struct ConnectionConfig {
 
   SchedulerKind scheduler = SchedulerKind::kMinRtt;
 
+  // The subflows' congestion control (it overrides subflow.congestion_control). Coupled by
+  // default: LIA (RFC 6356), as RFC 8684 §3.3.7 recommends, so that the connection takes no
+  // more than one TCP flow at a shared bottleneck. After a fallback to plain TCP the one subflow
+  // runs the uncoupled algorithm the coupled one reduces to (cc::UncoupledBase).
+  cc::CcAlgorithm congestion_control = cc::CcAlgorithm::kLia;
+
   // Events queued for PollEvent at most: beyond it, subflow and address events are dropped
   // (and counted, MIB EventsDropped); Established, FellBackToTcp and Closed always go in, and
   // Readable / Writable are kept once each, so an application that never polls costs at

@@ -466,6 +466,8 @@ inline ConnectionParams::ConnectionParams(const ConnectionConfig& c)
   for (tcp::TcpConfig* t : {&mptcp_subflow, &plain_subflow}) {
     t->max_advertised_window = std::max(t->max_advertised_window, c.recv_buffer);
   }
+  mptcp_subflow.congestion_control = c.congestion_control;
+  plain_subflow.congestion_control = cc::UncoupledBase(c.congestion_control);
   recv_slack = size_t{2} << tcp::TcpEngine::InitialRcvWscale(mptcp_subflow);
   // Room for SubflowInflightLimit() to grow into; memory is taken only as data is in flight.
   mptcp_subflow.send_buffer = std::max(mptcp_subflow.send_buffer, c.send_buffer);

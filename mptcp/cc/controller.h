@@ -15,16 +15,44 @@
 
 namespace mptcp::cc {
 
-// Algorithms MakeController() (mptcp/cc/factory.h) can build. Coupled MPTCP controllers
-// (LIA RFC 6356, OLIA, BALIA) will join here.
-enum class CcAlgorithm : uint8_t { kNewReno, kCubic };
+// Algorithms MakeController() (mptcp/cc/factory.h) can build. NewReno and CUBIC are
+// uncoupled: each subflow on its own, as single-path TCP. LIA (RFC 6356), OLIA and BALIA are
+// coupled: a subflow's increase depends on its siblings (CouplingGroup below), so that a
+// multipath connection takes no more than one TCP flow at a shared bottleneck.
+enum class CcAlgorithm : uint8_t { kNewReno, kCubic, kLia, kOlia, kBalia };
 
 constexpr std::string_view CcAlgorithmName(CcAlgorithm a) {
   switch (a) {
     case CcAlgorithm::kNewReno: return "newreno";
     case CcAlgorithm::kCubic: return "cubic";
+    case CcAlgorithm::kLia: return "lia";
+    case CcAlgorithm::kOlia: return "olia";
+    case CcAlgorithm::kBalia: return "balia";
   }
   return "unknown";
+}
+
+// The names CcAlgorithmFromName() accepts, for error messages and --help.
+inline constexpr std::string_view kCcAlgorithmNames = "newreno, cubic, lia, olia, balia";
+
+constexpr std::optional<CcAlgorithm> CcAlgorithmFromName(std::string_view name) {
+  for (CcAlgorithm a : {CcAlgorithm::kNewReno, CcAlgorithm::kCubic, CcAlgorithm::kLia,
+                        CcAlgorithm::kOlia, CcAlgorithm::kBalia}) {
+    if (CcAlgorithmName(a) == name) return a;
+  }
+  return std::nullopt;
+}
+
+// Whether the algorithm couples the subflows of a connection (and so needs MPTCP).
+constexpr bool IsCoupled(CcAlgorithm a) {
+  return a == CcAlgorithm::kLia || a == CcAlgorithm::kOlia || a == CcAlgorithm::kBalia;
+}
+
+// The uncoupled algorithm a coupled one reduces to on a single path (RFC 6356 §3: LIA with
+// one subflow is NewReno; OLIA and BALIA are built on the same AIMD), used once a connection
+// falls back to plain TCP.
+constexpr CcAlgorithm UncoupledBase(CcAlgorithm a) {
+  return IsCoupled(a) ? CcAlgorithm::kNewReno : a;
 }
 
 // Windows are bytes in uint32; every controller saturates at kMaxWindow instead of wrapping.

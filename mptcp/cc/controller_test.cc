@@ -29,6 +29,10 @@ Beta BetaOf(CcAlgorithm a) {
   switch (a) {
     case CcAlgorithm::kNewReno: return {1, 2};   // RFC 5681 §3.1
     case CcAlgorithm::kCubic: return {7, 10};    // RFC 9438 §4.6
+    // Alone (no coupling group, or a group of one) the coupled ones halve, as NewReno.
+    case CcAlgorithm::kLia:
+    case CcAlgorithm::kOlia:
+    case CcAlgorithm::kBalia: return {1, 2};
   }
   return {0, 1};
 }
@@ -363,7 +367,7 @@ TEST_P(ControllerTest, CouplingIsStoredAndUncoupledByDefault) {
   EXPECT_EQ(a->coupling(), nullptr);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllControllers, ControllerTest, ::testing::ValuesIn(kAllCcAlgorithms),
+INSTANTIATE_TEST_SUITE_P(AllControllers, ControllerTest, ::testing::ValuesIn(kUncoupledCcAlgorithms),
                          [](const ::testing::TestParamInfo<CcAlgorithm>& info) {
                            return std::string(CcAlgorithmName(info.param));
                          });

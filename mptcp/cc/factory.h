@@ -13,7 +13,11 @@
 namespace mptcp::cc {
 
 // Every algorithm MakeController() accepts; tests iterate over it.
-inline constexpr std::array kAllCcAlgorithms = {CcAlgorithm::kNewReno, CcAlgorithm::kCubic};
+inline constexpr std::array kAllCcAlgorithms = {CcAlgorithm::kNewReno, CcAlgorithm::kCubic,
+                                                CcAlgorithm::kLia, CcAlgorithm::kOlia,
+                                                CcAlgorithm::kBalia};
+// Those a plain TCP engine may use (the coupled ones need an MPTCP connection).
+inline constexpr std::array kUncoupledCcAlgorithms = {CcAlgorithm::kNewReno, CcAlgorithm::kCubic};
 
 inline std::unique_ptr<CongestionController> MakeController(
     CcAlgorithm algorithm, uint32_t mss, uint32_t initial_cwnd_segments = 10) {
@@ -22,6 +26,11 @@ inline std::unique_ptr<CongestionController> MakeController(
       return std::make_unique<NewReno>(mss, initial_cwnd_segments);
     case CcAlgorithm::kCubic:
       return std::make_unique<Cubic>(mss, initial_cwnd_segments);
+    case CcAlgorithm::kLia:
+    case CcAlgorithm::kOlia:
+    case CcAlgorithm::kBalia:
+      // Being written (issue 12): NewReno meanwhile, which is what they reduce to uncoupled.
+      return std::make_unique<NewReno>(mss, initial_cwnd_segments);
   }
   // An out-of-range enum value (a caller bug): fall back to the conservative controller.
   return std::make_unique<NewReno>(mss, initial_cwnd_segments);

@@ -72,7 +72,7 @@ TEST_P(EnginePipeTest, CleanLinkIsFastAndHasNoRetransmissions) {
 }
 
 INSTANTIATE_TEST_SUITE_P(AllControllers, EnginePipeTest,
-                         ::testing::ValuesIn(cc::kAllCcAlgorithms),
+                         ::testing::ValuesIn(cc::kUncoupledCcAlgorithms),
                          [](const auto& info) { return std::string(cc::CcAlgorithmName(info.param)); });
 
 }  // namespace

@@ -5,7 +5,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "mptcp/cc/controller.h"
 #include "mptcp/time.h"
 
@@ -62,9 +65,24 @@ struct TcpConfig {
   // Nagle's algorithm (RFC 9293 §3.7.4). Off by default: MPTCP's scheduler batches itself.
   bool nagle = false;
 
-  // Congestion control (with initial_cwnd_segments above).
+  // Congestion control (with initial_cwnd_segments above). A plain TCP engine takes an
+  // uncoupled one; an MPTCP connection sets its subflows' from ConnectionConfig.
   cc::CcAlgorithm congestion_control = cc::CcAlgorithm::kCubic;
 };
+
+// Whether `c` describes a plain TCP engine that can run. A coupled controller (LIA, OLIA,
+// BALIA) is an error here: it couples the subflows of an MPTCP connection, and a lone TCP
+// engine has none (ConnectionConfig::congestion_control chooses one for a connection).
+inline absl::Status ValidateTcpConfig(const TcpConfig& c) {
+  if (cc::IsCoupled(c.congestion_control)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "congestion control \"", std::string(cc::CcAlgorithmName(c.congestion_control)),
+        "\" couples the subflows of an MPTCP connection; a plain TCP engine takes an "
+        "uncoupled one (newreno or cubic)"));
+  }
+  if (c.mss == 0) return absl::InvalidArgumentError("mss must be positive");
+  return absl::OkStatus();
+}
 
 }  // namespace mptcp::tcp
 

@@ -136,7 +136,7 @@ inline sim::HarnessConfig MakeHarnessConfig(const Scenario& s) {
   c.seed = s.seed;
   for (EndpointConfig* e : {&c.client, &c.server}) {
     e->connection.scheduler = s.scheduler;
-    e->connection.subflow.congestion_control = s.congestion_control;
+    e->connection.congestion_control = s.congestion_control;
   }
   c.paths = sim::DocumentationPaths(s.paths.size(), sim::LinkConfig{});
   for (size_t i = 0; i < s.paths.size(); ++i) {
