@@ -22,6 +22,7 @@
 #include "mptcp/address.h"
 #include "mptcp/config.h"
 #include "mptcp/connection_state.h"
+#include "mptcp/coupling.h"
 #include "mptcp/crypto/keys.h"
 #include "mptcp/dsn_map.h"
 #include "mptcp/event.h"
@@ -82,6 +83,9 @@ struct SubflowInfo {
   SeqNum32 iss, snd_una, snd_nxt, rcv_nxt;
   uint64_t bytes_sent_segments;  // OutSegs
   uint64_t retransmits;
+  uint32_t ssthresh;
+  // Counted by the connection's coupled congestion controller now (mptcp/coupling.h).
+  bool coupled;
 };
 
 // Whoever drives a Connection (the Endpoint) learns here of changes made by the application's
@@ -238,6 +242,8 @@ class Connection {
   const ConnectionConfig& config() const { return config_; }
   size_t subflow_count() const { return subflows_.size(); }
   std::vector<SubflowInfo> Subflows() const;
+  // The subflows the coupled congestion controller counts now (mptcp/coupling.h).
+  const cc::CouplingGroup& coupling() const { return coupling_; }
   std::optional<SubflowInfo> subflow(SubflowId id) const;
   std::optional<SubflowInfo> subflow(const FourTuple& path) const;  // local address first
   bool HasSubflow(const FourTuple& path) const { return FindSubflow(path) != nullptr; }
@@ -419,6 +425,9 @@ class Connection {
   int data_rto_backoff_ = 0;
 
   std::vector<std::unique_ptr<Subflow>> subflows_;
+  // The subflows a coupled congestion controller counts (RFC 6356), refreshed with every
+  // sweep and priority change. Declared after subflows_: destroyed first.
+  SubflowCoupling coupling_;
   SubflowId next_subflow_id_ = 1;
   uint32_t rr_cursor_ = 0;
   SocketAddress initial_local_;  // address ID 0 (RFC 8684 §3.2)
@@ -643,7 +652,8 @@ inline SubflowInfo Connection::Info(const Subflow& s) const {
                      s.backup(),     s.stale,          s.local_id,     s.remote_id,
                      e.rtt().srtt(), e.rtt().rto(),    e.cwnd(),       e.bytes_in_flight(),
                      e.iss(),        e.snd_una(),      e.snd_nxt(),    e.rcv_nxt(),
-                     e.segments_out(), e.segments_retransmitted()};
+                     e.segments_out(), e.segments_retransmitted(),
+                     e.congestion_controller().ssthresh(), coupling_.Contains(s)};
 }
 
 inline std::vector<SubflowInfo> Connection::Subflows() const {
@@ -676,7 +686,7 @@ inline size_t Connection::StateBytes() const {
   n += local_ids_.capacity() * sizeof(local_ids_[0]);
   n += add_addr_.capacity() * sizeof(PendingAddAddr) + remove_addr_.capacity() +
        remote_addrs_.capacity() * sizeof(RemoteAddr);
-  n += reinject_.allocated_bytes() + events_.allocated_bytes();
+  n += reinject_.allocated_bytes() + events_.allocated_bytes() + coupling_.allocated_bytes();
   return n;
 }
 

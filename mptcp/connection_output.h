@@ -72,6 +72,7 @@ inline bool Connection::SetBackup(Timestamp now, SubflowId id, bool backup) {
     s->send_mp_prio = true;
     s->engine.RequestPureAck();
   }
+  coupling_.Update(subflows_, mptcp());  // a backup leaves the coupling while a regular lives
   AfterApiCall(now);
   return true;
 }
@@ -726,6 +727,7 @@ inline void Connection::SweepSubflows(Timestamp now) {
     return gone;
   });
   if (rr_cursor_ >= subflows_.size()) rr_cursor_ = 0;
+  coupling_.Update(subflows_, mptcp());
   MaybeQueueDataFin(now);
 }
 

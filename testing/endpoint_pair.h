@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <vector>
 
@@ -20,10 +21,11 @@ class EndpointPair {
     server.Listen(80);
   }
 
-  // Moves every packet one way; returns how many.
+  // Moves every packet one way (less those `drop` takes, a path cut); returns how many went.
   uint64_t Shuttle(Endpoint& from, Endpoint& to) {
     uint64_t n = 0;
     while (const TransmitResult t = from.PollTransmit(now, pkt_)) {
+      if (drop && drop(*t)) continue;
       to.OnPacket(now, std::span<const uint8_t>(pkt_.data(), t->len));
       ++n;
     }
@@ -56,6 +58,8 @@ class EndpointPair {
 
   Endpoint client, server;
   Timestamp now = Timestamp::Zero();
+  // Packets for which this says true are lost (either direction).
+  std::function<bool(const Transmit&)> drop;
 
  private:
   std::vector<uint8_t> pkt_ = std::vector<uint8_t>(2048);

@@ -42,6 +42,7 @@
 #include "io/net_config.h"
 #include "io/pcap_writer.h"
 #include "io/tun_device.h"
+#include "mptcp/cc/controller.h"
 #include "mptcp/endpoint.h"
 
 ABSL_FLAG(int, l, 0, "listen on this port and serve one connection (instead of connecting)");
@@ -58,6 +59,9 @@ ABSL_FLAG(bool, join_announced, false,
 ABSL_FLAG(bool, v, false, "log connection events to stderr");
 ABSL_FLAG(bool, mib, false, "print our MIB counters (Linux nstat names) to stderr on exit");
 ABSL_FLAG(bool, checksum, false, "ask for DSS checksums (RFC 8684 §3.3.1)");
+ABSL_FLAG(std::string, cc, "lia",
+          "congestion control of the subflows: lia (RFC 6356, coupled; the default), olia, "
+          "balia (coupled), newreno or cubic (uncoupled)");
 ABSL_FLAG(int, timeout, 0, "give up after this many seconds (0: never)");
 ABSL_FLAG(std::string, pcap, "", "write every packet our stack sends or receives to this pcap");
 ABSL_FLAG(uint64_t, seed, 0, "seed for keys, nonces and ISNs (0: from the clock and pid)");
@@ -147,6 +151,13 @@ int Main(int argc, char** argv) {
   const int listen_port = absl::GetFlag(FLAGS_l);
   const bool server = listen_port != 0;
 
+  const std::string cc_name = absl::GetFlag(FLAGS_cc);
+  const std::optional<cc::CcAlgorithm> cc_algorithm = cc::CcAlgorithmFromName(cc_name);
+  if (!cc_algorithm) {
+    return Fail(absl::StrFormat("unknown --cc '%s': one of %s", cc_name,
+                                std::string(cc::kCcAlgorithmNames)));
+  }
+
   // Our addresses: --local, then any --subflow LOCAL not listed there.
   std::vector<IpAddress> locals;
   for (absl::string_view s : absl::StrSplit(absl::GetFlag(FLAGS_local), ',', absl::SkipEmpty())) {
@@ -201,6 +212,7 @@ int Main(int argc, char** argv) {
 
   EndpointConfig cfg;
   cfg.connection.checksum = absl::GetFlag(FLAGS_checksum);
+  cfg.connection.congestion_control = *cc_algorithm;
   uint64_t seed = absl::GetFlag(FLAGS_seed);
   if (seed == 0) {
     seed = static_cast<uint64_t>(io::EventLoop::MonotonicNow().nanos()) ^
