@@ -217,8 +217,10 @@ class TcpEngine {
   const TcpConfig& config() const { return *config_; }
   const RttEstimator& rtt() const { return rtt_; }
   const cc::CongestionController& congestion_controller() const { return *cc_; }
+  // (The MPTCP connection points a coupled controller at its coupling group through this.)
   cc::CongestionController& mutable_congestion_controller() { return *cc_; }
-  // Replaces the controller (the MPTCP layer installs a coupled one).
+  // Replaces the controller (an embedder's own algorithm; the configured one is built from
+  // TcpConfig::congestion_control).
   void SetCongestionController(std::unique_ptr<cc::CongestionController> c) {
     c->set_mss(smss());
     cc_ = std::move(c);
