@@ -55,7 +55,7 @@ class Balia final : public CoupledController {
     const Rates r = Sum();
     if (!r.pass.coupled()) return std::nullopt;
     const double alpha = r.max_x / r.own_x;
-    const double rtt = static_cast<double>(own_rtt().nanos());
+    const double rtt = static_cast<double>(r.own_rtt_ns);
     // Balia's increase (ToN 2016; draft-walid-04), in bytes (see the class comment).
     const double per_byte = r.own_x / (rtt * r.sum_x * r.sum_x) * ((1 + alpha) / 2) *
                             ((4 + alpha) / 5);
@@ -75,6 +75,7 @@ class Balia final : public CoupledController {
     double sum_x = 0;
     double max_x = 0;
     double own_x = 0;
+    int64_t own_rtt_ns = 0;
   };
 
   // One O(n) pass: x_k = w_k / rtt_k for every path with an RTT.
@@ -84,7 +85,10 @@ class Balia final : public CoupledController {
       const double x = static_cast<double>(p.cwnd) / static_cast<double>(p.rtt_ns);
       r.sum_x += x;
       r.max_x = std::max(r.max_x, x);
-      if (p.self) r.own_x = x;
+      if (p.self) {
+        r.own_x = x;
+        r.own_rtt_ns = p.rtt_ns;
+      }
     });
     return r;
   }

@@ -52,8 +52,8 @@ struct CoupledPassResult {
 //
 // RTT: a sibling whose view has srtt == 0 (no sample yet) has no rate and is left out of the
 // sums, as the Linux implementations skip subflows without srtt. This controller's own RTT is
-// the latest AckEvent::srtt (or the latest sample before an SRTT exists); until it has one the
-// controller behaves as NewReno, since none of the coupled formulas can place it.
+// its own view's srtt (the engine's), else the latest AckEvent::srtt (or RTT sample); until it
+// has one the controller behaves as NewReno, since none of the coupled formulas can place it.
 class CoupledController : public CongestionController {
  public:
   CoupledController(uint32_t mss, uint32_t initial_cwnd_segments)
@@ -79,8 +79,7 @@ class CoupledController : public CongestionController {
       return;
     }
     const std::optional<double> change =
-        coupling() != nullptr && rtt_ > Duration::Zero() ? CoupledChange(ev.bytes_acked)
-                                                          : std::nullopt;
+        coupling() != nullptr ? CoupledChange(ev.bytes_acked) : std::nullopt;
     if (change) {
       bytes_acked_ = 0;
       ApplyCredit(*change);
@@ -96,11 +95,11 @@ class CoupledController : public CongestionController {
     OnLoss();
     // RFC 5681 §3.1 equation 4 (halving FlightSize), or the algorithm's coupled decrease
     // applied to FlightSize in its place; RFC 6675 §5: cwnd = ssthresh.
-    const std::optional<double> kept = coupling() != nullptr && rtt_ > Duration::Zero()
-                                           ? CoupledLossFactor()
-                                           : std::nullopt;
+    const std::optional<double> kept =
+        coupling() != nullptr ? CoupledLossFactor() : std::nullopt;
     if (kept) {
-      const double reduced = std::floor(static_cast<double>(ev.bytes_in_flight) * *kept);
+      const double reduced =
+          std::floor(static_cast<double>(ev.bytes_in_flight) * *kept + kRoundingGuard);
       ssthresh_ = internal::ClampWindow(
           std::max<uint64_t>(static_cast<uint64_t>(reduced), uint64_t{2} * mss()));
     } else {
@@ -139,15 +138,15 @@ class CoupledController : public CongestionController {
   uint32_t cwnd() const final { return cwnd_; }
   uint32_t ssthresh() const final { return ssthresh_; }
 
-  // Introspection for tests: the fraction of a byte banked by coupled increases, and the RTT
-  // this controller uses for itself.
+  // Introspection for tests: the fraction of a byte banked by coupled increases, and the
+  // latest RTT the ACKs reported (used when the group's view of this controller has none).
   double credit_bytes() const { return credit_; }
   Duration own_rtt() const { return rtt_; }
 
  protected:
   // The cwnd change in bytes (negative for a decrease) an ACK of `bytes_acked` earns in
   // congestion avoidance, or nullopt when the group does not couple this controller (then
-  // NewReno's increase applies). Called only with coupling() set and own_rtt() > 0.
+  // NewReno's increase applies). Called only with coupling() set.
   virtual std::optional<double> CoupledChange(uint32_t bytes_acked) const = 0;
   // The fraction of FlightSize kept as ssthresh on a loss, or nullopt for NewReno's 1/2.
   virtual std::optional<double> CoupledLossFactor() const { return std::nullopt; }
@@ -157,7 +156,8 @@ class CoupledController : public CongestionController {
   virtual void OnLoss() {}
 
   // Calls f(const CoupledPath&) for every path of the group that has an RTT, this controller
-  // included (with its live window and own_rtt(), whatever its view in the group says).
+  // included (with its live window; its RTT is its view's srtt, else own_rtt(); without
+  // either it is not counted, so the pass is not coupled()).
   template <typename F>
   CoupledPassResult ForEachPath(F&& f) const {
     CoupledPassResult r;
@@ -168,11 +168,13 @@ class CoupledController : public CongestionController {
       const PathView v = group->path(i);
       CoupledPath p;
       if (v.controller == this) {
-        if (r.self_found) continue;  // listed twice: count once
+        // The engine's srtt as the connection reports it, else the latest from an AckEvent.
+        const Duration rtt = v.srtt > Duration::Zero() ? v.srtt : rtt_;
+        if (r.self_found || rtt <= Duration::Zero()) continue;  // listed twice, or no RTT
         r.self_found = true;
         p.self = true;
         p.cwnd = cwnd_;
-        p.rtt_ns = rtt_.nanos();
+        p.rtt_ns = rtt.nanos();
         p.mss = mss();
         FillLossIntervals(p);
       } else {

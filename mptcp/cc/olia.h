@@ -66,7 +66,7 @@ class Olia final : public CoupledController {
     const Terms t = Compute();
     if (!t.pass.coupled()) return std::nullopt;
     const double w = cwnd();
-    const double rtt = static_cast<double>(own_rtt().nanos());
+    const double rtt = static_cast<double>(t.own_rtt_ns);
     // OLIA's increase (ToN 2013; draft-khalili-05) in bytes (see the class comment).
     const double per_byte =
         (w / (rtt * rtt)) / (t.sum_w_over_rtt * t.sum_w_over_rtt) + t.alpha / w;
@@ -120,6 +120,7 @@ class Olia final : public CoupledController {
     CoupledPassResult pass;
     double sum_w_over_rtt = 0;  // sum_p w_p / rtt_p
     double alpha = 0;           // alpha_r of this path
+    int64_t own_rtt_ns = 0;
   };
 
   // Two O(n) passes: the maxima (largest window, best l^2/rtt) and the rate sum, then the
@@ -131,6 +132,7 @@ class Olia final : public CoupledController {
     bool have_best = false;
     t.pass = ForEachPath([&](const CoupledPath& p) {
       t.sum_w_over_rtt += static_cast<double>(p.cwnd) / static_cast<double>(p.rtt_ns);
+      if (p.self) t.own_rtt_ns = p.rtt_ns;
       max_w = std::max(max_w, p.cwnd);
       const Rank r = RankOf(p);
       if (!have_best || Compare(r, best) > 0) best = r;
