@@ -27,8 +27,10 @@ namespace mptcp::cc {
 //   w_r += ((w_r/rtt_r^2) / (sum_p w_p/rtt_p)^2 + alpha_r / w_r) * MSS_r * bytes_acked
 // (the packet form's w/MSS substitutions leave one factor MSS_r per acked packet of MSS_r
 // bytes). With R the paths counted, M the paths with the largest window, and B the
-// "presumably best" paths, those with the largest l_p^2 / rtt_p (ToN 2013; draft-khalili-05; the Linux
-// mptcp_olia.c ranks by l_p / rtt_p^2 instead, which this does not follow):
+// "presumably best" paths, those a single-path TCP would do best on: TCP's rate on a path is
+// about sqrt(2/p)/rtt (Mathis et al. 1997) and l_p is about 1/p (bytes between losses), so
+// the best paths have the largest l_p / rtt_p^2, the square of that rate up to a constant (as
+// the Linux mptcp_olia.c ranks them):
 //   alpha_r =  1 / (|R| * |B\M|)  if r in B\M,
 //   alpha_r = -1 / (|R| * |M|)    if r in M and B\M is not empty,
 //   alpha_r =  0                  otherwise.
@@ -91,9 +93,9 @@ class Olia final : public CoupledController {
   }
 
  private:
-  // l_p^2 / rtt_p is compared exactly as l_a^2 * rtt_b against l_b^2 * rtt_a in 128 bits:
+  // l_p / rtt_p^2 is compared exactly as l_a * rtt_b^2 against l_b * rtt_a^2 in 128 bits:
   // l is capped at 2^40 bytes (1 TiB, beyond which the ranking no longer matters) and rtt at
-  // 2^42 ns (73 minutes), so each product stays below 2^122.
+  // 2^42 ns (73 minutes), so each product stays below 2^124.
   static constexpr uint64_t kMaxInterval = uint64_t{1} << 40;
   static constexpr int64_t kMaxRttNs = int64_t{1} << 42;
 
@@ -105,10 +107,10 @@ class Olia final : public CoupledController {
     return Rank{std::min(std::max(p.bytes_since_loss, p.bytes_between_losses), kMaxInterval),
                 static_cast<uint64_t>(std::clamp<int64_t>(p.rtt_ns, 1, kMaxRttNs))};
   }
-  // Sign of l_a^2/rtt_a - l_b^2/rtt_b.
+  // Sign of l_a/rtt_a^2 - l_b/rtt_b^2.
   static int Compare(const Rank& a, const Rank& b) {
-    const absl::uint128 lhs = absl::uint128(a.l) * a.l * b.rtt;
-    const absl::uint128 rhs = absl::uint128(b.l) * b.l * a.rtt;
+    const absl::uint128 lhs = absl::uint128(a.l) * b.rtt * b.rtt;
+    const absl::uint128 rhs = absl::uint128(b.l) * a.rtt * a.rtt;
     return lhs < rhs ? -1 : (lhs > rhs ? 1 : 0);
   }
   static uint64_t SaturatingAdd(uint64_t a, uint64_t b) {
@@ -123,7 +125,7 @@ class Olia final : public CoupledController {
     int64_t own_rtt_ns = 0;
   };
 
-  // Two O(n) passes: the maxima (largest window, best l^2/rtt) and the rate sum, then the
+  // Two O(n) passes: the maxima (largest window, best l/rtt^2) and the rate sum, then the
   // sizes of M and B\M and where this path falls.
   Terms Compute() const {
     Terms t;

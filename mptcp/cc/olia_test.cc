@@ -38,7 +38,7 @@ std::unique_ptr<CcRig> TwoPathRig() {
 TEST(OliaTest, AlphaByHand) {
   auto owned = TwoPathRig();
   CcRig& rig = *owned;
-  // l^2/rtt: path 0 50000^2/0.1 = 2.5e10, path 1 10000^2/0.2 = 5e8: B = {0}.
+  // l/rtt^2: path 0 50000/0.1^2 = 5e6, path 1 10000/0.2^2 = 2.5e5: B = {0}.
   // Largest window: M = {1}. B\M = {0}, |R| = 2:
   //   alpha_0 = 1/(|R| * |B\M|) = 1/2;  alpha_1 = -1/(|R| * |M|) = -1/2.
   EXPECT_DOUBLE_EQ(*AsOlia(rig, 0).Alpha(), 0.5);
