@@ -97,14 +97,25 @@ struct RtoEvent {
   int backoff_count = 0;
 };
 
-// What a coupled controller may read of one subflow of its connection (itself included).
-// OLIA will also need each path's bytes between losses; add fields here when it lands.
+class CongestionController;
+
+// What a coupled controller may read of one subflow of its connection (itself included). Made
+// only by CongestionController::View(), so every field a coupled algorithm reads of a sibling
+// is filled the same way whoever implements the CouplingGroup.
 struct PathView {
   uint32_t cwnd = 0;
   uint32_t ssthresh = 0;
-  Duration srtt = Duration::Zero();
+  Duration srtt = Duration::Zero();  // Zero(): no RTT sample yet (coupled formulas skip it)
   uint32_t mss = 0;
   bool in_slow_start = false;
+  // The controller the view was made from, so that a controller can find itself among its
+  // group's paths. nullptr in hand-made views.
+  const CongestionController* controller = nullptr;
+  // OLIA's loss intervals (Khalili et al., ToN 2013; draft-khalili-mptcp-congestion-
+  // control-05): bytes acknowledged since the last loss (l_2r) and between the last two
+  // losses (l_1r). Zero for controllers that do not track them.
+  uint64_t bytes_since_loss = 0;
+  uint64_t bytes_between_losses = 0;
 };
 
 // The subflows whose windows are coupled, implemented by the MPTCP connection. Paths are read
@@ -180,13 +191,19 @@ class CongestionController {
   void set_coupling(const CouplingGroup* g) { coupling_ = g; }
   const CouplingGroup* coupling() const { return coupling_; }
 
-  // This subflow as its siblings see it; srtt comes from the engine's RTT estimator.
+  // This subflow as its siblings see it; srtt comes from the engine's RTT estimator (Zero()
+  // before the first sample). The only way to make a PathView of a controller.
   PathView View(Duration srtt) const {
-    return PathView{cwnd(), ssthresh(), srtt, mss_, InSlowStart()};
+    PathView v{cwnd(), ssthresh(), srtt, mss_, InSlowStart()};
+    v.controller = this;
+    FillView(v);
+    return v;
   }
 
  protected:
   virtual void OnMssChanged(uint32_t /*old_mss*/) {}
+  // Adds the algorithm-specific fields of View() (OLIA's loss intervals).
+  virtual void FillView(PathView& /*view*/) const {}
 
  private:
   uint32_t mss_;

@@ -367,7 +367,7 @@ TEST_P(ControllerTest, CouplingIsStoredAndUncoupledByDefault) {
   EXPECT_EQ(a->coupling(), nullptr);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllControllers, ControllerTest, ::testing::ValuesIn(kUncoupledCcAlgorithms),
+INSTANTIATE_TEST_SUITE_P(AllControllers, ControllerTest, ::testing::ValuesIn(kAllCcAlgorithms),
                          [](const ::testing::TestParamInfo<CcAlgorithm>& info) {
                            return std::string(CcAlgorithmName(info.param));
                          });

@@ -6,9 +6,12 @@
 #include <cstdint>
 #include <memory>
 
+#include "mptcp/cc/balia.h"
 #include "mptcp/cc/controller.h"
 #include "mptcp/cc/cubic.h"
+#include "mptcp/cc/lia.h"
 #include "mptcp/cc/new_reno.h"
+#include "mptcp/cc/olia.h"
 
 namespace mptcp::cc {
 
@@ -27,10 +30,11 @@ inline std::unique_ptr<CongestionController> MakeController(
     case CcAlgorithm::kCubic:
       return std::make_unique<Cubic>(mss, initial_cwnd_segments);
     case CcAlgorithm::kLia:
+      return std::make_unique<Lia>(mss, initial_cwnd_segments);
     case CcAlgorithm::kOlia:
+      return std::make_unique<Olia>(mss, initial_cwnd_segments);
     case CcAlgorithm::kBalia:
-      // Being written (issue 12): NewReno meanwhile, which is what they reduce to uncoupled.
-      return std::make_unique<NewReno>(mss, initial_cwnd_segments);
+      return std::make_unique<Balia>(mss, initial_cwnd_segments);
   }
   // An out-of-range enum value (a caller bug): fall back to the conservative controller.
   return std::make_unique<NewReno>(mss, initial_cwnd_segments);
