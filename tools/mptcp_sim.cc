@@ -7,6 +7,8 @@
 //   mptcp_sim --path ... --app ... [flags] a scenario from flags (over the demo's settings,
 //                                          named "sim": out/sim.csv, out/sim.svg)
 //   mptcp_sim --check [--scenario FILE]    check a scenario and print what it describes
+//   mptcp_sim --fairness [--cc=NAME]       the five-flow Jain table (conformance/cc_scenarios.h)
+//                                          for every controller, or for NAME
 //
 // Writes a live progress line to stderr (in place on a terminal), the per-second table and a
 // summary to stdout, a CSV and an SVG plot (and a pcap with --pcap). The same scenario and
@@ -34,6 +36,10 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/numbers.h"
+#include "conformance/cc_scenarios.h"
+#include "mptcp/cc/controller.h"
+#include "mptcp/cc/factory.h"
 #include "nlohmann/json.hpp"
 #include "tools/demo_scenario.h"
 #include "tools/sim/report.h"
@@ -55,6 +61,12 @@ ABSL_FLAG(std::optional<std::string>, app, std::nullopt,
 ABSL_FLAG(std::optional<std::string>, baseline, std::nullopt,
           "also run the application over this path alone (one subflow, as single-path TCP) "
           "and report it alongside; \"none\" for no such run");
+ABSL_FLAG(std::optional<std::string>, cc, std::nullopt,
+          "override the scenario's congestion control: newreno, cubic, lia, olia or balia");
+ABSL_FLAG(bool, fairness, false,
+          "instead of a scenario, run the five-flow fairness scenario (two MPTCP connections and "
+          "three TCP flows on one bottleneck) for every controller, or the one --cc names, and "
+          "print its Jain table (seeds 1-3, or the one --seed names)");
 ABSL_FLAG(bool, check, false, "check the scenario, print what it describes, and exit");
 ABSL_FLAG(bool, quiet, false, "no progress on stderr");
 ABSL_FLAG(bool, print_demo, false, "print the built-in demo scenario (JSON) and exit");
@@ -70,10 +82,10 @@ constexpr int kExitUsage = 2;
 bool PreprocessArgs(int argc, char** argv, std::vector<std::string>& storage,
                     ScenarioOverrides& o, std::string& error) {
   static const char* const kKnown[] = {
-      "scenario", "seed", "duration", "csv", "svg", "pcap", "app", "baseline", "check",
-      "nocheck", "quiet", "noquiet", "print_demo", "noprint_demo", "help", "helpfull",
-      "helpshort", "helppackage", "version", "only_check_args", "flagfile", "fromenv",
-      "tryfromenv", "undefok"};
+      "scenario", "seed", "duration", "csv", "svg", "pcap", "app", "baseline", "cc",
+      "fairness", "nofairness", "check", "nocheck", "quiet", "noquiet", "print_demo",
+      "noprint_demo", "help", "helpfull", "helpshort", "helppackage", "version",
+      "only_check_args", "flagfile", "fromenv", "tryfromenv", "undefok"};
   std::vector<std::string> out;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
@@ -184,6 +196,46 @@ class ProgressLine {
   std::chrono::steady_clock::time_point last_draw_{};
 };
 
+// --fairness: the five-flow Jain table of conformance/cc_scenarios.h, as the golden file
+// conformance/testdata/cc_jain.txt holds it (with the default seeds the output is that file).
+int RunFairness(bool quiet) {
+  namespace cf = sim::conformance;
+  std::vector<cc::CcAlgorithm> algorithms(cc::kAllCcAlgorithms.begin(),
+                                          cc::kAllCcAlgorithms.end());
+  if (const std::optional<std::string> name = absl::GetFlag(FLAGS_cc)) {
+    const std::optional<cc::CcAlgorithm> a = cc::CcAlgorithmFromName(*name);
+    if (!a) {
+      return Usage(absl::StrCat("--cc: unknown congestion control \"", *name,
+                                "\" (expected one of ",
+                                std::string(cc::kCcAlgorithmNames), ")"));
+    }
+    algorithms = {*a};
+  }
+  std::vector<uint64_t> seeds(std::begin(cf::FiveFlows::kSeeds), std::end(cf::FiveFlows::kSeeds));
+  if (const std::optional<std::string> seed = absl::GetFlag(FLAGS_seed)) {
+    uint64_t n = 0;
+    if (!absl::SimpleAtoi(*seed, &n)) return Usage("--seed: expected a non-negative integer");
+    seeds = {n};
+  }
+  std::vector<cf::JainRow> rows;
+  int status = 0;
+  for (cc::CcAlgorithm a : algorithms) {
+    if (!quiet) {
+      std::fprintf(stderr, "five flows, %s: %zu run%s\n",
+                   std::string(cc::CcAlgorithmName(a)).c_str(), seeds.size(),
+                   seeds.size() == 1 ? "" : "s");
+    }
+    rows.push_back(cf::RunJainRow(a, seeds));
+    if (!rows.back().error.empty()) {
+      std::fprintf(stderr, "mptcp_sim: five flows, %s: %s\n",
+                   std::string(cc::CcAlgorithmName(a)).c_str(), rows.back().error.c_str());
+      status = kExitFailed;
+    }
+  }
+  std::fputs(cf::FormatJainTable(rows, seeds).c_str(), stdout);
+  return status;
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> storage;
   ScenarioOverrides o;
@@ -196,7 +248,9 @@ int Main(int argc, char** argv) {
       "  --path key=value,...              (repeatable) replace the paths, e.g.\n"
       "                                    --path name=wifi,rate_mbps=20,delay_ms=10\n"
       "  --event key=value,...             (repeatable) replace the events, e.g.\n"
-      "                                    --event at_s=10,path=wifi,action=down; --event none");
+      "                                    --event at_s=10,path=wifi,action=down; --event none\n"
+      "  --cc NAME                         congestion control: newreno, cubic, lia, olia, balia\n"
+      "  --fairness [--cc NAME]            print the five-flow Jain fairness table");
   std::vector<char*> ptrs;
   for (std::string& s : storage) ptrs.push_back(s.data());
   const std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(ptrs.size()),
@@ -212,6 +266,7 @@ int Main(int argc, char** argv) {
     std::fputs(kDemoScenarioJson, stdout);
     return 0;
   }
+  if (absl::GetFlag(FLAGS_fairness)) return RunFairness(absl::GetFlag(FLAGS_quiet));
 
   // The scenario's JSON: the file or the demo, then the flags.
   const std::string file = absl::GetFlag(FLAGS_scenario);
@@ -239,6 +294,7 @@ int Main(int argc, char** argv) {
   o.pcap = absl::GetFlag(FLAGS_pcap);
   o.app = absl::GetFlag(FLAGS_app);
   o.baseline = absl::GetFlag(FLAGS_baseline);
+  o.congestion_control = absl::GetFlag(FLAGS_cc);
   // Flags that replace the demo's paths, events or application make another scenario: give it
   // its own name, so that it does not overwrite the demo's outputs under the demo's name.
   if (file.empty() && (!o.paths.empty() || !o.events.empty() || o.app)) {

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -241,6 +242,58 @@ TEST_F(MptcpSimTest, BadFlagsExitTwo) {
   r = Run("extra");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err, "mptcp_sim: unexpected argument \"extra\"\n");
+  r = Run("--cc=reno");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err,
+            "mptcp_sim: --cc: unknown congestion control \"reno\" (expected one of newreno, "
+            "cubic, lia, olia, balia)\n");
+  r = Run("--fairness --cc=LIA");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err,
+            "mptcp_sim: --cc: unknown congestion control \"LIA\" (expected one of newreno, "
+            "cubic, lia, olia, balia)\n");
+  r = Run("--fairness --seed=x");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err, "mptcp_sim: --seed: expected a non-negative integer\n");
+}
+
+TEST_F(MptcpSimTest, CcFlagAndJsonNameEveryController) {
+  for (const char* name : {"newreno", "cubic", "lia", "olia", "balia"}) {
+    Result r = Run(absl::StrCat("--check --cc=", name));
+    EXPECT_EQ(r.code, 0) << name << ": " << r.err;
+    EXPECT_NE(r.out.find(absl::StrCat("scheduler minrtt, ", name, "\n")), std::string::npos)
+        << r.out;
+    Write("cc.json", absl::StrCat(R"({"congestion_control": ")", name, R"(",
+        "paths": [{"rate_mbps": 10}], "app": {"type": "bulk", "bytes": 100000}})"));
+    r = Run("--check --scenario cc.json");
+    EXPECT_EQ(r.code, 0) << name << ": " << r.err;
+    EXPECT_NE(r.out.find(absl::StrCat(", ", name, "\n")), std::string::npos) << r.out;
+  }
+  // The flag wins over the file.
+  const Result r = Run("--check --scenario cc.json --cc=olia");
+  EXPECT_NE(r.out.find(", olia\n"), std::string::npos) << r.out;
+}
+
+TEST_F(MptcpSimTest, SvgShowsEachSubflowsCwnd) {
+  ASSERT_EQ(Run("--quiet --cc=newreno --duration=4 --csv=c.csv --svg=c.svg").code, 0);
+  const std::string svg = Slurp(dir_ / "c.svg");
+  EXPECT_NE(svg.find(">cwnd (KB)</text>"), std::string::npos);
+  EXPECT_NE(svg.find("sending subflow (newreno)"), std::string::npos);
+}
+
+TEST_F(MptcpSimTest, FairnessPrintsTheJainTable) {
+  const Result r = Run("--fairness --cc=newreno --seed=2");
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "five flows, newreno: 1 run\n");
+  // The header, the column titles and one row: "newreno 0.916 0.916 6.x ...".
+  EXPECT_EQ(r.out.rfind("# Jain's fairness index, five flows on one 25 Mbit/s bottleneck", 0), 0u)
+      << r.out;
+  EXPECT_NE(r.out.find("\ncontroller   jain  per seed"), std::string::npos) << r.out;
+  const size_t row = r.out.find("\nnewreno ");
+  ASSERT_NE(row, std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin() + static_cast<ptrdiff_t>(row) + 1, r.out.end(), '\n'), 1);
+  // Deterministic: the same run prints the same table.
+  EXPECT_EQ(Run("--fairness --cc=newreno --seed=2 --quiet").out, r.out);
 }
 
 }  // namespace

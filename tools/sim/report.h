@@ -1,6 +1,7 @@
 // mptcp_sim's outputs from a RunReport: the text header and per-second table (stdout), the
 // CSV (one row per second per path, for the run and its baseline) and an SVG plot of per-path
-// throughput with the down periods shaded, the playout buffer and the playback stalls. Pure
+// throughput and the sending subflows' congestion windows with the down periods shaded, the
+// playout buffer and the playback stalls. Pure
 // functions of the report, formatted with fixed precision, so the same run gives the same bytes.
 #ifndef MPTCP_TOOLS_SIM_REPORT_H_
 #define MPTCP_TOOLS_SIM_REPORT_H_
@@ -367,19 +368,24 @@ inline std::string RenderSvg(const RunReport& r) {
   const bool media = s.app.kind == AppKind::kMedia;
   const RunReport* base = r.baseline.get();
   const RunReport* media_base = media ? base : nullptr;
-  // Layout, top to bottom: title; the throughput panel; for media, the playout-buffer panel and
-  // a playback strip (one lane per run, stalls in red). The legend sits on the right.
+  // Layout, top to bottom: title; the throughput panel; the cwnd panel (each path's sending
+  // subflow, so that what the congestion controller did shows beside what it got); for media,
+  // the playout-buffer panel and a playback strip (one lane per run, stalls in red). The
+  // legend sits on the right.
   constexpr double kW = 980, kLeft = 84, kRight = 206, kTop = 74, kPlotH = 300;
-  constexpr double kGap = 58, kBufH = 110, kLaneH = 14, kLaneGap = 8, kBottom = 56;
+  constexpr double kGap = 58, kCwndH = 150, kBufH = 110, kLaneH = 14, kLaneGap = 8;
+  constexpr double kBottom = 56;
   const double pw = kW - kLeft - kRight;
   const double plot_bottom = kTop + kPlotH;
-  const double buf_top = plot_bottom + kGap;
+  const double cwnd_top = plot_bottom + kGap;
+  const double cwnd_bottom = cwnd_top + kCwndH;
+  const double buf_top = cwnd_bottom + kGap;
   const double buf_bottom = buf_top + kBufH;
   const double strip_top = buf_bottom + kGap;
   const size_t lanes = media_base != nullptr ? 2 : 1;
   const double strip_bottom =
       strip_top + static_cast<double>(lanes) * kLaneH + static_cast<double>(lanes - 1) * kLaneGap;
-  const double last_bottom = media ? strip_bottom : plot_bottom;
+  const double last_bottom = media ? strip_bottom : cwnd_bottom;
   const double h = last_bottom + kBottom;
 
   double end_s = r.table_end_s;
@@ -399,9 +405,20 @@ inline std::string RenderSvg(const RunReport& r) {
   if (b_top <= 0) b_top = 1;
   const double b_step = report_internal::NiceStep(b_top, 4);
   const double b_max = std::ceil(b_top / b_step - 1e-9) * b_step;
+  // The cwnd axis, in KB, fits every path's sending subflow over the run.
+  double c_top = 0;
+  for (const Row& row : r.rows) {
+    for (const PathSample& p : row.paths) {
+      if (p.state != SubflowState::kNone) c_top = std::max(c_top, p.cwnd / 1024.0);
+    }
+  }
+  if (c_top <= 0) c_top = 1;
+  const double c_step = report_internal::NiceStep(c_top * 1.1, 4);
+  const double c_max = std::ceil(c_top * 1.1 / c_step) * c_step;
   const double x_step = report_internal::NiceStep(x_max, 12);
   auto X = [&](double t) { return kLeft + pw * std::clamp(t / x_max, 0.0, 1.0); };
   auto Y = [&](double v) { return kTop + kPlotH * (1 - std::clamp(v / y_max, 0.0, 1.0)); };
+  auto C = [&](double v) { return cwnd_top + kCwndH * (1 - std::clamp(v / c_max, 0.0, 1.0)); };
   auto B = [&](double v) { return buf_top + kBufH * (1 - std::clamp(v / b_max, 0.0, 1.0)); };
   auto BUnclamped = [&](double v) { return buf_top + kBufH * (1 - std::max(v, 0.0) / b_max); };
   auto F = [](double v) { return absl::StrFormat("%.1f", v); };
@@ -419,7 +436,7 @@ inline std::string RenderSvg(const RunReport& r) {
   for (const PathSpec& p : s.paths) names.push_back(p.name);
   absl::StrAppendFormat(&o,
                         "<text x=\"%s\" y=\"26\" font-size=\"17\" font-weight=\"bold\">%s: "
-                        "MPTCP over %s, throughput per subflow</text>\n",
+                        "MPTCP over %s, throughput and cwnd per subflow</text>\n",
                         F(kLeft), XmlEscape(s.name), XmlEscape(absl::StrJoin(names, " + ")));
   std::string sub = absl::StrCat("seed ", s.seed, "; ");
   if (media) {
@@ -469,8 +486,9 @@ inline std::string RenderSvg(const RunReport& r) {
     }
   }
   for (const Interval& st : r.player.stalls) {
-    for (const auto& [top, bottom] :
-         {std::pair{kTop, plot_bottom}, std::pair{buf_top, buf_bottom}}) {
+    for (const auto& [top, bottom] : {std::pair{kTop, plot_bottom},
+                                      std::pair{cwnd_top, cwnd_bottom},
+                                      std::pair{buf_top, buf_bottom}}) {
       absl::StrAppendFormat(&o,
                             "<rect x=\"%s\" y=\"%s\" width=\"%s\" height=\"%s\" "
                             "fill=\"#d62728\" fill-opacity=\"0.15\"/>\n",
@@ -534,6 +552,34 @@ inline std::string RenderSvg(const RunReport& r) {
                           "<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" "
                           "stroke-width=\"2.5\" stroke-linejoin=\"round\"/>\n",
                           pts, Color(i));
+  }
+
+  // Each path's sending subflow's cwnd at the end of each second (as the CSV's cwnd_bytes),
+  // joined point to point; a path without a subflow leaves a gap.
+  axes(cwnd_top, kCwndH, c_max, c_step, C, "cwnd (KB)");
+  absl::StrAppendFormat(&o,
+                        "<text x=\"%s\" y=\"%s\" fill=\"#555\">congestion window of each "
+                        "path's sending subflow (%s), at the end of each second</text>\n",
+                        F(kLeft), F(cwnd_top - 8),
+                        std::string(cc::CcAlgorithmName(s.congestion_control)));
+  for (size_t i = 0; i < s.paths.size(); ++i) {
+    std::vector<std::string> segments(1);
+    for (const Row& row : r.rows) {
+      const PathSample& p = row.paths[i];
+      if (p.state == SubflowState::kNone) {
+        if (!segments.back().empty()) segments.emplace_back();
+        continue;
+      }
+      absl::StrAppend(&segments.back(), segments.back().empty() ? "" : " ",
+                      F(X(runner_internal::Secs(row.end))), ",", F(C(p.cwnd / 1024.0)));
+    }
+    for (const std::string& pts : segments) {
+      if (pts.empty()) continue;
+      absl::StrAppendFormat(&o,
+                            "<polyline points=\"%s\" fill=\"none\" stroke=\"%s\" "
+                            "stroke-width=\"2\" stroke-linejoin=\"round\"/>\n",
+                            pts, Color(i));
+    }
   }
 
   if (media) {

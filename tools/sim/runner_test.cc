@@ -301,11 +301,15 @@ TEST(RunnerTest, SvgIsWellFormedEnough) {
        at = svg.find("<polyline", at + 1)) {
     ++polylines;
   }
-  EXPECT_EQ(polylines, 4u);  // wifi, 3g, and the two runs' buffers
+  // wifi and 3g throughput, their subflows' cwnd (both exist from their first second to the
+  // end, so one line each), and the two runs' buffers.
+  EXPECT_EQ(polylines, 6u);
   EXPECT_NE(svg.find(">wifi down</text>"), std::string::npos);
   EXPECT_NE(svg.find(">3g (backup)</text>"), std::string::npos);
   // Axis titles, the playback lanes and their stall totals.
   EXPECT_NE(svg.find(">throughput (Mbit/s)</text>"), std::string::npos);
+  EXPECT_NE(svg.find(">cwnd (KB)</text>"), std::string::npos);
+  EXPECT_NE(svg.find("sending subflow (cubic)"), std::string::npos);
   EXPECT_NE(svg.find(">simulated time (s)</text>"), std::string::npos);
   EXPECT_NE(svg.find(">all paths</text>"), std::string::npos);
   EXPECT_NE(svg.find(">wifi only</text>"), std::string::npos);

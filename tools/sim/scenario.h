@@ -8,7 +8,8 @@
 //   seed                     non-negative integer (default 1)
 //   duration_s               the run ends by then at the latest (default 60)
 //   scheduler                "minrtt" (default) or "roundrobin"
-//   congestion_control       "cubic" (default) or "newreno"
+//   congestion_control       the subflows' controller: "cubic" (default), "newreno", or the
+//                            coupled "lia", "olia", "balia" (cc::kCcAlgorithmNames)
 //   paths[]                  1 to 8; path i is client 192.0.2.(1+i) <-> server 198.51.100.(1+i)
 //     name                   unique, non-empty (default "path<i>")
 //     backup                 join as a backup subflow (RFC 8684 §3.2, flag B)
@@ -35,9 +36,9 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
-#include <initializer_list>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -51,6 +52,7 @@
 #include "absl/strings/string_view.h"
 #include "io/sim/link.h"
 #include "mptcp/cc/controller.h"
+#include "mptcp/cc/factory.h"
 #include "mptcp/config.h"
 #include "mptcp/time.h"
 #include "nlohmann/json.hpp"
@@ -178,6 +180,7 @@ struct ScenarioOverrides {
   std::vector<std::string> events;  // likewise the events; a lone "none" removes them all
   std::optional<std::string> app;   // a key=value spec replacing the app
   std::optional<std::string> baseline;  // a path's name, or "none"
+  std::optional<std::string> congestion_control;  // one of cc::kCcAlgorithmNames
 };
 absl::Status ApplyOverrides(const ScenarioOverrides& o, nlohmann::json& doc);
 
@@ -334,13 +337,13 @@ class Reader {
 
   // One of `choices`; returns its index.
   std::optional<size_t> Choice(const json& obj, absl::string_view key, const std::string& path,
-                               std::initializer_list<absl::string_view> choices) {
+                               const std::vector<absl::string_view>& choices) {
     const json* v = Find(obj, key);
     if (v == nullptr) return std::nullopt;
     if (v->is_string()) {
       const std::string s = v->get<std::string>();
       for (size_t i = 0; i < choices.size(); ++i) {
-        if (s == *(choices.begin() + i)) return i;
+        if (s == choices[i]) return i;
       }
     }
     std::vector<std::string> quoted;
@@ -591,10 +594,14 @@ inline absl::StatusOr<Scenario> ScenarioFromJson(const nlohmann::json& j,
   s.duration_s = r.Positive(j, "duration_s", "", 1e6).value_or(s.duration_s);
   s.scheduler = static_cast<SchedulerKind>(
       r.Choice(j, "scheduler", "", {"minrtt", "roundrobin"}).value_or(0));
-  s.congestion_control =
-      r.Choice(j, "congestion_control", "", {"cubic", "newreno"}).value_or(0) == 0
-          ? cc::CcAlgorithm::kCubic
-          : cc::CcAlgorithm::kNewReno;
+  std::vector<absl::string_view> cc_names;
+  for (cc::CcAlgorithm a : cc::kAllCcAlgorithms) {
+    const std::string_view name = cc::CcAlgorithmName(a);
+    cc_names.push_back(absl::string_view(name.data(), name.size()));
+  }
+  if (const std::optional<size_t> cc = r.Choice(j, "congestion_control", "", cc_names)) {
+    s.congestion_control = cc::kAllCcAlgorithms[*cc];
+  }
   scenario_internal::ReadPaths(r, j, s);
   scenario_internal::ReadEvents(r, j, s);
   scenario_internal::ReadApp(r, j, s);
@@ -688,6 +695,14 @@ inline absl::Status ApplyOverrides(const ScenarioOverrides& o, nlohmann::json& d
           "--duration: expected a positive number of seconds, at most 1e+06");
     }
     doc["duration_s"] = v;
+  }
+  if (o.congestion_control) {
+    if (!cc::CcAlgorithmFromName(*o.congestion_control)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--cc: unknown congestion control \"", *o.congestion_control, "\" (expected one of ",
+          std::string(cc::kCcAlgorithmNames), ")"));
+    }
+    doc["congestion_control"] = *o.congestion_control;
   }
   auto spec = [](absl::string_view flag, const std::string& text)
       -> absl::StatusOr<nlohmann::json> {

@@ -161,6 +161,12 @@ TEST(ScenarioTest, EachBadFieldNamesItself) {
        "output.csv: expected a string"},
       {"unknown scheduler", [](json& j) { j["scheduler"] = "fastest"; },
        "scheduler: expected one of \"minrtt\", \"roundrobin\""},
+      {"unknown congestion control", [](json& j) { j["congestion_control"] = "reno"; },
+       "congestion_control: expected one of \"newreno\", \"cubic\", \"lia\", \"olia\", "
+       "\"balia\""},
+      {"congestion control by case", [](json& j) { j["congestion_control"] = "LIA"; },
+       "congestion_control: expected one of \"newreno\", \"cubic\", \"lia\", \"olia\", "
+       "\"balia\""},
       {"unknown action", [](json& j) { j["events"][0]["action"] = "off"; },
        "events[0].action: expected one of \"down\", \"up\", \"set\""},
       {"unknown app", [](json& j) { j["app"]["type"] = "video"; },
@@ -265,6 +271,29 @@ TEST(ScenarioTest, KeyValueSpecs) {
   ASSERT_TRUE(ApplyOverrides(o, doc).ok());
   EXPECT_FALSE(doc.contains("events"));  // they named the old paths
   EXPECT_EQ(ErrorOf(doc), "paths[0].rate_mbps: expected a positive number");
+}
+
+TEST(ScenarioTest, EveryControllerByName) {
+  EXPECT_EQ(ScenarioFromJson(Base(), "t")->congestion_control, cc::CcAlgorithm::kCubic);
+  for (cc::CcAlgorithm a : cc::kAllCcAlgorithms) {
+    json j = Base();
+    j["congestion_control"] = std::string(cc::CcAlgorithmName(a));
+    absl::StatusOr<Scenario> s = ScenarioFromJson(j, "t");
+    ASSERT_TRUE(s.ok()) << s.status();
+    EXPECT_EQ(s->congestion_control, a);
+  }
+}
+
+TEST(ScenarioTest, CcOverride) {
+  json doc = Base();
+  ScenarioOverrides o;
+  o.congestion_control = "olia";
+  ASSERT_TRUE(ApplyOverrides(o, doc).ok());
+  EXPECT_EQ(ScenarioFromJson(doc, "t")->congestion_control, cc::CcAlgorithm::kOlia);
+  o.congestion_control = "vegas";
+  EXPECT_EQ(ApplyOverrides(o, doc).message(),
+            "--cc: unknown congestion control \"vegas\" (expected one of newreno, cubic, lia, "
+            "olia, balia)");
 }
 
 TEST(ScenarioTest, OverridesReplaceWhatTheyName) {
