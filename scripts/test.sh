@@ -4,6 +4,7 @@
 #   2. `bazel test //...` (unit, conformance and, as root, interop tests),
 #   3. the same under ASan + UBSan,
 #   4. each libFuzzer target for FUZZ_SECONDS (default 60) under ASan + UBSan,
+#   5. the CMake package: a consumer built with find_package(mptcp) and with pkg-config,
 # and prints the test counts. Exits non-zero on any failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -62,6 +63,16 @@ for t in $fuzz_targets; do
     echo "  $name: FINDING"; tail -40 "$log_dir/fuzz-$name.log"; status=1
   fi
 done
+
+echo "== packaging: find_package and pkg-config consumer =="
+# Exit 77 is a skip (cmake or pkg-config missing), not a failure.
+pkg_rc=0
+./packaging/test_consumer.sh >"$log_dir/packaging.log" 2>&1 || pkg_rc=$?
+case $pkg_rc in
+  0) echo "  PASSED: $(tail -1 "$log_dir/packaging.log")" ;;
+  77) echo "  $(grep SKIP "$log_dir/packaging.log")" ;;
+  *) echo "  FAILED"; tail -40 "$log_dir/packaging.log" | sed 's/^/  /'; status=1 ;;
+esac
 
 echo "== Summary =="
 echo " gcc:";  summary "$log_dir/test.log"
