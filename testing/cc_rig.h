@@ -1,6 +1,6 @@
-// Test-only rig that drives the congestion controllers of one connection's subflows without a
-// network, and couples them as the MPTCP connection does (in the style of cloudflare/quiche's
-// test sender).
+// Test-only rig that drives congestion controllers without a network: the subflows of one
+// connection, coupled as the MPTCP connection couples them (in the style of cloudflare/quiche's
+// test sender), or a single caller-owned controller fed round trips of ACKs as an engine would.
 #ifndef MPTCP_TESTING_CC_RIG_H_
 #define MPTCP_TESTING_CC_RIG_H_
 
@@ -13,9 +13,15 @@
 #include "mptcp/cc/controller.h"
 #include "mptcp/cc/factory.h"
 #include "mptcp/time.h"
-#include "testing/cc_test_util.h"
 
 namespace mptcp::cc::testing {
+
+// How the ACKs of RunFor()/RunRounds() (and of a hand-made Ack()) are reported.
+struct RoundOptions {
+  uint32_t segments_per_ack = 1;  // delayed or stretch ACKs: this many segments per ACK
+  bool app_limited = false;
+  bool in_recovery = false;
+};
 
 // One subflow's fixed path.
 struct RigPath {
@@ -35,9 +41,12 @@ struct RigPath {
 // Two ways to drive it, not to be mixed within one test step:
 //  - by hand: Send(), Ack(), Lose(), Rto(), Advance(), to check single ACKs and losses;
 //  - RunFor()/RunRounds(): bulk transfer on every sending subflow. Each subflow has a full
-//    cwnd in flight per round and its ACKs arrive evenly over the next RTT (FlowDriver's
-//    round, cc_test_util.h); ACKs of all subflows are delivered in time order (ties by
-//    subflow index), so the coupled controllers see each other's windows change as they would.
+//    cwnd in flight per round and its ACKs arrive evenly over the next RTT; ACKs of all
+//    subflows are delivered in time order (ties by subflow index), so the coupled controllers
+//    see each other's windows change as they would. A round starts when the subflow's
+//    previous one ends within the run, else at the start of the next RunFor(): so between
+//    runs nothing is in flight, and whatever a test does to a controller between them (a loss,
+//    a timeout, idle time with Advance()) shapes the next round, as it would in an engine.
 class CcRig final : public CouplingGroup {
  public:
   CcRig(CcAlgorithm algorithm, std::vector<RigPath> paths) {
@@ -45,12 +54,22 @@ class CcRig final : public CouplingGroup {
     for (const RigPath& p : paths) {
       Subflow s;
       s.path = p;
-      s.cc = MakeController(algorithm, p.mss, p.initial_cwnd_segments);
+      s.owned = MakeController(algorithm, p.mss, p.initial_cwnd_segments);
+      s.cc = s.owned.get();
       subflows_.push_back(std::move(s));
     }
     std::vector<size_t> all(subflows_.size());
     for (size_t i = 0; i < all.size(); ++i) all[i] = i;
     SetMembers(all);
+  }
+  // One subflow (index 0) on `path` driving a caller-owned controller, which must outlive the
+  // rig; path.mss and path.initial_cwnd_segments are the controller's own. The rig's group is
+  // empty and the controller's coupling is left as the caller set it.
+  explicit CcRig(CongestionController& cc, RigPath path = {}) {
+    Subflow s;
+    s.path = path;
+    s.cc = &cc;
+    subflows_.push_back(std::move(s));
   }
   CcRig(const CcRig&) = delete;
   CcRig& operator=(const CcRig&) = delete;
@@ -117,7 +136,7 @@ class CcRig final : public CouplingGroup {
       ev.srtt = s.path.rtt;
       ev.min_rtt = s.path.rtt;
     }
-    ev.in_recovery = opt.in_recovery;
+    ev.in_recovery = opt.in_recovery || s.in_recovery;
     ev.app_limited = opt.app_limited;
     s.in_flight -= std::min(bytes, s.in_flight);
     s.total_acked += bytes;
@@ -129,12 +148,19 @@ class CcRig final : public CouplingGroup {
   // marked in flight), and recovery ending at once: what is in flight is written off and the
   // next RunFor() round starts afresh.
   void Lose(size_t i) {
+    EnterRecovery(i);
+    subflows_[i].cc->OnRecoveryExit(now_);
+  }
+
+  // As Lose(), but recovery lasts one RTT of subflow i (every sending subflow runs; only
+  // subflow i's ACKs are marked in recovery) before it ends.
+  void LoseAndRecover(size_t i) {
     Subflow& s = subflows_[i];
-    const uint32_t flight = s.in_flight > 0 ? s.in_flight : s.cc->cwnd();
-    s.cc->OnCongestionEvent(LossEvent{now_, flight, s.cc->mss()});
+    EnterRecovery(i);
+    s.in_recovery = true;
+    RunFor(s.path.rtt);
+    s.in_recovery = false;
     s.cc->OnRecoveryExit(now_);
-    ++s.losses;
-    CancelRound(i);
   }
 
   // Puts subflow i in congestion avoidance with cwnd = ssthresh = `cwnd` bytes (>= 2 MSS), by
@@ -174,7 +200,11 @@ class CcRig final : public CouplingGroup {
       for (size_t i = 0; i < subflows_.size(); ++i) {
         Subflow& s = subflows_[i];
         if (!s.sending) continue;
-        if (s.acks_left == 0) StartRound(i, opt.segments_per_ack);
+        if (s.acks_left == 0) {
+          // A round starting now could deliver nothing before `end`: leave it to the next run.
+          if (now_ >= end) continue;
+          StartRound(i, opt.segments_per_ack);
+        }
         if (next == subflows_.size() || s.next_ack < subflows_[next].next_ack) next = i;
       }
       if (next == subflows_.size() || subflows_[next].next_ack > end) break;
@@ -207,8 +237,10 @@ class CcRig final : public CouplingGroup {
  private:
   struct Subflow {
     RigPath path;
-    std::unique_ptr<CongestionController> cc;
+    std::unique_ptr<CongestionController> owned;  // null for a caller-owned controller
+    CongestionController* cc = nullptr;
     bool rtt_known = true;
+    bool in_recovery = false;  // LoseAndRecover()'s recovery round
     bool sending = true;
     uint32_t in_flight = 0;
     int backoffs = 0;
@@ -235,6 +267,14 @@ class CcRig final : public CouplingGroup {
     s.acks_left = s.acks;
     s.segments_left = segments;
     s.next_ack = now_ + s.path.rtt / static_cast<int64_t>(s.acks);
+  }
+
+  void EnterRecovery(size_t i) {
+    Subflow& s = subflows_[i];
+    const uint32_t flight = s.in_flight > 0 ? s.in_flight : s.cc->cwnd();
+    s.cc->OnCongestionEvent(LossEvent{now_, flight, s.cc->mss()});
+    ++s.losses;
+    CancelRound(i);
   }
 
   void CancelRound(size_t i) {

@@ -9,13 +9,13 @@
 #include <string>
 #include <vector>
 
-#include "testing/cc_test_util.h"
+#include "testing/cc_rig.h"
 #include "mptcp/cc/factory.h"
 
 namespace mptcp::cc {
 namespace {
 
-using ::mptcp::cc::testing::FlowDriver;
+using ::mptcp::cc::testing::CcRig;
 using ::mptcp::cc::testing::RoundOptions;
 
 constexpr uint32_t kMss = 1000;
@@ -68,10 +68,10 @@ TEST_P(ControllerTest, InitialWindowIsConfigurable) {
 
 TEST_P(ControllerTest, SlowStartDoublesPerRtt) {
   auto cc = Make();
-  FlowDriver flow(*cc);
+  CcRig flow(*cc);
   uint32_t expected = 10 * kMss;
   for (int round = 0; round < 8; ++round) {
-    flow.RunRound();
+    flow.RunRounds(1);
     expected *= 2;
     EXPECT_EQ(cc->cwnd(), expected) << "round " << round;
   }
@@ -80,10 +80,10 @@ TEST_P(ControllerTest, SlowStartDoublesPerRtt) {
 TEST_P(ControllerTest, SlowStartDoublesPerRttWithDelayedAcks) {
   // RFC 3465 §2.2: L = 2*SMSS lets an ACK for two segments grow cwnd by two segments.
   auto cc = Make();
-  FlowDriver flow(*cc);
+  CcRig flow(*cc);
   uint32_t expected = 10 * kMss;
   for (int round = 0; round < 8; ++round) {
-    flow.RunRound({.segments_per_ack = 2});
+    flow.RunRounds(1, {.segments_per_ack = 2});
     expected *= 2;
     EXPECT_EQ(cc->cwnd(), expected) << "round " << round;
   }
@@ -148,16 +148,16 @@ TEST_P(ControllerTest, RepeatedRtoKeepsSsthresh) {
 
 TEST_P(ControllerTest, SlowStartAfterRtoStopsAtSsthresh) {
   auto cc = Make(kMss, 100);
-  FlowDriver flow(*cc);
+  CcRig flow(*cc);
   cc->OnRto(RtoEvent{flow.now(), 100 * kMss, 0});
   const uint32_t ssthresh = cc->ssthresh();
   uint32_t expected = kMss;
   while (expected * 2 < ssthresh) {
-    flow.RunRound();
+    flow.RunRounds(1);
     expected *= 2;
     EXPECT_EQ(cc->cwnd(), expected);
   }
-  flow.RunRound();
+  flow.RunRounds(1);
   // Slow start stops at ssthresh; the rest of the round's ACKs are congestion avoidance.
   EXPECT_GE(cc->cwnd(), ssthresh);
   EXPECT_LT(cc->cwnd(), ssthresh + kMss);
@@ -166,11 +166,11 @@ TEST_P(ControllerTest, SlowStartAfterRtoStopsAtSsthresh) {
 
 TEST_P(ControllerTest, CongestionAvoidanceGrowsButSlowerThanSlowStart) {
   auto cc = Make(kMss, 100);
-  FlowDriver flow(*cc);
-  flow.LoseAndRecover();
+  CcRig flow(*cc);
+  flow.LoseAndRecover(0);
   uint32_t prev = cc->cwnd();
   for (int round = 0; round < 50; ++round) {
-    flow.RunRound();
+    flow.RunRounds(1);
     EXPECT_GE(cc->cwnd(), prev);
     EXPECT_LE(cc->cwnd(), prev + prev / 2) << "grew faster than 1.5x per RTT";
     prev = cc->cwnd();
@@ -180,11 +180,11 @@ TEST_P(ControllerTest, CongestionAvoidanceGrowsButSlowerThanSlowStart) {
 
 TEST_P(ControllerTest, NoGrowthWhenAppLimited) {
   auto cc = Make();
-  FlowDriver flow(*cc);
+  CcRig flow(*cc);
   flow.RunRounds(20, {.app_limited = true});
   EXPECT_EQ(cc->cwnd(), 10 * kMss);  // slow start
 
-  flow.LoseAndRecover();
+  flow.LoseAndRecover(0);
   const uint32_t cwnd = cc->cwnd();
   flow.RunRounds(50, {.app_limited = true});
   EXPECT_EQ(cc->cwnd(), cwnd);  // congestion avoidance
@@ -192,7 +192,7 @@ TEST_P(ControllerTest, NoGrowthWhenAppLimited) {
 
 TEST_P(ControllerTest, NoGrowthDuringRecovery) {
   auto cc = Make(kMss, 100);
-  FlowDriver flow(*cc);
+  CcRig flow(*cc);
   cc->OnCongestionEvent(LossEvent{flow.now(), 100 * kMss, kMss});
   const uint32_t cwnd = cc->cwnd();
   flow.RunRounds(10, {.in_recovery = true});
@@ -209,28 +209,28 @@ TEST_P(ControllerTest, NoGrowthDuringRecoveryInSlowStart) {
   // controllers, but an engine may still flag in_recovery on ACKs in slow start (e.g. during
   // RTO recovery): nothing grows.
   auto cc = Make();
-  FlowDriver flow(*cc);
+  CcRig flow(*cc);
   flow.RunRounds(3, {.in_recovery = true});
   EXPECT_EQ(cc->cwnd(), 10 * kMss);
 }
 
 TEST_P(ControllerTest, NeverBelowOneSegment) {
   auto cc = Make();
-  FlowDriver flow(*cc);
+  CcRig flow(*cc);
   for (int i = 0; i < 20; ++i) {
     cc->OnCongestionEvent(LossEvent{flow.now(), 0, 0});
     EXPECT_GE(cc->cwnd(), kMss);
     cc->OnRto(RtoEvent{flow.now(), 0, i});
     EXPECT_GE(cc->cwnd(), kMss);
     EXPECT_GE(cc->ssthresh(), 2 * kMss);
-    flow.RunRound();
+    flow.RunRounds(1);
     EXPECT_GE(cc->cwnd(), kMss);
   }
 }
 
 TEST_P(ControllerTest, NeverOverflowsUint32) {
   auto cc = Make(kMaxMss, 0xffff);
-  FlowDriver flow(*cc, Duration::Seconds(1));
+  CcRig flow(*cc, {.rtt = Duration::Seconds(1)});
   // Slow start with huge stretch ACKs up to the cap.
   uint32_t prev = cc->cwnd();
   for (int i = 0; i < 100'000 && cc->cwnd() < kMaxWindow; ++i) {
@@ -257,8 +257,8 @@ TEST_P(ControllerTest, NeverOverflowsUint32) {
 
 TEST_P(ControllerTest, SpuriousRtoRestoresWindow) {
   auto cc = Make(kMss, 100);
-  FlowDriver flow(*cc);
-  flow.LoseAndRecover();
+  CcRig flow(*cc);
+  flow.LoseAndRecover(0);
   flow.RunRounds(5);
   const uint32_t cwnd = cc->cwnd();
   const uint32_t ssthresh = cc->ssthresh();
@@ -326,14 +326,14 @@ TEST_P(ControllerTest, ZeroByteAckIsIgnored) {
 TEST_P(ControllerTest, IsDeterministic) {
   const auto trace = [&] {
     auto cc = Make();
-    FlowDriver flow(*cc, Duration::Millis(37));
+    CcRig flow(*cc, {.rtt = Duration::Millis(37)});
     std::vector<uint32_t> cwnds;
     for (int epoch = 0; epoch < 5; ++epoch) {
       flow.RunRounds(7 + epoch);
       cwnds.push_back(cc->cwnd());
-      flow.LoseAndRecover();
+      flow.LoseAndRecover(0);
       for (int r = 0; r < 40; ++r) {
-        flow.RunRound({.segments_per_ack = static_cast<uint32_t>(1 + r % 3)});
+        flow.RunRounds(1, {.segments_per_ack = static_cast<uint32_t>(1 + r % 3)});
         cwnds.push_back(cc->cwnd());
       }
     }

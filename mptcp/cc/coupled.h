@@ -11,6 +11,7 @@
 #include <optional>
 
 #include "mptcp/cc/controller.h"
+#include "mptcp/cc/reno_window.h"
 #include "mptcp/time.h"
 
 namespace mptcp::cc {
@@ -36,10 +37,9 @@ struct CoupledPassResult {
   bool coupled() const { return self_found && paths >= 2; }
 };
 
-// NewReno (as mptcp/cc/new_reno.h, step for step when uncoupled) plus a coupled
-// congestion-avoidance increase. The skeleton is duplicated from NewReno rather than shared so
-// that NewReno's layout and size (state_bytes(), which the engine's memory accounting reports)
-// stay as they are; the coupled tests check both agree step for step when uncoupled.
+// NewReno plus a coupled congestion-avoidance increase: slow start, the loss and timeout
+// responses and undo are internal::RenoWindow's, as in mptcp/cc/new_reno.h, so that uncoupled
+// the controller is NewReno step for step (which the coupled tests check).
 //
 // When coupled, the change an ACK earns is a fraction of a byte as often as not (RFC 6356 §4
 // warns about precision), so it is banked in `credit_` and only whole bytes move cwnd: nothing
@@ -57,41 +57,30 @@ struct CoupledPassResult {
 class CoupledController : public CongestionController {
  public:
   CoupledController(uint32_t mss, uint32_t initial_cwnd_segments)
-      : CongestionController(mss),
-        initial_cwnd_segments_(std::max<uint32_t>(initial_cwnd_segments, 1)),
-        cwnd_(internal::InitialWindow(initial_cwnd_segments_, this->mss())) {}
+      : CongestionController(mss), window_(this->mss(), initial_cwnd_segments) {}
 
   void OnAck(const AckEvent& ev) final {
     if (ev.bytes_acked == 0) return;
-    pristine_ = false;
     if (ev.srtt > Duration::Zero()) {
       rtt_ = ev.srtt;
     } else if (ev.rtt > Duration::Zero()) {
       rtt_ = ev.rtt;
     }
     OnBytesAcked(ev.bytes_acked);
-    // As NewReno: no growth in recovery or on ACKs the sender did not earn.
-    if (ev.in_recovery || ev.app_limited) return;
-    if (cwnd_ < ssthresh_) {
-      // RFC 5681 §3.1 slow start with RFC 3465 §2.2 byte counting, L = 2*SMSS (RFC 6356 §3
-      // leaves slow start unchanged).
-      cwnd_ = internal::SlowStartWindow(cwnd_, ssthresh_, ev.bytes_acked, mss());
-      return;
-    }
+    // As NewReno: no growth in recovery or on ACKs the sender did not earn, and slow start
+    // as RFC 5681 §3.1 (RFC 6356 §3 leaves it unchanged).
+    if (!window_.OnAck(ev, mss())) return;
     const std::optional<double> change =
         coupling() != nullptr ? CoupledChange(ev.bytes_acked) : std::nullopt;
     if (change) {
-      bytes_acked_ = 0;
       ApplyCredit(*change);
     } else {
       credit_ = 0;
-      RenoIncrease(ev.bytes_acked);
+      window_.RenoIncrease(ev.bytes_acked, mss());
     }
   }
 
   void OnCongestionEvent(const LossEvent& ev) final {
-    pristine_ = false;
-    undo_.reset();
     OnLoss();
     // RFC 5681 §3.1 equation 4 (halving FlightSize), or the algorithm's coupled decrease
     // applied to FlightSize in its place; RFC 6675 §5: cwnd = ssthresh.
@@ -100,43 +89,30 @@ class CoupledController : public CongestionController {
     if (kept) {
       const double reduced =
           std::floor(static_cast<double>(ev.bytes_in_flight) * *kept + kRoundingGuard);
-      ssthresh_ = internal::ClampWindow(
-          std::max<uint64_t>(static_cast<uint64_t>(reduced), uint64_t{2} * mss()));
+      window_.OnCongestionEvent(internal::ClampWindow(
+          std::max<uint64_t>(static_cast<uint64_t>(reduced), uint64_t{2} * mss())));
     } else {
-      ssthresh_ = internal::ReducedSsthresh(ev.bytes_in_flight, 1, 2, mss());
+      window_.OnCongestionEvent(internal::ReducedSsthresh(ev.bytes_in_flight, 1, 2, mss()));
     }
-    cwnd_ = ssthresh_;
-    bytes_acked_ = 0;
     credit_ = 0;
   }
 
   void OnRecoveryExit(Timestamp /*now*/) final {
-    bytes_acked_ = 0;
+    window_.OnRecoveryExit();
     credit_ = 0;
   }
 
   // As NewReno (RFC 5681 §3.1). None of the three papers defines a coupled timeout response.
   void OnRto(const RtoEvent& ev) final {
-    pristine_ = false;
-    if (ev.backoff_count == 0) {
-      OnLoss();
-      undo_ = UndoState{cwnd_, ssthresh_};
-      ssthresh_ = internal::ReducedSsthresh(ev.bytes_in_flight, 1, 2, mss());
-    }
-    cwnd_ = mss();
-    bytes_acked_ = 0;
+    if (ev.backoff_count == 0) OnLoss();
+    window_.OnRto(ev, mss());
     credit_ = 0;
   }
 
-  void OnSpuriousRto(Timestamp /*now*/) final {
-    if (!undo_) return;
-    cwnd_ = std::max(cwnd_, undo_->cwnd);
-    ssthresh_ = std::max(ssthresh_, undo_->ssthresh);
-    undo_.reset();
-  }
+  void OnSpuriousRto(Timestamp /*now*/) final { window_.OnSpuriousRto(); }
 
-  uint32_t cwnd() const final { return cwnd_; }
-  uint32_t ssthresh() const final { return ssthresh_; }
+  uint32_t cwnd() const final { return window_.cwnd(); }
+  uint32_t ssthresh() const final { return window_.ssthresh(); }
 
   // Introspection for tests: the fraction of a byte banked by coupled increases, and the
   // latest RTT the ACKs reported (used when the group's view of this controller has none).
@@ -173,7 +149,7 @@ class CoupledController : public CongestionController {
         if (r.self_found || rtt <= Duration::Zero()) continue;  // listed twice, or no RTT
         r.self_found = true;
         p.self = true;
-        p.cwnd = cwnd_;
+        p.cwnd = window_.cwnd();
         p.rtt_ns = rtt.nanos();
         p.mss = mss();
         FillLossIntervals(p);
@@ -194,33 +170,12 @@ class CoupledController : public CongestionController {
   // This controller's own loss intervals, as FillView() reports them to siblings.
   virtual void FillLossIntervals(CoupledPath& /*p*/) const {}
 
-  void OnMssChanged(uint32_t /*old_mss*/) override {
-    if (pristine_) {
-      cwnd_ = internal::InitialWindow(initial_cwnd_segments_, mss());
-    } else {
-      cwnd_ = std::max(cwnd_, mss());
-    }
-  }
+  void OnMssChanged(uint32_t /*old_mss*/) override { window_.OnMssChanged(mss()); }
 
  private:
-  struct UndoState {
-    uint32_t cwnd;
-    uint32_t ssthresh;
-  };
-
   // A product of doubles that is an integer in real arithmetic can come out a hair below it
   // (24.999999999 for 25); this guard keeps such whole bytes from slipping to the next ACK.
   static constexpr double kRoundingGuard = 1e-6;
-
-  // RFC 5681 §3.1 congestion avoidance by RFC 3465 §2.1 byte counting, as NewReno.
-  void RenoIncrease(uint32_t bytes_acked) {
-    bytes_acked_ += bytes_acked;
-    if (bytes_acked_ >= cwnd_) {
-      bytes_acked_ -= cwnd_;
-      cwnd_ = internal::ClampWindow(uint64_t{cwnd_} + mss());
-      bytes_acked_ = std::min<uint64_t>(bytes_acked_, cwnd_);
-    }
-  }
 
   void ApplyCredit(double change) {
     // RFC 3465 §2.1: an ACK earns at most one SMSS in congestion avoidance (a stretch ACK
@@ -230,27 +185,25 @@ class CoupledController : public CongestionController {
     const double whole =
         std::trunc(credit_ + (credit_ >= 0 ? kRoundingGuard : -kRoundingGuard));
     credit_ -= whole;
+    uint32_t cwnd = window_.cwnd();
+    uint32_t ssthresh = window_.ssthresh();
     if (whole > 0) {
-      cwnd_ = internal::ClampWindow(uint64_t{cwnd_} + static_cast<uint64_t>(whole));
+      cwnd = internal::ClampWindow(uint64_t{cwnd} + static_cast<uint64_t>(whole));
     } else if (whole < 0) {
       // Only OLIA decreases here. Not below 2*SMSS, the smallest ssthresh (RFC 5681 §3.1
       // equation 4), and ssthresh follows cwnd down: a window lowered by congestion
       // avoidance must not restart slow start.
-      const uint32_t floor = std::min(cwnd_, internal::ClampWindow(uint64_t{2} * mss()));
+      const uint32_t floor = std::min(cwnd, internal::ClampWindow(uint64_t{2} * mss()));
       const uint64_t dec = static_cast<uint64_t>(-whole);
-      cwnd_ = cwnd_ - static_cast<uint32_t>(std::min<uint64_t>(dec, cwnd_ - floor));
-      ssthresh_ = std::min(ssthresh_, cwnd_);
+      cwnd = cwnd - static_cast<uint32_t>(std::min<uint64_t>(dec, cwnd - floor));
+      ssthresh = std::min(ssthresh, cwnd);
     }
+    window_.SetCongestionAvoidanceWindow(cwnd, ssthresh);
   }
 
-  uint32_t initial_cwnd_segments_;
-  uint32_t cwnd_;
-  uint32_t ssthresh_ = kInitialSsthresh;
-  uint64_t bytes_acked_ = 0;  // RFC 3465 bytes_acked, uncoupled congestion avoidance
-  double credit_ = 0;         // banked fraction of a byte, coupled congestion avoidance
+  internal::RenoWindow window_;  // NewReno's byte counter serves uncoupled steps only
+  double credit_ = 0;            // banked fraction of a byte, coupled congestion avoidance
   Duration rtt_ = Duration::Zero();
-  bool pristine_ = true;
-  std::optional<UndoState> undo_;
 };
 
 }  // namespace mptcp::cc

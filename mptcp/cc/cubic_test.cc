@@ -5,12 +5,12 @@
 #include <cmath>
 #include <cstdint>
 
-#include "testing/cc_test_util.h"
+#include "testing/cc_rig.h"
 
 namespace mptcp::cc {
 namespace {
 
-using ::mptcp::cc::testing::FlowDriver;
+using ::mptcp::cc::testing::CcRig;
 
 constexpr uint32_t kMss = 1000;
 
@@ -22,7 +22,7 @@ double RfcK(double w_max, double cwnd_epoch) { return std::cbrt((w_max - cwnd_ep
 double RfcWCubic(double t, double k, double w_max) { return kC * std::pow(t - k, 3) + w_max; }
 
 double Segments(uint32_t bytes) { return static_cast<double>(bytes) / kMss; }
-double SecondsSinceEpoch(const Cubic& cc, const FlowDriver& flow) {
+double SecondsSinceEpoch(const Cubic& cc, const CcRig& flow) {
   return (flow.now() - *cc.epoch_start()).seconds();
 }
 
@@ -64,9 +64,9 @@ TEST(CubicTest, LossSetsWmaxCwndPriorAndBeta) {
 
 TEST(CubicTest, KMatchesRfcFormula) {
   Cubic cc(kMss, 100);
-  FlowDriver flow(cc);
-  flow.LoseAndRecover();
-  flow.RunRound();
+  CcRig flow(cc);
+  flow.LoseAndRecover(0);
+  flow.RunRounds(1);
   ASSERT_TRUE(cc.epoch_start().has_value());
   // K = cbrt((100 - 70) / 0.4) = cbrt(75) s.
   EXPECT_NEAR(cc.k().seconds(), RfcK(100, 70), 1e-6);
@@ -75,9 +75,9 @@ TEST(CubicTest, KMatchesRfcFormula) {
 
 TEST(CubicTest, WindowAtMatchesRfcFormula) {
   Cubic cc(kMss, 100);
-  FlowDriver flow(cc);
-  flow.LoseAndRecover();
-  flow.RunRound();
+  CcRig flow(cc);
+  flow.LoseAndRecover(0);
+  flow.RunRounds(1);
   const double k = RfcK(100, 70);
   for (double t : {0.0, 0.5, 1.0, 2.0, 4.0, 4.2171, 5.0, 7.5, 10.0, 30.0}) {
     const double expected = RfcWCubic(t, k, 100) * kMss;
@@ -91,8 +91,8 @@ TEST(CubicTest, WindowAtMatchesRfcFormula) {
 TEST(CubicTest, WindowAtSaturates) {
   Cubic cc(kMaxMss, 1000);
   cc.OnCongestionEvent(LossEvent{Timestamp::Zero(), kMaxWindow, kMss});
-  FlowDriver flow(cc);
-  flow.RunRound();
+  CcRig flow(cc);
+  flow.RunRounds(1);
   EXPECT_EQ(cc.WindowAt(Duration::Seconds(100'000)), kMaxWindow);
   EXPECT_EQ(cc.WindowAt(Duration::Infinite()), kMaxWindow);
   EXPECT_EQ(cc.WindowAt(Duration::Zero() - Duration::Seconds(5)), cc.WindowAt(Duration::Zero()));
@@ -102,13 +102,13 @@ TEST(CubicTest, WindowAtSaturates) {
 // plateau at W_max and into the convex region (RFC 9438 §4.2, §4.4, §4.5).
 TEST(CubicTest, CwndFollowsCubicCurveAfterLoss) {
   Cubic cc(kMss, 100, CubicOptions{.reno_friendly = false});
-  FlowDriver flow(cc, Duration::Millis(100));
-  flow.LoseAndRecover();
+  CcRig flow(cc, {.rtt = Duration::Millis(100)});
+  flow.LoseAndRecover(0);
   const double k = RfcK(100, 70 /* = 100 * kBeta */);
   ASSERT_NEAR(70, 100 * kBeta, 1e-9);
   double max_error = 0;
   for (int round = 0; round < 80; ++round) {  // 8 s: K is 4.2 s
-    flow.RunRound();
+    flow.RunRounds(1);
     const double t = SecondsSinceEpoch(cc, flow);
     const double expected = RfcWCubic(t, k, 100);
     const double actual = Segments(cc.cwnd());
@@ -122,12 +122,12 @@ TEST(CubicTest, CwndFollowsCubicCurveAfterLoss) {
 TEST(CubicTest, CurveIsIndependentOfAckRatio) {
   Cubic per_segment(kMss, 100, CubicOptions{.reno_friendly = false});
   Cubic delayed(kMss, 100, CubicOptions{.reno_friendly = false});
-  FlowDriver a(per_segment), b(delayed);
-  a.LoseAndRecover();
-  b.LoseAndRecover();
+  CcRig a(per_segment), b(delayed);
+  a.LoseAndRecover(0);
+  b.LoseAndRecover(0);
   for (int round = 0; round < 60; ++round) {
-    a.RunRound();
-    b.RunRound({.segments_per_ack = 2});
+    a.RunRounds(1);
+    b.RunRounds(1, {.segments_per_ack = 2});
     EXPECT_NEAR(Segments(per_segment.cwnd()), Segments(delayed.cwnd()), 1.0) << round;
   }
 }
@@ -138,12 +138,12 @@ TEST(CubicTest, RenoFriendlyRegionIsInactiveWhileCurveLeads) {
   // at t = K), so enabling the Reno-friendly region changes nothing there.
   Cubic pure(kMss, 100, CubicOptions{.reno_friendly = false});
   Cubic dflt(kMss, 100);
-  FlowDriver a(pure), b(dflt);
-  a.LoseAndRecover();
-  b.LoseAndRecover();
+  CcRig a(pure), b(dflt);
+  a.LoseAndRecover(0);
+  b.LoseAndRecover(0);
   for (int round = 0; round < 42; ++round) {
-    a.RunRound();
-    b.RunRound();
+    a.RunRounds(1);
+    b.RunRounds(1);
     EXPECT_NEAR(Segments(pure.cwnd()), Segments(dflt.cwnd()), 0.05) << round;
     EXPECT_LT(dflt.w_est(), dflt.cwnd()) << round;
   }
@@ -154,10 +154,10 @@ TEST(CubicTest, RenoFriendlyRegionOnShortRtt) {
   // (RFC 9438 §4.3): alpha = 9/17 segment per RTT up to cwnd_prior, then 1 per RTT.
   Cubic cc(kMss, 20);
   Cubic pure(kMss, 20, CubicOptions{.reno_friendly = false});
-  FlowDriver flow(cc, Duration::Millis(10));
-  FlowDriver pure_flow(pure, Duration::Millis(10));
-  flow.LoseAndRecover();
-  pure_flow.LoseAndRecover();
+  CcRig flow(cc, {.rtt = Duration::Millis(10)});
+  CcRig pure_flow(pure, {.rtt = Duration::Millis(10)});
+  flow.LoseAndRecover(0);
+  pure_flow.LoseAndRecover(0);
   ASSERT_EQ(cc.cwnd(), 14 * kMss);
   flow.RunRounds(10);
   pure_flow.RunRounds(10);
@@ -175,8 +175,8 @@ TEST(CubicTest, RenoFriendlyRegionOnShortRtt) {
 
 TEST(CubicTest, FastConvergenceLowersWmax) {
   Cubic cc(kMss, 100);
-  FlowDriver flow(cc);
-  flow.LoseAndRecover();
+  CcRig flow(cc);
+  flow.LoseAndRecover(0);
   flow.RunRounds(5);
   const uint32_t cwnd = cc.cwnd();
   ASSERT_LT(cwnd, 100 * kMss);
@@ -187,8 +187,8 @@ TEST(CubicTest, FastConvergenceLowersWmax) {
   EXPECT_EQ(cc.cwnd(), uint64_t{cwnd} * 7 / 10);
 
   Cubic slow(kMss, 100, CubicOptions{.fast_convergence = false});
-  FlowDriver slow_flow(slow);
-  slow_flow.LoseAndRecover();
+  CcRig slow_flow(slow);
+  slow_flow.LoseAndRecover(0);
   slow_flow.RunRounds(5);
   slow.OnCongestionEvent(LossEvent{slow_flow.now(), slow.cwnd(), kMss});
   EXPECT_EQ(slow.w_max(), cwnd);
@@ -196,8 +196,8 @@ TEST(CubicTest, FastConvergenceLowersWmax) {
 
 TEST(CubicTest, NoFastConvergenceWhenAboveWmax) {
   Cubic cc(kMss, 100);
-  FlowDriver flow(cc);
-  flow.LoseAndRecover();
+  CcRig flow(cc);
+  flow.LoseAndRecover(0);
   flow.RunRounds(70);  // past K = 4.2 s: cwnd > W_max
   const uint32_t cwnd = cc.cwnd();
   ASSERT_GT(cwnd, 100 * kMss);
@@ -209,11 +209,11 @@ TEST(CubicTest, NegativeKWhenWmaxBelowEpochWindow) {
   // Fast convergence can leave W_max below the window congestion avoidance restarts from
   // (when FlightSize exceeded cwnd); K is then negative and the curve is convex from t = 0.
   Cubic cc(kMss, 100);
-  FlowDriver flow(cc);
-  flow.LoseAndRecover();  // W_max = 100
+  CcRig flow(cc);
+  flow.LoseAndRecover(0);  // W_max = 100
   cc.OnCongestionEvent(LossEvent{flow.now(), 200 * kMss, kMss});  // W_max = 59.5, cwnd = 140
   EXPECT_EQ(cc.w_max(), 59'500u);
-  flow.RunRound();
+  flow.RunRounds(1);
   EXPECT_LT(cc.k(), Duration::Zero());
   EXPECT_NEAR(cc.k().seconds(), -RfcK(140, 59.5), 1e-6);
   EXPECT_NEAR(cc.WindowAt(Duration::Zero()), 140 * kMss, 2.0);
@@ -221,8 +221,8 @@ TEST(CubicTest, NegativeKWhenWmaxBelowEpochWindow) {
 
 TEST(CubicTest, AfterRtoFirstEpochUsesZeroKAndCurrentWindow) {
   Cubic cc(kMss, 100);
-  FlowDriver flow(cc);
-  flow.LoseAndRecover();
+  CcRig flow(cc);
+  flow.LoseAndRecover(0);
   flow.RunRounds(5);
   const uint32_t before = cc.cwnd();
   cc.OnRto(RtoEvent{flow.now(), before, 0});
@@ -230,8 +230,8 @@ TEST(CubicTest, AfterRtoFirstEpochUsesZeroKAndCurrentWindow) {
   EXPECT_EQ(cc.ssthresh(), uint64_t{before} * 7 / 10);  // RFC 9438 §4.8
   EXPECT_EQ(cc.cwnd_prior(), before);
   EXPECT_FALSE(cc.w_max().has_value());
-  while (cc.InSlowStart()) flow.RunRound();
-  flow.RunRound();
+  while (cc.InSlowStart()) flow.RunRounds(1);
+  flow.RunRounds(1);
   ASSERT_TRUE(cc.epoch_start().has_value());
   EXPECT_EQ(cc.k(), Duration::Zero());
   ASSERT_TRUE(cc.w_max().has_value());
@@ -239,7 +239,7 @@ TEST(CubicTest, AfterRtoFirstEpochUsesZeroKAndCurrentWindow) {
   EXPECT_LT(*cc.w_max(), cc.ssthresh() + kMss);
   uint32_t prev = cc.cwnd();
   for (int i = 0; i < 30; ++i) {
-    flow.RunRound();
+    flow.RunRounds(1);
     EXPECT_GE(cc.cwnd(), prev);
     prev = cc.cwnd();
   }
@@ -249,9 +249,9 @@ TEST(CubicTest, AppLimitedTimeIsExcludedFromTheCurve) {
   // RFC 9438 §4.2 / §5.8: t must not include application-limited periods.
   Cubic paused(kMss, 100);
   Cubic steady(kMss, 100);
-  FlowDriver a(paused), b(steady);
-  a.LoseAndRecover();
-  b.LoseAndRecover();
+  CcRig a(paused), b(steady);
+  a.LoseAndRecover(0);
+  b.LoseAndRecover(0);
   a.RunRounds(10);
   b.RunRounds(10);
   ASSERT_EQ(paused.cwnd(), steady.cwnd());
@@ -259,8 +259,8 @@ TEST(CubicTest, AppLimitedTimeIsExcludedFromTheCurve) {
   a.RunRounds(50, {.app_limited = true});  // 5 s of application-limited ACKs
   EXPECT_EQ(paused.cwnd(), cwnd);
   for (int round = 0; round < 30; ++round) {
-    a.RunRound();
-    b.RunRound();
+    a.RunRounds(1);
+    b.RunRounds(1);
     EXPECT_EQ(paused.cwnd(), steady.cwnd()) << round;
   }
 }
@@ -268,17 +268,17 @@ TEST(CubicTest, AppLimitedTimeIsExcludedFromTheCurve) {
 TEST(CubicTest, IdleRestartIsExcludedFromTheCurve) {
   Cubic idle(kMss, 100);
   Cubic steady(kMss, 100);
-  FlowDriver a(idle), b(steady);
-  a.LoseAndRecover();
-  b.LoseAndRecover();
+  CcRig a(idle), b(steady);
+  a.LoseAndRecover(0);
+  b.LoseAndRecover(0);
   a.RunRounds(10);
   b.RunRounds(10);
   // Nothing in flight for 30 s, then the sender restarts.
   a.Advance(Duration::Seconds(30));
   idle.OnPacketSent(a.now(), kMss, kMss);
   for (int round = 0; round < 30; ++round) {
-    a.RunRound();
-    b.RunRound();
+    a.RunRounds(1);
+    b.RunRounds(1);
     EXPECT_EQ(idle.cwnd(), steady.cwnd()) << round;
   }
   // Without the pause the curve would have jumped: 30 s is far past K.
@@ -287,8 +287,8 @@ TEST(CubicTest, IdleRestartIsExcludedFromTheCurve) {
 
 TEST(CubicTest, SpuriousRtoRestoresCurveState) {
   Cubic cc(kMss, 100);
-  FlowDriver flow(cc);
-  flow.LoseAndRecover();
+  CcRig flow(cc);
+  flow.LoseAndRecover(0);
   flow.RunRounds(5);
   const auto w_max = cc.w_max();
   const Duration k = cc.k();
@@ -304,13 +304,13 @@ TEST(CubicTest, SpuriousRtoRestoresCurveState) {
 
 TEST(CubicTest, MssChangeRestartsEpoch) {
   Cubic cc(kMss, 100);
-  FlowDriver flow(cc);
-  flow.LoseAndRecover();
+  CcRig flow(cc);
+  flow.LoseAndRecover(0);
   flow.RunRounds(3);
   ASSERT_TRUE(cc.epoch_start().has_value());
   cc.set_mss(1460);
   EXPECT_FALSE(cc.epoch_start().has_value());
-  flow.RunRound();
+  flow.RunRounds(1);
   EXPECT_TRUE(cc.epoch_start().has_value());
 }
 

@@ -4,22 +4,22 @@
 
 #include <cstdint>
 
-#include "testing/cc_test_util.h"
+#include "testing/cc_rig.h"
 
 namespace mptcp::cc {
 namespace {
 
-using ::mptcp::cc::testing::FlowDriver;
+using ::mptcp::cc::testing::CcRig;
 
 constexpr uint32_t kMss = 1460;
 
 TEST(NewRenoTest, CongestionAvoidanceGrowsOneSegmentPerRtt) {
   NewReno cc(kMss, 40);
-  FlowDriver flow(cc);
-  flow.LoseAndRecover();
+  CcRig flow(cc);
+  flow.LoseAndRecover(0);
   ASSERT_EQ(cc.cwnd(), 20 * kMss);
   for (uint32_t round = 1; round <= 30; ++round) {
-    flow.RunRound();
+    flow.RunRounds(1);
     EXPECT_EQ(cc.cwnd(), (20 + round) * kMss) << "round " << round;
   }
 }
@@ -27,10 +27,10 @@ TEST(NewRenoTest, CongestionAvoidanceGrowsOneSegmentPerRtt) {
 TEST(NewRenoTest, CongestionAvoidanceWithDelayedAcksStillOneSegmentPerRtt) {
   // Byte counting (RFC 3465 §2.1) makes the growth independent of the ACK ratio.
   NewReno cc(kMss, 40);
-  FlowDriver flow(cc);
-  flow.LoseAndRecover();
+  CcRig flow(cc);
+  flow.LoseAndRecover(0);
   for (uint32_t round = 1; round <= 30; ++round) {
-    flow.RunRound({.segments_per_ack = 2});
+    flow.RunRounds(1, {.segments_per_ack = 2});
     EXPECT_EQ(cc.cwnd(), (20 + round) * kMss) << "round " << round;
   }
 }
