@@ -18,6 +18,10 @@ namespace {
 std::atomic<long> g_allocations{0};
 }  // namespace
 
+// gcc 12 with _FORTIFY_SOURCE (-c opt) takes free() inside a replacement operator delete for a
+// mismatch with operator new; here both ends are ours and malloc/free pair up.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 void* operator new(std::size_t n) {
   g_allocations.fetch_add(1, std::memory_order_relaxed);
   if (void* p = std::malloc(n == 0 ? 1 : n)) return p;
@@ -25,6 +29,7 @@ void* operator new(std::size_t n) {
 }
 void operator delete(void* p) noexcept { std::free(p); }
 void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+#pragma GCC diagnostic pop
 
 namespace mptcp::wire {
 namespace {
