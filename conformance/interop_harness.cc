@@ -39,22 +39,10 @@ namespace mptcp::interop {
 namespace {
 
 constexpr int kIpprotoMptcp = 262;  // IPPROTO_MPTCP (linux/in.h, Linux 5.6+)
-constexpr const char* kPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 constexpr const char* kNsPrefix = "mpi";
 
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'') {
-      out += "'\\''";
-    } else {
-      out += c;
-    }
-  }
-  return out + "'";
-}
-
-std::string ErrnoText(int err) { return absl::StrFormat("%s (errno %d)", std::strerror(err), err); }
+using io::ErrnoText;
+using io::ShellQuote;
 
 Timestamp Now() { return io::EventLoop::MonotonicNow(); }
 
@@ -80,21 +68,7 @@ bool ReadFile(const std::string& path, std::string* out) {
 // --- Shell and prerequisites ------------------------------------------------------------------
 
 CommandResult Run(const std::string& command, Duration timeout) {
-  CommandResult r;
-  const std::string full =
-      absl::StrFormat("PATH=%s; export PATH; timeout -k 2 %d sh -c %s 2>&1", kPath,
-                      std::max<int64_t>(1, timeout.millis() / 1000), ShellQuote(command));
-  FILE* p = ::popen(full.c_str(), "r");
-  if (p == nullptr) {
-    r.output = "popen failed: " + ErrnoText(errno);
-    return r;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
-  const int st = ::pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
+  return io::RunShell(command, static_cast<int>(std::max<int64_t>(1, timeout.millis() / 1000)));
 }
 
 absl::Status RunOk(const std::string& command) {
@@ -302,7 +276,7 @@ absl::StatusOr<std::unique_ptr<Capture>> Capture::Start(const Netns& ns,
     const std::string log = part + ".log";
     posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    std::string env_path = std::string("PATH=") + kPath;
+    std::string env_path = std::string("PATH=") + io::kShellPath;
     char* envp[] = {env_path.data(), nullptr};
     pid_t pid;
     const int rc = ::posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), envp);

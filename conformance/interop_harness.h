@@ -39,6 +39,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "io/event_loop.h"
+#include "io/shell.h"
 #include "mptcp/address.h"
 #include "mptcp/crypto/sha256.h"
 #include "mptcp/endpoint.h"
@@ -53,10 +54,7 @@ using Digest = crypto::Sha256::Digest;
 
 // --- Shell and prerequisites ------------------------------------------------------------------
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr
-};
+using CommandResult = io::CommandResult;
 // Runs `command` with /bin/sh (PATH includes /usr/sbin and /sbin), bounded by `timeout`.
 CommandResult Run(const std::string& command, Duration timeout = Duration::Seconds(30));
 // Run() that fails unless the exit code is 0.

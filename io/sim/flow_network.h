@@ -428,12 +428,7 @@ inline FlowNetworkResult FlowNetwork::Run() {
   const RunResult run =
       failure_.empty() ? sim_.RunUntil(stop, Timestamp::Zero() + cfg_.deadline, cfg_.max_steps)
                        : RunResult{};
-  switch (run.outcome) {
-    case RunOutcome::kDone: break;
-    case RunOutcome::kDeadline: Fail("simulated deadline passed"); break;
-    case RunOutcome::kStalled: Fail("stalled: nothing scheduled"); break;
-    case RunOutcome::kStepLimit: Fail("step limit"); break;
-  }
+  if (run.outcome != RunOutcome::kDone) Fail(std::string(RunOutcomeFailure(run.outcome)));
   r.ok = failure_.empty();
   if (!r.ok) {
     r.error = absl::StrFormat("seed %u at %.3fs: %s", cfg_.seed,

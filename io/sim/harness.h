@@ -624,12 +624,7 @@ inline HarnessResult Harness::Run() {
   const RunResult run = sim_.RunUntil(stop, deadline, cfg_.max_steps);
   r.outcome = run.outcome;
   r.steps = run.steps;
-  switch (run.outcome) {
-    case RunOutcome::kDone: break;
-    case RunOutcome::kDeadline: Fail("simulated deadline passed"); break;
-    case RunOutcome::kStalled: Fail("stalled: nothing scheduled"); break;
-    case RunOutcome::kStepLimit: Fail("step limit"); break;
-  }
+  if (run.outcome != RunOutcome::kDone) Fail(std::string(RunOutcomeFailure(run.outcome)));
   r.ok = failure_.empty();
   if (!r.ok) {
     r.error = absl::StrFormat("seed %u at %.3fs: %s", cfg_.seed,

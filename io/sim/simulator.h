@@ -84,6 +84,17 @@ constexpr std::string_view RunOutcomeName(RunOutcome o) {
 
 inline std::ostream& operator<<(std::ostream& os, RunOutcome o) { return os << RunOutcomeName(o); }
 
+// Why a run that had to reach its predicate did not, for failure messages; empty for kDone.
+constexpr std::string_view RunOutcomeFailure(RunOutcome o) {
+  switch (o) {
+    case RunOutcome::kDone: return "";
+    case RunOutcome::kDeadline: return "simulated deadline passed";
+    case RunOutcome::kStalled: return "stalled: nothing scheduled";
+    case RunOutcome::kStepLimit: return "step limit";
+  }
+  return "?";
+}
+
 struct RunResult {
   RunOutcome outcome = RunOutcome::kDone;
   Timestamp now;       // the clock when the run stopped

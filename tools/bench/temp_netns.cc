@@ -23,18 +23,10 @@
 namespace mptcp::tools {
 namespace {
 
-constexpr const char* kPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
 // Read by the guard thread; written once before it starts.
 char g_netns_name[64] = {};
 int g_signal_pipe[2] = {-1, -1};
 std::atomic<bool> g_armed{false};
-
-std::string ShellQuote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 void OnSignal(int sig) {
   const unsigned char b = static_cast<unsigned char>(sig);
@@ -86,25 +78,6 @@ void DeleteStale(const std::string& prefix) {
 }
 
 }  // namespace
-
-std::string ErrnoText(int err) { return absl::StrFormat("%s (errno %d)", std::strerror(err), err); }
-
-CommandResult RunCommand(const std::string& command, int timeout_seconds) {
-  CommandResult r;
-  const std::string full = absl::StrFormat("PATH=%s; export PATH; timeout -k 2 %d sh -c %s 2>&1",
-                                           kPath, timeout_seconds, ShellQuote(command));
-  FILE* p = ::popen(full.c_str(), "r");
-  if (p == nullptr) {
-    r.output = "popen failed: " + ErrnoText(errno);
-    return r;
-  }
-  char buf[4096];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof(buf), p)) > 0) r.output.append(buf, n);
-  const int st = ::pclose(p);
-  r.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-  return r;
-}
 
 absl::StatusOr<std::unique_ptr<TempNetns>> TempNetns::Create(
     const std::string& prefix, std::chrono::steady_clock::time_point watchdog) {

@@ -11,19 +11,17 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "io/shell.h"
 
 namespace mptcp::tools {
 
-struct CommandResult {
-  int exit_code = -1;
-  std::string output;  // stdout and stderr together
-};
+using io::CommandResult;
+using io::ErrnoText;
 
-// Runs `command` under sh with a sane PATH, killed after `timeout_seconds`.
-CommandResult RunCommand(const std::string& command, int timeout_seconds = 10);
-
-// strerror with the number.
-std::string ErrnoText(int err);
+// Runs `command` under sh with a sane PATH, killed after `timeout_seconds` (io::RunShell).
+inline CommandResult RunCommand(const std::string& command, int timeout_seconds = 10) {
+  return io::RunShell(command, timeout_seconds);
+}
 
 class TempNetns {
  public:
