@@ -21,22 +21,14 @@
 #include "absl/strings/str_format.h"
 #include "conformance/interop_fixture.h"
 #include "conformance/interop_harness.h"
+#include "testing/seeds.h"
 #include "gtest/gtest.h"
 #include "io/event_loop.h"
 
 namespace mptcp::interop {
 namespace {
 
-uint64_t EnvCount(const char* name, uint64_t fallback) {
-  uint64_t v = fallback;
-  if (const char* e = std::getenv(name)) {
-    if (!absl::SimpleAtoi(e, &v) || v == 0) {
-      ADD_FAILURE() << name << "=" << e << " is not a positive count";
-      return fallback;
-    }
-  }
-  return v;
-}
+using ::mptcp::testing::CountFromEnv;
 
 // Targets, and the hard limits a known miss is held to (see the end of the test).
 constexpr double kStallTarget = 0.3;     // s, median longest stall per direction
@@ -214,8 +206,8 @@ class InteropFailoverTest : public InteropTest {
 };
 
 TEST_F(InteropFailoverTest, BlackHoledPathStallsAtMost300Ms) {
-  const uint64_t runs = EnvCount("INTEROP_FAILOVER_RUNS", 3);
-  const uint64_t bytes = EnvCount("INTEROP_FAILOVER_MIB", 16) << 20;
+  const uint64_t runs = CountFromEnv("INTEROP_FAILOVER_RUNS", 3);
+  const uint64_t bytes = CountFromEnv("INTEROP_FAILOVER_MIB", 16) << 20;
   std::vector<FailoverRun> ours_client, kernel_client, k2k;
   for (uint64_t i = 0; i < runs && !HasFatalFailure(); ++i) {
     const int run = static_cast<int>(i);

@@ -20,21 +20,13 @@
 #include "absl/strings/str_format.h"
 #include "conformance/interop_fixture.h"
 #include "conformance/interop_harness.h"
+#include "testing/seeds.h"
 #include "gtest/gtest.h"
 
 namespace mptcp::interop {
 namespace {
 
-uint64_t EnvCount(const char* name, uint64_t fallback) {
-  uint64_t v = fallback;
-  if (const char* e = std::getenv(name)) {
-    if (!absl::SimpleAtoi(e, &v) || v == 0) {
-      ADD_FAILURE() << name << "=" << e << " is not a positive count";
-      return fallback;
-    }
-  }
-  return v;
-}
+using ::mptcp::testing::CountFromEnv;
 
 struct RunFigures {
   double seconds = 0;
@@ -100,8 +92,8 @@ class InteropRepeatTest : public InteropTest, public ::testing::WithParamInterfa
 
 TEST_P(InteropRepeatTest, TwoSubflowTransfersHaveNoSlowTail) {
   const bool v6 = GetParam();
-  const uint64_t runs = EnvCount("INTEROP_REPEATS", 5);
-  const uint64_t bytes = EnvCount("INTEROP_REPEAT_MIB", 8) << 20;
+  const uint64_t runs = CountFromEnv("INTEROP_REPEATS", 5);
+  const uint64_t bytes = CountFromEnv("INTEROP_REPEAT_MIB", 8) << 20;
   for (const bool ours_client : {true, false}) {
     if (!ours_client) {
       // The kernel client's second subflow comes from a `subflow` endpoint on its second

@@ -68,6 +68,13 @@ inline uint64_t PositiveFromEnv(const std::string& name) {
 
 }  // namespace seeds_internal
 
+// A count other than seeds (runs, sizes) from environment variable `name`: `fallback` when
+// unset; like the seed variables, anything but a positive number stops the binary.
+inline uint64_t CountFromEnv(const char* name, uint64_t fallback) {
+  const uint64_t v = seeds_internal::PositiveFromEnv(name);
+  return v == 0 ? fallback : v;
+}
+
 inline std::vector<uint64_t> Seeds(const SeedSpec& spec) {
   const std::string prefix = spec.prefix;
   if (const uint64_t one = seeds_internal::PositiveFromEnv(prefix + "_SEED")) return {one};
