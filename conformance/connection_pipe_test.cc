@@ -38,20 +38,7 @@ LinkConfig Link(Duration delay, double loss, double reorder, Duration reorder_de
 }
 
 HarnessConfig BaseConfig(size_t paths, const LinkConfig& link, size_t bytes, uint64_t seed) {
-  HarnessConfig c;
-  c.paths = DocumentationPaths(paths, link);
-  c.client_bytes = bytes;
-  c.server_bytes = bytes;
-  c.seed = seed;
-  c.close_once_written = true;
-  c.until_finished = true;
-  for (EndpointConfig* e : {&c.client, &c.server}) {
-    e->connection.send_buffer = 2 << 20;
-    e->connection.recv_buffer = 2 << 20;
-    e->connection.subflow.send_buffer = 1 << 20;
-    e->connection.subflow.recv_buffer = 2 << 20;
-  }
-  return c;
+  return BothWaysBulkConfig(DocumentationPaths(paths, link), bytes, seed);
 }
 
 TEST(ConnectionPipeTest, OnePathCleanTransfer) {

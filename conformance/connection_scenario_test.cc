@@ -68,25 +68,13 @@ LinkConfig Link(double loss = 0.0, int64_t delay_ms = 10, uint64_t rate_bps = 50
 // run lasts until both connections are finished (subflow FINs too), as the close and fallback
 // checks below expect.
 HarnessConfig Config(size_t paths, size_t bytes, uint64_t seed, const LinkConfig& link = Link()) {
-  HarnessConfig c;
-  c.paths = DocumentationPaths(paths, link);
+  std::vector<PathConfig> v = DocumentationPaths(paths, link);
   for (size_t i = 0; i < paths; ++i) {
     const Duration extra = Ms(static_cast<int64_t>((seed + 3 * i) % 5));
-    c.paths[i].up.delay += extra;
-    c.paths[i].down.delay += extra;
+    v[i].up.delay += extra;
+    v[i].down.delay += extra;
   }
-  c.client_bytes = bytes;
-  c.server_bytes = bytes;
-  c.seed = seed;
-  c.close_once_written = true;
-  c.until_finished = true;
-  for (EndpointConfig* e : {&c.client, &c.server}) {
-    e->connection.send_buffer = 2 << 20;
-    e->connection.recv_buffer = 2 << 20;
-    e->connection.subflow.send_buffer = 1 << 20;
-    e->connection.subflow.recv_buffer = 2 << 20;
-  }
-  return c;
+  return BothWaysBulkConfig(std::move(v), bytes, seed);
 }
 
 // --- helpers over the result --------------------------------------------------------------------

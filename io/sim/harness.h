@@ -42,6 +42,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -148,6 +149,27 @@ struct HarnessConfig {
   Duration stall_timeout = Duration::Seconds(60);
   uint64_t max_steps = 50'000'000;
 };
+
+// A bulk transfer both ways over `paths`: each side writes `bytes`, closes once it has written
+// them, and the run lasts until both connections are finished (subflow FINs too). Connection
+// buffers of 2 MiB, so that long fat paths are not held back by them.
+inline HarnessConfig BothWaysBulkConfig(std::vector<PathConfig> paths, size_t bytes,
+                                        uint64_t seed) {
+  HarnessConfig c;
+  c.paths = std::move(paths);
+  c.client_bytes = bytes;
+  c.server_bytes = bytes;
+  c.seed = seed;
+  c.close_once_written = true;
+  c.until_finished = true;
+  for (EndpointConfig* e : {&c.client, &c.server}) {
+    e->connection.send_buffer = 2 << 20;
+    e->connection.recv_buffer = 2 << 20;
+    e->connection.subflow.send_buffer = 1 << 20;
+    e->connection.subflow.recv_buffer = 2 << 20;
+  }
+  return c;
+}
 
 // A connection event as an application saw it (Readable and Writable are not logged).
 struct SimEvent {
