@@ -6,6 +6,10 @@
 #   4. each libFuzzer target for FUZZ_SECONDS (default 60) under ASan + UBSan,
 #   5. the CMake package: a consumer built with find_package(mptcp) and with pkg-config,
 # and prints the test counts. Exits non-zero on any failure.
+#
+# MPTCP_REQUIRE_ALL=1 (.ci/run sets it) turns every prerequisite skip into a failure: missing
+# root, TUN, kernel MPTCP, tshark, python3, cmake (testing/prerequisites.h). Without it, a
+# machine that lacks them still passes, saying what it skipped.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,12 +21,23 @@ summary() {  # extracts "Test cases: finished with N passing and M failing out o
 }
 
 status=0
+started=$SECONDS
+pass_started=$SECONDS
+elapsed() {  # prints and restarts the current pass's clock
+  echo "  ($(( SECONDS - pass_started )) s; $(( SECONDS - started )) s in all)"
+  pass_started=$SECONDS
+}
+strict_env=()
+if [ "${MPTCP_REQUIRE_ALL:-0}" != "0" ]; then
+  strict_env=(--test_env=MPTCP_REQUIRE_ALL="$MPTCP_REQUIRE_ALL")
+  echo "MPTCP_REQUIRE_ALL=$MPTCP_REQUIRE_ALL: a missing prerequisite fails its test"
+fi
 log_dir="$(mktemp -d)"
 trap 'rm -rf "$log_dir"' EXIT
 
 run_bazel_tests() {  # $1: log name, rest: bazel flags
   local log="$log_dir/$1.log"; shift
-  if bazel test "$@" //... >"$log" 2>&1; then
+  if bazel test "$@" ${strict_env[@]+"${strict_env[@]}"} //... >"$log" 2>&1; then
     grep -E "^//.*(PASSED|SKIPPED)" "$log" | sed 's/^/  /' || true
   else
     status=1
@@ -32,6 +47,7 @@ run_bazel_tests() {  # $1: log name, rest: bazel flags
 
 echo "== bazel test //... (gcc, -O2) =="
 run_bazel_tests test
+elapsed
 
 echo "== bazel test --config=asan //... (ASan + UBSan) =="
 # The same tests; the seeded pipe tests run 5 seeds instead of 20 (100 for the TCP pipe), the
@@ -44,6 +60,7 @@ echo "== bazel test --config=asan //... (ASan + UBSan) =="
 run_bazel_tests asan --config=asan --build_tests_only --test_tag_filters=-timing,-no_asan \
   --test_env=MPTCP_PIPE_SEEDS=5 --test_env=CONFORMANCE_SEEDS=3 --test_env=INTEROP_MIB=16 \
   --test_env=MEMORY_CYCLES=100000
+elapsed
 
 echo "== libFuzzer, ${FUZZ_SECONDS}s per target (clang, ASan + UBSan) =="
 fuzz_targets=$(bazel query 'attr(tags, "fuzz_target", //fuzz/...)' 2>/dev/null || true)
@@ -63,6 +80,7 @@ for t in $fuzz_targets; do
     echo "  $name: FINDING"; tail -40 "$log_dir/fuzz-$name.log"; status=1
   fi
 done
+elapsed
 
 echo "== packaging: find_package and pkg-config consumer =="
 # Exit 77 is a skip (cmake or pkg-config missing), not a failure.
@@ -70,9 +88,14 @@ pkg_rc=0
 ./packaging/test_consumer.sh >"$log_dir/packaging.log" 2>&1 || pkg_rc=$?
 case $pkg_rc in
   0) echo "  PASSED: $(tail -1 "$log_dir/packaging.log")" ;;
-  77) echo "  $(grep SKIP "$log_dir/packaging.log")" ;;
+  77)
+    echo "  $(grep SKIP "$log_dir/packaging.log")"
+    if [ "${MPTCP_REQUIRE_ALL:-0}" != "0" ]; then echo "  FAILED: MPTCP_REQUIRE_ALL is set"; status=1; fi
+    ;;
   *) echo "  FAILED"; tail -40 "$log_dir/packaging.log" | sed 's/^/  /'; status=1 ;;
 esac
+
+elapsed
 
 echo "== Summary =="
 echo " gcc:";  summary "$log_dir/test.log"
