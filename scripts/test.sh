@@ -63,22 +63,51 @@ run_bazel_tests asan --config=asan --build_tests_only --test_tag_filters=-timing
 elapsed
 
 echo "== libFuzzer, ${FUZZ_SECONDS}s per target (clang, ASan + UBSan) =="
+# Every target tagged fuzz_target, built in one go, then run two at a time (one per core).
+# Each starts from its seed corpus and its regressions (fuzz/corpus/NAME, fuzz/regressions/
+# NAME) and takes libFuzzer flags from fuzz/NAME.options (OSS-Fuzz's format: `key = value`
+# lines under [libfuzzer]).
 fuzz_targets=$(bazel query 'attr(tags, "fuzz_target", //fuzz/...)' 2>/dev/null || true)
+fuzz_jobs=$(( $(nproc) < 2 ? 1 : 2 ))
+run_fuzzer() {  # $1: target name; writes $log_dir/fuzz-NAME.{log,result}
+  local name="$1" opts=() dirs=()
+  local work="$log_dir/corpus-$name"
+  mkdir -p "$work"
+  for d in "fuzz/corpus/$name" "fuzz/regressions/$name"; do [ -d "$d" ] && dirs+=("$d"); done
+  if [ -f "fuzz/$name.options" ]; then
+    while IFS= read -r line; do opts+=("$line"); done < <(
+      sed -n 's/^[[:space:]]*\([a-z_]*\)[[:space:]]*=[[:space:]]*\([^[:space:]]*\).*/-\1=\2/p' \
+        "fuzz/$name.options")
+  fi
+  if "bazel-bin/fuzz/$name" ${opts[@]+"${opts[@]}"} -max_total_time="$FUZZ_SECONDS" \
+      -print_final_stats=1 "$work" ${dirs[@]+"${dirs[@]}"} >"$log_dir/fuzz-$name.log" 2>&1; then
+    runs=$(grep -E "stat::number_of_executed_units" "$log_dir/fuzz-$name.log" | awk '{print $2}')
+    rate=$(grep -E "stat::average_exec_per_sec" "$log_dir/fuzz-$name.log" | awk '{print $2}')
+    echo "  $name: 0 findings in ${FUZZ_SECONDS}s, ${runs:-?} executions (${rate:-?}/s)" \
+      "${opts[*]:-}" >"$log_dir/fuzz-$name.result"
+  else
+    { echo "  $name: FINDING"; tail -40 "$log_dir/fuzz-$name.log"; } >"$log_dir/fuzz-$name.result"
+    return 1
+  fi
+}
+# shellcheck disable=SC2086
+if [ -n "$fuzz_targets" ] && ! bazel build --config=fuzz $fuzz_targets >"$log_dir/fuzz-build.log" 2>&1; then
+  echo "  BUILD FAILED"; tail -20 "$log_dir/fuzz-build.log"; status=1; fuzz_targets=""
+fi
+pids=()
+names=()
 for t in $fuzz_targets; do
   name="${t##*:}"
-  if ! bazel build --config=fuzz "$t" >"$log_dir/fuzz-build.log" 2>&1; then
-    echo "  $name: BUILD FAILED"; tail -20 "$log_dir/fuzz-build.log"; status=1; continue
+  if [ ${#pids[@]} -ge "$fuzz_jobs" ]; then
+    wait "${pids[0]}" || status=1
+    cat "$log_dir/fuzz-${names[0]}.result"
+    pids=("${pids[@]:1}"); names=("${names[@]:1}")
   fi
-  bin="bazel-bin/fuzz/$name"
-  work="$log_dir/corpus-$name"
-  mkdir -p "$work"
-  if "$bin" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" "fuzz/corpus/$name" \
-      >"$log_dir/fuzz-$name.log" 2>&1; then
-    runs=$(grep -E "stat::number_of_executed_units" "$log_dir/fuzz-$name.log" | awk '{print $2}')
-    echo "  $name: 0 findings in ${FUZZ_SECONDS}s, ${runs:-?} executions"
-  else
-    echo "  $name: FINDING"; tail -40 "$log_dir/fuzz-$name.log"; status=1
-  fi
+  run_fuzzer "$name" & pids+=($!); names+=("$name")
+done
+for i in "${!pids[@]}"; do
+  wait "${pids[$i]}" || status=1
+  cat "$log_dir/fuzz-${names[$i]}.result"
 done
 elapsed
 
