@@ -311,6 +311,23 @@ class Connection {
                           const wire::DssMapping& m) const;
   void ResetSubflow(Subflow& s, wire::MpTcpRstReason reason);
   void ResetConnection(Timestamp now, CloseReason reason, bool fastclose);
+
+  // MP_FAIL and the infinite mapping (connection_fail.h, RFC 8684 §3.7)
+  struct InfiniteMapping {
+    SeqNum32 ssn;  // this subflow byte ...
+    Dsn64 dsn;     // ... carries this DSN, and every later byte the next one
+  };
+  void OnChecksumFailure(Timestamp now, Subflow& s, const RxMapping& m);
+  void OnMpFail(Timestamp now, Subflow& s, Dsn64 dsn);
+  void MaybeStartInfiniteMapping(Timestamp now);
+  void DrainAfterMpFail(Timestamp now, Subflow& s);
+  void GiveUpAfterMpFail(Timestamp now);
+  Duration MpFailTimeout() const;
+  void OnMpFailTimeout(Timestamp now);
+  Timestamp MpFailTimer() const;
+  size_t BuildInfiniteMappingOptions(Subflow& s, const tcp::Transmission& tx, OutOptions& out);
+  // Option room kept in data segments: a DSS, or after fallback the infinite mapping's.
+  size_t OptionReserve() const;
   // Applies a lifecycle input (connection_state.h). Entering kClosed reports Closed once and,
   // after a clean MPTCP close, closes the subflows.
   void Advance(Timestamp now, StateInput in, CloseReason reason = CloseReason::kNormal);
@@ -454,6 +471,17 @@ class Connection {
   // Data beyond it is trimmed before TCP takes it.
   Dsn64 rcv_wnd_edge_ = 0;
   std::optional<Dsn64> remote_data_fin_dsn_;
+
+  // MP_FAIL (connection_fail.h). Receiving: we sent MP_FAIL for rx_fail_dsn_ and discard the
+  // subflow's bytes until the peer's infinite mapping (rx_infinite_) says where to resume.
+  std::optional<Dsn64> rx_fail_dsn_;
+  Timestamp rx_fail_deadline_;
+  std::optional<InfiniteMapping> rx_infinite_;
+  // Sending: the peer sent MP_FAIL; our infinite mapping is due once the subflow is drained
+  // (after tx_fail_settle_), then kept on its first byte until that is acknowledged.
+  bool tx_fail_ = false;
+  Timestamp tx_fail_settle_;
+  std::optional<InfiniteMapping> tx_infinite_;
 
   // Signals.
   std::vector<PendingAddAddr> add_addr_;
@@ -700,5 +728,6 @@ inline size_t Connection::BufferBytes() const {
 
 #include "mptcp/connection_input.h"   // IWYU pragma: export
 #include "mptcp/connection_output.h"  // IWYU pragma: export
+#include "mptcp/connection_fail.h"    // IWYU pragma: export
 
 #endif  // MPTCP_CONNECTION_H_

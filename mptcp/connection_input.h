@@ -162,6 +162,7 @@ inline Disposition Connection::OnSegment(Timestamp now, const FourTuple& path,
   }
   Disposition d = OnSubflowSegment(now, *s, *repr);
   SweepSubflows(now);
+  MaybeStartInfiniteMapping(now);
   PumpFallback(now);
   return d;
 }
@@ -221,6 +222,7 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
     ++mib_.mp_rst_rx;
     s.peer_rst_reason = o.tcprst;
   }
+  if (o.fail && rst) ++mib_.mp_fail_rx;  // RFC 8684 §3.7: the subflow's data goes elsewhere
   std::optional<wire::MpTcpRstReason> synack_reset;
   if (before == tcp::TcpState::kSynSent && syn && ack && !rst) synack_reset = CheckSynAck(now, s, o);
 
@@ -334,6 +336,9 @@ inline std::optional<wire::TcpRepr> Connection::TrimBeyondWindow(const Subflow& 
   if (!mptcp() || !remote_key_ || seg.payload.empty() || seg.has_flag(wire::TcpFlag::kSyn)) {
     return std::nullopt;
   }
+  // After our MP_FAIL everything is taken and discarded: the peer's infinite mapping comes on
+  // a data segment, which a closed data-level window must not hold back.
+  if (rx_fail_dsn_) return std::nullopt;
   SeqNum32 m_ssn;
   Dsn64 m_dsn;
   uint32_t m_len;
@@ -460,6 +465,12 @@ inline void Connection::OnDss(Timestamp now, Subflow& s, const wire::TcpRepr& se
     if (m.data_len == 0) {
       // RFC 8684 §3.3.1 / §3.7: an infinite mapping: the peer fell back.
       ++mib_.infinite_map_rx;
+      if (rx_fail_dsn_) {
+        // The answer to our MP_FAIL: the stream resumes at this subflow byte
+        // (DrainAfterMpFail).
+        rx_infinite_ = InfiniteMapping{s.AbsoluteRxSsn(m.subflow_seq), dsn};
+        return;
+      }
       if (FallbackPossible()) EnterFallback(now);
       return;
     }
@@ -472,6 +483,9 @@ inline void Connection::AddRxMapping(Timestamp now, Subflow& s, Dsn64 dsn, uint3
   // RFC 8684 §3.3.3: a DATA_FIN takes one octet of the data-level length; a DATA_FIN alone
   // has length 1 and subflow sequence number 0.
   const uint32_t data_len = wire_len - (data_fin ? 1u : 0u);
+  // After our MP_FAIL, the peer's old mappings (its DATA_FIN's included) describe bytes we
+  // discard; the infinite mapping replaces them all (connection_fail.h).
+  if (rx_fail_dsn_) return;
   if (data_fin) {
     const Dsn64 fin_dsn = dsn + data_len;
     if (!remote_data_fin_dsn_ || *remote_data_fin_dsn_ != fin_dsn) remote_data_fin_dsn_ = fin_dsn;
@@ -593,15 +607,8 @@ inline void Connection::OnSignals(Timestamp now, Subflow& s, const ParsedOptions
     ++mib_.mp_prio_rx;
     s.backup_remote = o.prio->backup;
   }
-  if (o.fail) {
-    // RFC 8684 §3.7: the peer saw a checksum failure at o.fail->dsn.
-    ++mib_.mp_fail_rx;
-    if (FallbackPossible()) {
-      EnterFallback(now);
-    } else {
-      ResetSubflow(s, wire::MpTcpRstReason::kMiddleboxInterference);
-    }
-  }
+  // RFC 8684 §3.7: the peer saw a checksum failure at o.fail->dsn.
+  if (o.fail) OnMpFail(now, s, o.fail->dsn);
 }
 
 // Moves the subflow's in-order bytes to the connection through its mappings.
@@ -621,6 +628,10 @@ inline void Connection::DrainSubflow(Timestamp now, Subflow& s) {
     return;
   }
   if (!remote_key_) return;
+  if (rx_fail_dsn_) {
+    DrainAfterMpFail(now, s);
+    return;
+  }
   for (int guard = 0; guard < 1024 && s.engine.readable() > 0; ++guard) {
     const SeqNum32 r = s.engine.read_seq();
     const RxMapping* m = s.rx.Find(r);
@@ -673,15 +684,8 @@ inline bool Connection::DeliverMapped(Timestamp now, Subflow& s, const RxMapping
     sum.Add(pieces.second);
     if (!wire::VerifyDssChecksumFromPayloadSum(m.dsn, m.relative_ssn, m.wire_len, sum,
                                                *m.checksum)) {
-      ++mib_.data_csum_err;
-      // RFC 8684 §3.7: the corrupted bytes are never delivered. With other subflows the data
-      // comes again on them; on the only subflow the connection is reset (RFC 8684's MP_FAIL
-      // and infinite-mapping fallback is not implemented yet).
-      if (DataSubflows() <= 1) {
-        ResetConnection(now, CloseReason::kProtocolError, /*fastclose=*/true);
-      } else {
-        ResetSubflow(s, wire::MpTcpRstReason::kMiddleboxInterference);
-      }
+      // RFC 8684 §3.7: the corrupted bytes are never delivered (connection_fail.h).
+      OnChecksumFailure(now, s, m);
       return false;
     }
   }

@@ -22,6 +22,7 @@ struct Connection::OutOptions {
   int add_addr_index = -1;  // which add_addr_ entry went out
   bool remove_addr = false;
   bool mp_prio = false;
+  bool mp_fail = false;
   bool mpc = false;
   // The data-level right edge this segment advertises (committed once it is sent).
   std::optional<Dsn64> window_edge;
@@ -128,6 +129,7 @@ inline WindowAdvert Connection::PlanWindow(Subflow& s, const tcp::Transmission& 
 
 inline bool Connection::CanSchedule() const {
   if (closed() || !established_) return false;
+  if (tx_fail_) return false;  // the infinite mapping comes first (connection_fail.h)
   if (mptcp() && !remote_key_) return false;
   return true;
 }
@@ -464,11 +466,13 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
     case tcp::TxKind::kRst:
       if (s.fastclose && remote_key_) out.Add(wire::MpFastclose{*remote_key_});
       if (s.rst_reason) out.Add(*s.rst_reason);
+      // RFC 8684 §3.7: a subflow reset for a checksum failure says where (MP_FAIL).
+      if (s.mp_fail_tx && mptcp()) out.mp_fail = out.Add(wire::MpFail{*s.mp_fail_tx});
       return out.len;
     default:
       break;
   }
-  if (!mptcp()) return 0;
+  if (!mptcp()) return BuildInfiniteMappingOptions(s, tx, out);
   if (s.kind == SubflowKind::kJoin && s.initiator && s.join_ack_pending) {
     // RFC 8684 §3.2: the third ACK carries HMAC(Key-A || Key-B, R-A || R-B), 160 bits.
     out.Add(wire::MpJoinAck{crypto::JoinAckHmac(local_key_, *remote_key_, s.local_nonce,
@@ -575,6 +579,10 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
       out.Add(wire::MpPrio{s.backup_local});
       out.mp_prio = true;
     }
+    // RFC 8684 §3.7: MP_FAIL goes on every ACK until the peer answers (connection_fail.h).
+    if (s.mp_fail_tx && out.len + 12 + dss_len <= space) {
+      out.mp_fail = out.Add(wire::MpFail{*s.mp_fail_tx});
+    }
   }
   out.Add(dss);
   return out.len;
@@ -599,6 +607,12 @@ inline void Connection::AfterEmit(Timestamp now, Subflow& s, const OutOptions& o
     }
   }
   if (out.remove_addr) remove_addr_.clear();
+  if (out.mp_fail) {
+    ++mib_.mp_fail_tx;  // per option sent, as Linux counts MPFailTx
+    // Our echo of the peer's MP_FAIL goes once; our own MP_FAIL rides on every ACK until the
+    // infinite mapping comes (connection_fail.h).
+    if (!rx_fail_dsn_) s.mp_fail_tx.reset();
+  }
   if (out.mp_prio) {
     s.send_mp_prio = false;
     ++mib_.mp_prio_tx;
@@ -622,7 +636,7 @@ inline TransmitResult Connection::PollTransmit(Timestamp now, std::span<uint8_t>
   const size_t n = subflows_.size();
   for (size_t k = 0; k < n; ++k) {
     Subflow& s = *subflows_[(rr_cursor_ + k) % n];
-    auto tx = s.engine.NextTransmission(now, mptcp() ? kDssReserve : 0);
+    auto tx = s.engine.NextTransmission(now, OptionReserve());
     if (!tx) continue;
     OutOptions opts;
     BuildOptions(now, s, *tx, opts);
@@ -760,6 +774,9 @@ inline void Connection::FinishIfDone(Timestamp now) {
 // behind a closed shared window (then it probes).
 inline bool Connection::DataTimerNeeded() const {
   if (closed() || !mptcp() || !established_ || !remote_key_) return false;
+  // Waiting to answer MP_FAIL, or discarding until the peer's answer: reinjecting now would
+  // end the single-path stream the infinite mapping needs.
+  if (tx_fail_ || rx_fail_dsn_) return false;
   if (snd_data_nxt_ > data_una_ || (data_fin_dsn_ && !DataFinAcked())) return true;
   return data_una_ + send_buffer_.size() > snd_data_nxt_ && snd_data_nxt_ >= data_wnd_end_;
 }
@@ -773,8 +790,12 @@ inline Duration Connection::DataRto() const {
   return worst;
 }
 
+inline size_t Connection::OptionReserve() const {
+  return mptcp() || tx_infinite_ ? kDssReserve : 0;
+}
+
 inline bool Connection::HasOutput() const {
-  const size_t reserve = mptcp() ? kDssReserve : 0;
+  const size_t reserve = OptionReserve();
   for (const auto& s : subflows_) {
     if (s->engine.HasOutput(reserve)) return true;
   }
@@ -797,7 +818,7 @@ inline Timestamp Connection::NextTimer() const {
     }
   }
   if (DataTimerNeeded()) t = Earliest(t, last_data_progress_ + DataRto());
-  return t;
+  return Earliest(t, MpFailTimer());
 }
 
 inline void Connection::OnTimeout(Timestamp now) {
@@ -856,6 +877,7 @@ inline void Connection::OnTimeout(Timestamp now) {
     last_data_progress_ = now;
   }
   SweepSubflows(now);
+  OnMpFailTimeout(now);
   PumpFallback(now);
 }
 

@@ -1,0 +1,201 @@
+// MP_FAIL and the infinite mapping (RFC 8684 §3.7): what the connection does when a DSS
+// checksum fails, as the receiver that saw it and as the sender told of it. Included by
+// connection.h; defines members of Connection.
+//
+// Receiver. The corrupted bytes are never delivered. With other subflows, the one that
+// carried them is reset with MP_FAIL in its RST (MP_TCPRST "middlebox interference") and the
+// sender resends the data on the others. On a lone subflow that may still fall back, MP_FAIL
+// goes out on ACKs with the failed mapping's DSN, everything the subflow carries is discarded
+// until the sender's infinite mapping says which subflow byte continues which DSN, and from
+// there the subflow is plain TCP. If that DSN is past what was delivered (a sender that does
+// not resend the failed bytes, as Linux does: its receiver delivers them), the bytes in
+// between are lost: the connection is reset rather than deliver a stream with a hole.
+//
+// Sender. On MP_FAIL on a lone subflow, no new data is scheduled; once everything handed to
+// the subflow is acknowledged (and the peer's DATA_ACK has had a round trip to settle), the
+// next subflow byte starts an infinite mapping at the peer's DATA_ACK and the connection is
+// plain TCP from there: the data from that point goes again, so a receiver that discarded
+// the failed bytes gets them, and one that kept them (Linux) gets no duplicate. MP_FAIL is
+// echoed, as Linux expects an answer.
+#ifndef MPTCP_CONNECTION_FAIL_H_
+#define MPTCP_CONNECTION_FAIL_H_
+
+namespace mptcp {
+
+// The failed mapping `m` on subflow `s`: its bytes are never delivered.
+inline void Connection::OnChecksumFailure(Timestamp now, Subflow& s, const RxMapping& m) {
+  ++mib_.data_csum_err;
+  s.mp_fail_tx = m.dsn;
+  if (s.kind == SubflowKind::kInitial && FallbackPossible()) {
+    // RFC 8684 §3.7: a lone subflow falls back with an infinite mapping rather than reset.
+    rx_fail_dsn_ = m.dsn;
+    rx_fail_deadline_ = now + MpFailTimeout();
+    s.engine.RequestPureAck();
+    DrainAfterMpFail(now, s);
+    return;
+  }
+  if (DataSubflows() <= 1) {
+    // The only subflow, and the stream can no longer be read as plain TCP (data took two
+    // paths, or this is a join): nothing can resend the data but a new connection.
+    ResetConnection(now, CloseReason::kProtocolError, /*fastclose=*/true);
+    return;
+  }
+  // RFC 8684 §3.7: with other subflows, reset this one (MP_FAIL rides on the RST); the
+  // sender resends its data on the others.
+  ResetSubflow(s, wire::MpTcpRstReason::kMiddleboxInterference);
+}
+
+// The peer's MP_FAIL for data we sent (RFC 8684 §3.7).
+inline void Connection::OnMpFail(Timestamp now, Subflow& s, Dsn64 dsn) {
+  ++mib_.mp_fail_rx;
+  if (rx_fail_dsn_) return;  // the peer's answer to our own MP_FAIL (Linux echoes one)
+  if (tx_fail_ || !s.alive()) return;  // already answering, or the RST that carried it
+  if (s.kind == SubflowKind::kInitial && FallbackPossible()) {
+    tx_fail_ = true;
+    tx_fail_settle_ = Timestamp::Never();
+    s.mp_fail_tx = dsn;  // the echo
+    s.engine.RequestPureAck();
+    MaybeStartInfiniteMapping(now);
+    return;
+  }
+  ResetSubflow(s, wire::MpTcpRstReason::kMiddleboxInterference);
+}
+
+// Sender: once nothing mapped is outstanding on the subflow, falls back with an infinite
+// mapping from the peer's DATA_ACK. The DATA_ACK gets one round trip to catch up with the
+// subflow's ACKs (a receiver may send them before moving the data up).
+inline void Connection::MaybeStartInfiniteMapping(Timestamp now) {
+  if (!tx_fail_ || closed()) return;
+  Subflow* s = nullptr;
+  for (auto& sp : subflows_) {
+    if (sp->kind == SubflowKind::kInitial && sp->alive()) s = sp.get();
+  }
+  if (s == nullptr) return;
+  if (s->engine.snd_una() != s->engine.write_seq()) return;  // mapped bytes still in flight
+  const Dsn64 handed = std::min(snd_data_nxt_, data_una_ + send_buffer_.size());
+  if (data_una_ < handed) {
+    if (tx_fail_settle_ == Timestamp::Never()) {
+      tx_fail_settle_ = now + std::max(s->engine.rtt().srtt(), Duration::Millis(10));
+    }
+    if (now < tx_fail_settle_) return;
+  }
+  // RFC 8684 §3.7: the infinite mapping (data-level length 0) maps subflow byte ssn to DSN
+  // data_una_ and every later byte linearly; from here on the subflow is plain TCP.
+  tx_fail_ = false;
+  tx_infinite_ = InfiniteMapping{s->engine.write_seq(), data_una_};
+  ++mib_.infinite_map_tx;
+  EnterFallback(now);
+  snd_data_nxt_ = data_una_;  // resend from the peer's DATA_ACK (EnterFallback kept the FIN)
+  data_fin_dsn_.reset();
+  reinject_.clear();
+  PumpFallback(now);
+}
+
+// Receiver: consumes what the subflow holds until the infinite mapping's start, then falls
+// back there. Returns once it has nothing more to do with the bytes at hand.
+inline void Connection::DrainAfterMpFail(Timestamp now, Subflow& s) {
+  for (int guard = 0; guard < 64 && rx_fail_dsn_; ++guard) {
+    const SeqNum32 r = s.engine.read_seq();
+    if (!rx_infinite_ || r < rx_infinite_->ssn) {
+      // Before the infinite mapping (or with none yet): the failed bytes and whatever the
+      // peer sent after them under its old mappings. The subflow acknowledged them, so the
+      // peer's TCP does not resend them; the infinite mapping says where the stream resumes.
+      size_t n = s.engine.readable();
+      if (rx_infinite_) n = std::min<size_t>(n, static_cast<size_t>(rx_infinite_->ssn - r));
+      if (n == 0) return;
+      s.engine.Consume(n);
+      continue;
+    }
+    if (r != rx_infinite_->ssn) {
+      // Our read position passed the mapping's start: those bytes were discarded.
+      GiveUpAfterMpFail(now);
+      return;
+    }
+    if (rx_infinite_->dsn > rcv_data_nxt_) {
+      // The peer resumes past what we delivered: it will not resend the failed bytes.
+      ++mib_.infinite_map_gap;
+      GiveUpAfterMpFail(now);
+      return;
+    }
+    if (rx_infinite_->dsn < rcv_data_nxt_) {
+      // It resends bytes we already have: skip them.
+      const uint64_t dup = rcv_data_nxt_ - rx_infinite_->dsn;
+      const size_t n = static_cast<size_t>(std::min<uint64_t>(dup, s.engine.readable()));
+      if (n == 0) return;
+      s.engine.Consume(n);
+      rx_infinite_->ssn = rx_infinite_->ssn + static_cast<uint32_t>(n);
+      rx_infinite_->dsn += n;
+      continue;
+    }
+    // Subflow byte r is DSN rcv_data_nxt_: the stream is whole again, as plain TCP.
+    rx_fail_dsn_.reset();
+    rx_infinite_.reset();
+    s.mp_fail_tx.reset();
+    EnterFallback(now);
+    DrainSubflow(now, s);
+    return;
+  }
+}
+
+// The stream cannot be made whole: reset rather than deliver it with a hole.
+inline void Connection::GiveUpAfterMpFail(Timestamp now) {
+  rx_fail_dsn_.reset();
+  rx_infinite_.reset();
+  ResetConnection(now, CloseReason::kProtocolError, /*fastclose=*/false);
+}
+
+// How long a receiver that sent MP_FAIL waits for the infinite mapping before giving up
+// (Linux waits TCP_RTO_MAX, 120 s; a peer that does not answer within a few RTOs will not).
+inline Duration Connection::MpFailTimeout() const {
+  Duration rto = config_.data_rto_min;
+  for (const auto& s : subflows_) rto = std::max(rto, s->engine.rtt().rto());
+  return std::clamp(rto * 8, Duration::Seconds(2), Duration::Seconds(120));
+}
+
+inline void Connection::OnMpFailTimeout(Timestamp now) {
+  if (rx_fail_dsn_ && now >= rx_fail_deadline_) {
+    ++mib_.mp_fail_timeout;
+    GiveUpAfterMpFail(now);
+  }
+  MaybeStartInfiniteMapping(now);
+}
+
+// The next time MP_FAIL handling must run without input (a Never() when none).
+inline Timestamp Connection::MpFailTimer() const {
+  Timestamp t = Timestamp::Never();
+  if (rx_fail_dsn_) t = rx_fail_deadline_;
+  if (tx_fail_) t = Earliest(t, tx_fail_settle_);
+  return t;
+}
+
+// The options of a segment of the fallen-back subflow that carries the infinite mapping's
+// first byte (and of its retransmissions): a DSS with DSN, subflow sequence number and
+// length 0 (20 bytes with the checksum field; a DATA_ACK or the MP_FAIL echo, which went on
+// an ACK before, would not fit beside timestamps). Nothing once that byte is acknowledged.
+inline size_t Connection::BuildInfiniteMappingOptions(Subflow& s, const tcp::Transmission& tx,
+                                                      OutOptions& out) {
+  if (!tx_infinite_ || s.kind != SubflowKind::kInitial) return 0;
+  if (!(s.engine.snd_una() <= tx_infinite_->ssn)) {
+    tx_infinite_.reset();  // acknowledged: the peer has it
+    s.mp_fail_tx.reset();
+    return 0;
+  }
+  if (tx.kind == tcp::TxKind::kRst || tx.kind == tcp::TxKind::kSyn ||
+      tx.kind == tcp::TxKind::kSynAck || tx.payload_len == 0 || tx.seq != tx_infinite_->ssn) {
+    return 0;
+  }
+  wire::Dss dss;
+  wire::DssMapping m;
+  m.dsn = tx_infinite_->dsn;
+  m.dsn_is_64bit = true;
+  m.subflow_seq = s.RelativeTxSsn(tx.seq);
+  m.data_len = 0;
+  if (checksum_) m.checksum = 0;
+  dss.mapping = m;
+  out.Add(dss);
+  return out.len;
+}
+
+}  // namespace mptcp
+
+#endif  // MPTCP_CONNECTION_FAIL_H_
