@@ -475,8 +475,10 @@ class Connection {
   // MP_FAIL (connection_fail.h). Receiving: we sent MP_FAIL for rx_fail_dsn_ and discard the
   // subflow's bytes until the peer's infinite mapping (rx_infinite_) says where to resume.
   std::optional<Dsn64> rx_fail_dsn_;
+  uint64_t rx_fail_discarded_ = 0;  // bytes discarded since: still open in our window
   Timestamp rx_fail_deadline_;
   std::optional<InfiniteMapping> rx_infinite_;
+  std::optional<InfiniteMapping> rx_fail_resume_;  // where the peer's last mapping ended
   // Sending: the peer sent MP_FAIL; our infinite mapping is due once the subflow is drained
   // (after tx_fail_settle_), then kept on its first byte until that is acknowledged.
   bool tx_fail_ = false;

@@ -2,7 +2,9 @@
 // checksum fails, as the receiver that saw it and as the sender told of it. Included by
 // connection.h; defines members of Connection.
 //
-// Receiver. The corrupted bytes are never delivered. With other subflows, the one that
+// Receiver. The corrupted bytes are never delivered. While it waits, its DATA_ACK stays at
+// the failure but its window opens by what it discarded: a sender whose data-level window
+// is full could not otherwise send the data segment that carries its infinite mapping. With other subflows, the one that
 // carried them is reset with MP_FAIL in its RST (MP_TCPRST "middlebox interference") and the
 // sender resends the data on the others. On a lone subflow that may still fall back, MP_FAIL
 // goes out on ACKs with the failed mapping's DSN, everything the subflow carries is discarded
@@ -29,6 +31,7 @@ inline void Connection::OnChecksumFailure(Timestamp now, Subflow& s, const RxMap
   if (s.kind == SubflowKind::kInitial && FallbackPossible()) {
     // RFC 8684 §3.7: a lone subflow falls back with an infinite mapping rather than reset.
     rx_fail_dsn_ = m.dsn;
+    rx_fail_discarded_ = 0;
     rx_fail_deadline_ = now + MpFailTimeout();
     s.engine.RequestPureAck();
     DrainAfterMpFail(now, s);
@@ -92,55 +95,86 @@ inline void Connection::MaybeStartInfiniteMapping(Timestamp now) {
 }
 
 // Receiver: consumes what the subflow holds until the infinite mapping's start, then falls
-// back there. Returns once it has nothing more to do with the bytes at hand.
+// back there. The peer's mappings still describe the bytes before it (the failed one and those
+// sent after it): they are walked to learn where its stream stands. A peer may also fall back
+// without sending the infinite mapping option at all (Linux 6.18 does: after answering our
+// MP_FAIL its data simply carries no DSS); on a lone subflow its bytes continue its data
+// stream linearly, so unmapped data right after its last mapping is taken as an infinite
+// mapping there.
 inline void Connection::DrainAfterMpFail(Timestamp now, Subflow& s) {
-  for (int guard = 0; guard < 64 && rx_fail_dsn_; ++guard) {
+  for (int guard = 0; guard < 1024 && rx_fail_dsn_; ++guard) {
     const SeqNum32 r = s.engine.read_seq();
-    if (!rx_infinite_ || r < rx_infinite_->ssn) {
-      // Before the infinite mapping (or with none yet): the failed bytes and whatever the
-      // peer sent after them under its old mappings. The subflow acknowledged them, so the
-      // peer's TCP does not resend them; the infinite mapping says where the stream resumes.
-      size_t n = s.engine.readable();
-      if (rx_infinite_) n = std::min<size_t>(n, static_cast<size_t>(rx_infinite_->ssn - r));
-      if (n == 0) return;
-      s.engine.Consume(n);
-      continue;
+    if (rx_infinite_ && r == rx_infinite_->ssn) {
+      if (rx_infinite_->dsn > rcv_data_nxt_) {
+        // The peer resumes past what we delivered: it will not resend the failed bytes.
+        ++mib_.infinite_map_gap;
+        GiveUpAfterMpFail(now);
+        return;
+      }
+      if (rx_infinite_->dsn < rcv_data_nxt_) {
+        // It resends bytes we already have: skip them.
+        const uint64_t dup = rcv_data_nxt_ - rx_infinite_->dsn;
+        const size_t n = static_cast<size_t>(std::min<uint64_t>(dup, s.engine.readable()));
+        if (n == 0) break;
+        s.engine.Consume(n);
+        rx_infinite_->ssn = rx_infinite_->ssn + static_cast<uint32_t>(n);
+        rx_infinite_->dsn += n;
+        continue;
+      }
+      // Subflow byte r is DSN rcv_data_nxt_: the stream is whole again, as plain TCP.
+      rx_fail_dsn_.reset();
+      rx_infinite_.reset();
+      rx_fail_resume_.reset();
+      s.mp_fail_tx.reset();
+      s.rx.clear();
+      EnterFallback(now);
+      DrainSubflow(now, s);
+      return;
     }
-    if (r != rx_infinite_->ssn) {
+    if (rx_infinite_ && r > rx_infinite_->ssn) {
       // Our read position passed the mapping's start: those bytes were discarded.
       GiveUpAfterMpFail(now);
       return;
     }
-    if (rx_infinite_->dsn > rcv_data_nxt_) {
-      // The peer resumes past what we delivered: it will not resend the failed bytes.
-      ++mib_.infinite_map_gap;
-      GiveUpAfterMpFail(now);
-      return;
-    }
-    if (rx_infinite_->dsn < rcv_data_nxt_) {
-      // It resends bytes we already have: skip them.
-      const uint64_t dup = rcv_data_nxt_ - rx_infinite_->dsn;
-      const size_t n = static_cast<size_t>(std::min<uint64_t>(dup, s.engine.readable()));
-      if (n == 0) return;
+    const size_t avail = s.engine.readable();
+    if (avail == 0) break;
+    // Up to the infinite mapping's start at most (when it is known).
+    const size_t limit =
+        rx_infinite_ ? std::min<size_t>(avail, static_cast<size_t>(rx_infinite_->ssn - r)) : avail;
+    if (const RxMapping* m = s.rx.Find(r)) {
+      // Mapped bytes from before the peer fell back: discarded, its stream position noted.
+      const size_t n = std::min<size_t>(limit, static_cast<size_t>(m->ssn_end() - r));
       s.engine.Consume(n);
-      rx_infinite_->ssn = rx_infinite_->ssn + static_cast<uint32_t>(n);
-      rx_infinite_->dsn += n;
+      rx_fail_discarded_ += n;
+      rx_fail_resume_ = InfiniteMapping{r + static_cast<uint32_t>(n),
+                                        m->dsn + static_cast<uint32_t>(r - m->ssn) + n};
       continue;
     }
-    // Subflow byte r is DSN rcv_data_nxt_: the stream is whole again, as plain TCP.
-    rx_fail_dsn_.reset();
-    rx_infinite_.reset();
-    s.mp_fail_tx.reset();
-    EnterFallback(now);
-    DrainSubflow(now, s);
+    if (rx_infinite_) {
+      // Unmapped bytes before the announced start (cannot be placed): discarded.
+      s.engine.Consume(limit);
+      rx_fail_discarded_ += limit;
+      continue;
+    }
+    if (rx_fail_resume_ && rx_fail_resume_->ssn == r) {
+      // Unmapped data right where the peer's mappings ended: it fell back without the
+      // option; its stream continues linearly from there.
+      ++mib_.infinite_map_rx;
+      rx_infinite_ = rx_fail_resume_;
+      continue;
+    }
+    // Unmapped data we cannot place in the peer's stream.
+    GiveUpAfterMpFail(now);
     return;
   }
+  s.rx.PruneBefore(s.engine.read_seq());
 }
 
 // The stream cannot be made whole: reset rather than deliver it with a hole.
 inline void Connection::GiveUpAfterMpFail(Timestamp now) {
   rx_fail_dsn_.reset();
   rx_infinite_.reset();
+  rx_fail_resume_.reset();
   ResetConnection(now, CloseReason::kProtocolError, /*fastclose=*/false);
 }
 

@@ -133,6 +133,19 @@ TEST(ConnectionFailTest, InfiniteMappingPastTheFailureIsAResetNotAHole) {
   EXPECT_TRUE(rst);
 }
 
+TEST(ConnectionFailTest, UnmappedDataAfterTheLastMappingIsAnImplicitInfiniteMapping) {
+  Server s;
+  FailSecondMapping(s);
+  // Linux 6.18 answers MP_FAIL by falling back without the option: its next data carries no
+  // DSS, at subflow byte 3001, which its stream maps to DSN offset 3000 (right after its last
+  // mapping). Past what we delivered: a reset, not a hole.
+  s.SendPlain(Ms(150), 3001, 3000, 1000);
+  EXPECT_EQ(s.c->mib().infinite_map_rx, 1u);
+  EXPECT_EQ(s.c->mib().infinite_map_gap, 1u);
+  EXPECT_TRUE(s.c->closed());
+  EXPECT_EQ(s.c->readable(), 0u);
+}
+
 TEST(ConnectionFailTest, NoAnswerToMpFailEndsTheConnection) {
   Server s;
   FailSecondMapping(s);

@@ -483,10 +483,9 @@ inline void Connection::AddRxMapping(Timestamp now, Subflow& s, Dsn64 dsn, uint3
   // RFC 8684 §3.3.3: a DATA_FIN takes one octet of the data-level length; a DATA_FIN alone
   // has length 1 and subflow sequence number 0.
   const uint32_t data_len = wire_len - (data_fin ? 1u : 0u);
-  // After our MP_FAIL, the peer's old mappings (its DATA_FIN's included) describe bytes we
-  // discard; the infinite mapping replaces them all (connection_fail.h).
-  if (rx_fail_dsn_) return;
-  if (data_fin) {
+  // After our MP_FAIL the peer's mappings only describe bytes we discard (connection_fail.h
+  // walks them to learn where its stream stands); its DATA_FIN comes again as a FIN.
+  if (data_fin && !rx_fail_dsn_) {
     const Dsn64 fin_dsn = dsn + data_len;
     if (!remote_data_fin_dsn_ || *remote_data_fin_dsn_ != fin_dsn) remote_data_fin_dsn_ = fin_dsn;
   }

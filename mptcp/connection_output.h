@@ -113,8 +113,10 @@ inline WindowAdvert Connection::PlanWindow(Subflow& s, const tcp::Transmission& 
     WindowInputs in;
     in.rcv_nxt = rcv_data_nxt_;
     in.edge = std::max(rcv_wnd_edge_, rcv_data_nxt_);
-    in.buffer_edge = read_upto + config_.recv_buffer;
-    in.hard_edge = read_upto + recv_buffer_.capacity();
+    // After our MP_FAIL, bytes discarded count as read (connection_fail.h).
+    const uint64_t discarded = rx_fail_dsn_ ? rx_fail_discarded_ : 0;
+    in.buffer_edge = read_upto + discarded + config_.recv_buffer;
+    in.hard_edge = read_upto + discarded + recv_buffer_.capacity();
     in.scale = syn ? 0 : s.engine.rcv_wscale();  // RFC 7323 §2.2: a SYN's window is not scaled
     in.max_window = uint64_t{0xffff} << in.scale;
     in.peer_keeps = syn ? 0 : s.engine.WindowPeerKeeps(tx);
