@@ -95,11 +95,28 @@ inline Disposition Connection::AcceptJoin(Timestamp now, const FourTuple& tuple,
     ++mib_.mp_join_rejected;
     return Disposition::Dropped("join refused: connection not joinable");
   }
-  if (subflows_.size() >= config_.max_subflows) {
-    ++mib_.mp_join_rejected;
-    return Disposition::Dropped("join refused: subflow limit");
-  }
   if (FindSubflow(tuple) != nullptr) return Disposition::Dropped("join on a tuple in use");
+  if (subflows_.size() >= config_.max_subflows) {
+    // RFC 7430 §2.2, a flood of SYN+MP_JOIN with a guessed or sniffed token: the joins still
+    // in their handshake are a SYN queue, bounded by the subflow limit. Its oldest entry makes
+    // room for the new one (silently: the spoofed source gets nothing), so a flood never
+    // locks legitimate joins out for the minute half-open joins would otherwise live.
+    Subflow* oldest = nullptr;
+    for (auto& sp : subflows_) {
+      if (sp->kind == SubflowKind::kJoin && !sp->initiator &&
+          sp->engine.state() == tcp::TcpState::kSynReceived) {
+        oldest = sp.get();
+        break;
+      }
+    }
+    if (oldest == nullptr) {
+      ++mib_.mp_join_rejected;
+      return Disposition::Dropped("join refused: subflow limit");
+    }
+    ++mib_.mp_join_syn_evicted;
+    oldest->engine.Forget();
+    SweepSubflows(now);
+  }
   Subflow& s = AddSubflow(SubflowKind::kJoin, false, tuple, now);
   s.remote_nonce = join.sender_nonce;
   s.remote_id = join.address_id;
