@@ -472,18 +472,29 @@ class Connection {
   Dsn64 rcv_wnd_edge_ = 0;
   std::optional<Dsn64> remote_data_fin_dsn_;
 
-  // MP_FAIL (connection_fail.h). Receiving: we sent MP_FAIL for rx_fail_dsn_ and discard the
-  // subflow's bytes until the peer's infinite mapping (rx_infinite_) says where to resume.
-  std::optional<Dsn64> rx_fail_dsn_;
-  uint64_t rx_fail_discarded_ = 0;  // bytes discarded since: still open in our window
-  Timestamp rx_fail_deadline_;
-  std::optional<InfiniteMapping> rx_infinite_;
-  std::optional<InfiniteMapping> rx_fail_resume_;  // where the peer's last mapping ended
-  // Sending: the peer sent MP_FAIL; our infinite mapping is due once the subflow is drained
-  // (after tx_fail_settle_), then kept on its first byte until that is acknowledged.
-  bool tx_fail_ = false;
-  Timestamp tx_fail_settle_;
-  std::optional<InfiniteMapping> tx_infinite_;
+  // MP_FAIL (connection_fail.h): allocated on the first checksum failure or MP_FAIL, so that
+  // the idle connections that never see one do not carry it.
+  struct MpFailState {
+    // Receiving: we sent MP_FAIL for rx_dsn and discard the subflow's bytes until the peer's
+    // infinite mapping (rx_infinite) says where to resume.
+    std::optional<Dsn64> rx_dsn;
+    uint64_t rx_discarded = 0;  // bytes discarded since: still open in our window
+    Timestamp rx_deadline;
+    std::optional<InfiniteMapping> rx_infinite;
+    std::optional<InfiniteMapping> rx_resume;  // where the peer's last mapping ended
+    // Sending: the peer sent MP_FAIL; our infinite mapping is due once the subflow is drained
+    // (after tx_settle), then kept on its first byte until that is acknowledged.
+    bool tx_pending = false;
+    Timestamp tx_settle;
+    std::optional<InfiniteMapping> tx_infinite;
+  };
+  std::unique_ptr<MpFailState> fail_;
+  MpFailState& Fail() {
+    if (fail_ == nullptr) fail_ = std::make_unique<MpFailState>();
+    return *fail_;
+  }
+  bool rx_failing() const { return fail_ != nullptr && fail_->rx_dsn.has_value(); }
+  bool tx_failing() const { return fail_ != nullptr && fail_->tx_pending; }
 
   // Signals.
   std::vector<PendingAddAddr> add_addr_;
@@ -717,6 +728,7 @@ inline size_t Connection::StateBytes() const {
   n += add_addr_.capacity() * sizeof(PendingAddAddr) + remove_addr_.capacity() +
        remote_addrs_.capacity() * sizeof(RemoteAddr);
   n += reinject_.allocated_bytes() + events_.allocated_bytes() + coupling_.allocated_bytes();
+  if (fail_ != nullptr) n += sizeof(MpFailState);
   return n;
 }
 

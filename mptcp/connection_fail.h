@@ -30,9 +30,9 @@ inline void Connection::OnChecksumFailure(Timestamp now, Subflow& s, const RxMap
   s.mp_fail_tx = m.dsn;
   if (s.kind == SubflowKind::kInitial && FallbackPossible()) {
     // RFC 8684 §3.7: a lone subflow falls back with an infinite mapping rather than reset.
-    rx_fail_dsn_ = m.dsn;
-    rx_fail_discarded_ = 0;
-    rx_fail_deadline_ = now + MpFailTimeout();
+    Fail().rx_dsn = m.dsn;
+    fail_->rx_discarded = 0;
+    fail_->rx_deadline = now + MpFailTimeout();
     s.engine.RequestPureAck();
     DrainAfterMpFail(now, s);
     return;
@@ -51,11 +51,11 @@ inline void Connection::OnChecksumFailure(Timestamp now, Subflow& s, const RxMap
 // The peer's MP_FAIL for data we sent (RFC 8684 §3.7).
 inline void Connection::OnMpFail(Timestamp now, Subflow& s, Dsn64 dsn) {
   ++mib_.mp_fail_rx;
-  if (rx_fail_dsn_) return;  // the peer's answer to our own MP_FAIL (Linux echoes one)
-  if (tx_fail_ || !s.alive()) return;  // already answering, or the RST that carried it
+  if (rx_failing()) return;  // the peer's answer to our own MP_FAIL (Linux echoes one)
+  if (tx_failing() || !s.alive()) return;  // already answering, or the RST that carried it
   if (s.kind == SubflowKind::kInitial && FallbackPossible()) {
-    tx_fail_ = true;
-    tx_fail_settle_ = Timestamp::Never();
+    Fail().tx_pending = true;
+    fail_->tx_settle = Timestamp::Never();
     s.mp_fail_tx = dsn;  // the echo
     s.engine.RequestPureAck();
     MaybeStartInfiniteMapping(now);
@@ -68,7 +68,7 @@ inline void Connection::OnMpFail(Timestamp now, Subflow& s, Dsn64 dsn) {
 // mapping from the peer's DATA_ACK. The DATA_ACK gets one round trip to catch up with the
 // subflow's ACKs (a receiver may send them before moving the data up).
 inline void Connection::MaybeStartInfiniteMapping(Timestamp now) {
-  if (!tx_fail_ || closed()) return;
+  if (!tx_failing() || closed()) return;
   Subflow* s = nullptr;
   for (auto& sp : subflows_) {
     if (sp->kind == SubflowKind::kInitial && sp->alive()) s = sp.get();
@@ -77,15 +77,15 @@ inline void Connection::MaybeStartInfiniteMapping(Timestamp now) {
   if (s->engine.snd_una() != s->engine.write_seq()) return;  // mapped bytes still in flight
   const Dsn64 handed = std::min(snd_data_nxt_, data_una_ + send_buffer_.size());
   if (data_una_ < handed) {
-    if (tx_fail_settle_ == Timestamp::Never()) {
-      tx_fail_settle_ = now + std::max(s->engine.rtt().srtt(), Duration::Millis(10));
+    if (fail_->tx_settle == Timestamp::Never()) {
+      fail_->tx_settle = now + std::max(s->engine.rtt().srtt(), Duration::Millis(10));
     }
-    if (now < tx_fail_settle_) return;
+    if (now < fail_->tx_settle) return;
   }
   // RFC 8684 §3.7: the infinite mapping (data-level length 0) maps subflow byte ssn to DSN
   // data_una_ and every later byte linearly; from here on the subflow is plain TCP.
-  tx_fail_ = false;
-  tx_infinite_ = InfiniteMapping{s->engine.write_seq(), data_una_};
+  fail_->tx_pending = false;
+  fail_->tx_infinite = InfiniteMapping{s->engine.write_seq(), data_una_};
   ++mib_.infinite_map_tx;
   EnterFallback(now);
   snd_data_nxt_ = data_una_;  // resend from the peer's DATA_ACK (EnterFallback kept the FIN)
@@ -102,36 +102,37 @@ inline void Connection::MaybeStartInfiniteMapping(Timestamp now) {
 // stream linearly, so unmapped data right after its last mapping is taken as an infinite
 // mapping there.
 inline void Connection::DrainAfterMpFail(Timestamp now, Subflow& s) {
-  for (int guard = 0; guard < 1024 && rx_fail_dsn_; ++guard) {
+  for (int guard = 0; guard < 1024 && rx_failing(); ++guard) {
+    MpFailState& f = *fail_;
     const SeqNum32 r = s.engine.read_seq();
-    if (rx_infinite_ && r == rx_infinite_->ssn) {
-      if (rx_infinite_->dsn > rcv_data_nxt_) {
+    if (f.rx_infinite && r == f.rx_infinite->ssn) {
+      if (f.rx_infinite->dsn > rcv_data_nxt_) {
         // The peer resumes past what we delivered: it will not resend the failed bytes.
         ++mib_.infinite_map_gap;
         GiveUpAfterMpFail(now);
         return;
       }
-      if (rx_infinite_->dsn < rcv_data_nxt_) {
+      if (f.rx_infinite->dsn < rcv_data_nxt_) {
         // It resends bytes we already have: skip them.
-        const uint64_t dup = rcv_data_nxt_ - rx_infinite_->dsn;
+        const uint64_t dup = rcv_data_nxt_ - f.rx_infinite->dsn;
         const size_t n = static_cast<size_t>(std::min<uint64_t>(dup, s.engine.readable()));
         if (n == 0) break;
         s.engine.Consume(n);
-        rx_infinite_->ssn = rx_infinite_->ssn + static_cast<uint32_t>(n);
-        rx_infinite_->dsn += n;
+        f.rx_infinite->ssn = f.rx_infinite->ssn + static_cast<uint32_t>(n);
+        f.rx_infinite->dsn += n;
         continue;
       }
       // Subflow byte r is DSN rcv_data_nxt_: the stream is whole again, as plain TCP.
-      rx_fail_dsn_.reset();
-      rx_infinite_.reset();
-      rx_fail_resume_.reset();
+      f.rx_dsn.reset();
+      f.rx_infinite.reset();
+      f.rx_resume.reset();
       s.mp_fail_tx.reset();
       s.rx.clear();
       EnterFallback(now);
       DrainSubflow(now, s);
       return;
     }
-    if (rx_infinite_ && r > rx_infinite_->ssn) {
+    if (f.rx_infinite && r > f.rx_infinite->ssn) {
       // Our read position passed the mapping's start: those bytes were discarded.
       GiveUpAfterMpFail(now);
       return;
@@ -140,27 +141,27 @@ inline void Connection::DrainAfterMpFail(Timestamp now, Subflow& s) {
     if (avail == 0) break;
     // Up to the infinite mapping's start at most (when it is known).
     const size_t limit =
-        rx_infinite_ ? std::min<size_t>(avail, static_cast<size_t>(rx_infinite_->ssn - r)) : avail;
+        f.rx_infinite ? std::min<size_t>(avail, static_cast<size_t>(f.rx_infinite->ssn - r)) : avail;
     if (const RxMapping* m = s.rx.Find(r)) {
       // Mapped bytes from before the peer fell back: discarded, its stream position noted.
       const size_t n = std::min<size_t>(limit, static_cast<size_t>(m->ssn_end() - r));
       s.engine.Consume(n);
-      rx_fail_discarded_ += n;
-      rx_fail_resume_ = InfiniteMapping{r + static_cast<uint32_t>(n),
+      f.rx_discarded += n;
+      f.rx_resume = InfiniteMapping{r + static_cast<uint32_t>(n),
                                         m->dsn + static_cast<uint32_t>(r - m->ssn) + n};
       continue;
     }
-    if (rx_infinite_) {
+    if (f.rx_infinite) {
       // Unmapped bytes before the announced start (cannot be placed): discarded.
       s.engine.Consume(limit);
-      rx_fail_discarded_ += limit;
+      f.rx_discarded += limit;
       continue;
     }
-    if (rx_fail_resume_ && rx_fail_resume_->ssn == r) {
+    if (f.rx_resume && f.rx_resume->ssn == r) {
       // Unmapped data right where the peer's mappings ended: it fell back without the
       // option; its stream continues linearly from there.
       ++mib_.infinite_map_rx;
-      rx_infinite_ = rx_fail_resume_;
+      f.rx_infinite = f.rx_resume;
       continue;
     }
     // Unmapped data we cannot place in the peer's stream.
@@ -172,9 +173,11 @@ inline void Connection::DrainAfterMpFail(Timestamp now, Subflow& s) {
 
 // The stream cannot be made whole: reset rather than deliver it with a hole.
 inline void Connection::GiveUpAfterMpFail(Timestamp now) {
-  rx_fail_dsn_.reset();
-  rx_infinite_.reset();
-  rx_fail_resume_.reset();
+  if (fail_ != nullptr) {
+    fail_->rx_dsn.reset();
+    fail_->rx_infinite.reset();
+    fail_->rx_resume.reset();
+  }
   ResetConnection(now, CloseReason::kProtocolError, /*fastclose=*/false);
 }
 
@@ -187,7 +190,7 @@ inline Duration Connection::MpFailTimeout() const {
 }
 
 inline void Connection::OnMpFailTimeout(Timestamp now) {
-  if (rx_fail_dsn_ && now >= rx_fail_deadline_) {
+  if (rx_failing() && now >= fail_->rx_deadline) {
     ++mib_.mp_fail_timeout;
     GiveUpAfterMpFail(now);
   }
@@ -197,8 +200,8 @@ inline void Connection::OnMpFailTimeout(Timestamp now) {
 // The next time MP_FAIL handling must run without input (a Never() when none).
 inline Timestamp Connection::MpFailTimer() const {
   Timestamp t = Timestamp::Never();
-  if (rx_fail_dsn_) t = rx_fail_deadline_;
-  if (tx_fail_) t = Earliest(t, tx_fail_settle_);
+  if (rx_failing()) t = fail_->rx_deadline;
+  if (tx_failing()) t = Earliest(t, fail_->tx_settle);
   return t;
 }
 
@@ -208,19 +211,19 @@ inline Timestamp Connection::MpFailTimer() const {
 // an ACK before, would not fit beside timestamps). Nothing once that byte is acknowledged.
 inline size_t Connection::BuildInfiniteMappingOptions(Subflow& s, const tcp::Transmission& tx,
                                                       OutOptions& out) {
-  if (!tx_infinite_ || s.kind != SubflowKind::kInitial) return 0;
-  if (!(s.engine.snd_una() <= tx_infinite_->ssn)) {
-    tx_infinite_.reset();  // acknowledged: the peer has it
+  if (fail_ == nullptr || !fail_->tx_infinite || s.kind != SubflowKind::kInitial) return 0;
+  if (!(s.engine.snd_una() <= fail_->tx_infinite->ssn)) {
+    fail_->tx_infinite.reset();  // acknowledged: the peer has it
     s.mp_fail_tx.reset();
     return 0;
   }
   if (tx.kind == tcp::TxKind::kRst || tx.kind == tcp::TxKind::kSyn ||
-      tx.kind == tcp::TxKind::kSynAck || tx.payload_len == 0 || tx.seq != tx_infinite_->ssn) {
+      tx.kind == tcp::TxKind::kSynAck || tx.payload_len == 0 || tx.seq != fail_->tx_infinite->ssn) {
     return 0;
   }
   wire::Dss dss;
   wire::DssMapping m;
-  m.dsn = tx_infinite_->dsn;
+  m.dsn = fail_->tx_infinite->dsn;
   m.dsn_is_64bit = true;
   m.subflow_seq = s.RelativeTxSsn(tx.seq);
   m.data_len = 0;

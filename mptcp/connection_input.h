@@ -355,7 +355,7 @@ inline std::optional<wire::TcpRepr> Connection::TrimBeyondWindow(const Subflow& 
   }
   // After our MP_FAIL everything is taken and discarded: the peer's infinite mapping comes on
   // a data segment, which a closed data-level window must not hold back.
-  if (rx_fail_dsn_) return std::nullopt;
+  if (rx_failing()) return std::nullopt;
   SeqNum32 m_ssn;
   Dsn64 m_dsn;
   uint32_t m_len;
@@ -482,10 +482,10 @@ inline void Connection::OnDss(Timestamp now, Subflow& s, const wire::TcpRepr& se
     if (m.data_len == 0) {
       // RFC 8684 §3.3.1 / §3.7: an infinite mapping: the peer fell back.
       ++mib_.infinite_map_rx;
-      if (rx_fail_dsn_) {
+      if (rx_failing()) {
         // The answer to our MP_FAIL: the stream resumes at this subflow byte
         // (DrainAfterMpFail).
-        rx_infinite_ = InfiniteMapping{s.AbsoluteRxSsn(m.subflow_seq), dsn};
+        fail_->rx_infinite = InfiniteMapping{s.AbsoluteRxSsn(m.subflow_seq), dsn};
         return;
       }
       if (FallbackPossible()) EnterFallback(now);
@@ -502,7 +502,7 @@ inline void Connection::AddRxMapping(Timestamp now, Subflow& s, Dsn64 dsn, uint3
   const uint32_t data_len = wire_len - (data_fin ? 1u : 0u);
   // After our MP_FAIL the peer's mappings only describe bytes we discard (connection_fail.h
   // walks them to learn where its stream stands); its DATA_FIN comes again as a FIN.
-  if (data_fin && !rx_fail_dsn_) {
+  if (data_fin && !rx_failing()) {
     const Dsn64 fin_dsn = dsn + data_len;
     if (!remote_data_fin_dsn_ || *remote_data_fin_dsn_ != fin_dsn) remote_data_fin_dsn_ = fin_dsn;
   }
@@ -644,7 +644,7 @@ inline void Connection::DrainSubflow(Timestamp now, Subflow& s) {
     return;
   }
   if (!remote_key_) return;
-  if (rx_fail_dsn_) {
+  if (rx_failing()) {
     DrainAfterMpFail(now, s);
     return;
   }

@@ -114,7 +114,7 @@ inline WindowAdvert Connection::PlanWindow(Subflow& s, const tcp::Transmission& 
     in.rcv_nxt = rcv_data_nxt_;
     in.edge = std::max(rcv_wnd_edge_, rcv_data_nxt_);
     // After our MP_FAIL, bytes discarded count as read (connection_fail.h).
-    const uint64_t discarded = rx_fail_dsn_ ? rx_fail_discarded_ : 0;
+    const uint64_t discarded = rx_failing() ? fail_->rx_discarded : 0;
     in.buffer_edge = read_upto + discarded + config_.recv_buffer;
     in.hard_edge = read_upto + discarded + recv_buffer_.capacity();
     in.scale = syn ? 0 : s.engine.rcv_wscale();  // RFC 7323 §2.2: a SYN's window is not scaled
@@ -131,7 +131,7 @@ inline WindowAdvert Connection::PlanWindow(Subflow& s, const tcp::Transmission& 
 
 inline bool Connection::CanSchedule() const {
   if (closed() || !established_) return false;
-  if (tx_fail_) return false;  // the infinite mapping comes first (connection_fail.h)
+  if (tx_failing()) return false;  // the infinite mapping comes first (connection_fail.h)
   if (mptcp() && !remote_key_) return false;
   return true;
 }
@@ -613,7 +613,7 @@ inline void Connection::AfterEmit(Timestamp now, Subflow& s, const OutOptions& o
     ++mib_.mp_fail_tx;  // per option sent, as Linux counts MPFailTx
     // Our echo of the peer's MP_FAIL goes once; our own MP_FAIL rides on every ACK until the
     // infinite mapping comes (connection_fail.h).
-    if (!rx_fail_dsn_) s.mp_fail_tx.reset();
+    if (!rx_failing()) s.mp_fail_tx.reset();
   }
   if (out.mp_prio) {
     s.send_mp_prio = false;
@@ -778,7 +778,7 @@ inline bool Connection::DataTimerNeeded() const {
   if (closed() || !mptcp() || !established_ || !remote_key_) return false;
   // Waiting to answer MP_FAIL, or discarding until the peer's answer: reinjecting now would
   // end the single-path stream the infinite mapping needs.
-  if (tx_fail_ || rx_fail_dsn_) return false;
+  if (tx_failing() || rx_failing()) return false;
   if (snd_data_nxt_ > data_una_ || (data_fin_dsn_ && !DataFinAcked())) return true;
   return data_una_ + send_buffer_.size() > snd_data_nxt_ && snd_data_nxt_ >= data_wnd_end_;
 }
@@ -793,7 +793,7 @@ inline Duration Connection::DataRto() const {
 }
 
 inline size_t Connection::OptionReserve() const {
-  return mptcp() || tx_infinite_ ? kDssReserve : 0;
+  return mptcp() || (fail_ != nullptr && fail_->tx_infinite) ? kDssReserve : 0;
 }
 
 inline bool Connection::HasOutput() const {
