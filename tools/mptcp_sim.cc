@@ -41,6 +41,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/numbers.h"
 #include "conformance/cc_scenarios.h"
 #include "mptcp/cc/controller.h"
@@ -86,7 +87,9 @@ ABSL_FLAG(std::optional<std::string>, shard, std::nullopt,
           "whose index k in seed-major order has k mod N = I - 1");
 ABSL_FLAG(std::optional<std::string>, jsonl, std::nullopt,
           "with --suite: write the JSON lines to this file instead of stdout");
-ABSL_FLAG(bool, check, false, "check the scenario, print what it describes, and exit");
+ABSL_FLAG(bool, check, false,
+          "check the scenario, print what it describes, and exit (with --suite: check the "
+          "sweep's flags and print its number of runs)");
 ABSL_FLAG(bool, quiet, false, "no progress on stderr");
 ABSL_FLAG(bool, print_demo, false, "print the built-in demo scenario (JSON) and exit");
 
@@ -285,6 +288,17 @@ int RunSuiteSweep(const std::string& suite_name, bool quiet) {
     const absl::StatusOr<Shard> s = ParseShard(*shard);
     if (!s.ok()) return Usage(std::string(s.status().message()));
     o.shard = *s;
+  }
+  if (absl::GetFlag(FLAGS_check)) {
+    const uint64_t total = o.cases.size() * o.seeds.size();
+    std::printf("%s: %zu cases, seeds %llu-%llu: %llu runs; shard %d/%d: %llu runs\n",
+                SuiteName(o.suite), o.cases.size(),
+                static_cast<unsigned long long>(o.seeds.first),
+                static_cast<unsigned long long>(o.seeds.last),
+                static_cast<unsigned long long>(total), o.shard.index, o.shard.count,
+                static_cast<unsigned long long>(ShardSize(total, o.shard)));
+    std::printf("cases: %s\n", absl::StrJoin(o.cases, ",").c_str());
+    return 0;
   }
   std::FILE* out = stdout;
   const std::optional<std::string> jsonl = absl::GetFlag(FLAGS_jsonl);

@@ -45,7 +45,7 @@
 namespace mptcp::tools {
 
 // Bounds a sweep so that a typo cannot start a week of work in one process.
-inline constexpr uint64_t kMaxSweepSeeds = 10'000'000;
+inline constexpr uint64_t kMaxSweepSeeds = 1'000'000;
 inline constexpr int kMaxShards = 1'000'000;
 
 // An inclusive range of seeds: "A-B", or "N" for one.
@@ -171,6 +171,13 @@ inline std::vector<SweepItem> ShardItems(const std::vector<std::string>& cases, 
     if (seed == seeds.last) break;  // not seed <= last: last may be the largest uint64_t
   }
   return v;
+}
+
+// How many of `total` pairs shard `shard` runs, without listing them.
+inline uint64_t ShardSize(uint64_t total, Shard shard) {
+  const uint64_t skip = static_cast<uint64_t>(shard.index - 1);
+  const uint64_t n = static_cast<uint64_t>(shard.count);
+  return total > skip ? (total - skip + n - 1) / n : 0;
 }
 
 // The command that reruns one run, from the repository's root after a build of mptcp_sim.

@@ -35,7 +35,7 @@ TEST(SweepTest, ParsesSeedRanges) {
 
 TEST(SweepTest, RejectsBadSeedRanges) {
   for (const char* bad : {"", "3-1", "a-b", "1-", "-5", "1-2-3", "+1-2", "1-+2", "1.5-2",
-                          "0-99999999999", "99999999999999999999999-1"}) {
+                          "0-1000000", "99999999999999999999999-1"}) {
     const absl::StatusOr<SeedRange> r = ParseSeedRange(bad);
     EXPECT_FALSE(r.ok()) << "\"" << bad << "\"";
     EXPECT_TRUE(absl::StartsWith(r.status().message(), "--seeds: ")) << r.status();
@@ -82,6 +82,11 @@ TEST(SweepTest, ShardsPartitionTheSweep) {
         }
       }
       EXPECT_EQ(total, cases.size() * seeds.size()) << n << " shards";
+      for (int i = 1; i <= n; ++i) {
+        EXPECT_EQ(ShardSize(cases.size() * seeds.size(), Shard{i, n}),
+                  ShardItems(cases, seeds, Shard{i, n}).size())
+            << "shard " << i << " of " << n;
+      }
       for (uint64_t seed = seeds.first; seed <= seeds.last; ++seed) {
         for (const std::string& c : cases) {
           EXPECT_TRUE(owner.contains({c, seed})) << c << " seed " << seed << ", " << n
