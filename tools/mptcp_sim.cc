@@ -105,9 +105,10 @@ bool PreprocessArgs(int argc, char** argv, std::vector<std::string>& storage,
                     ScenarioOverrides& o, std::string& error) {
   static const char* const kKnown[] = {
       "scenario", "seed", "duration", "csv", "svg", "pcap", "app", "baseline", "cc",
-      "fairness", "nofairness", "suite", "case", "seeds", "shard", "jsonl", "check", "nocheck", "quiet", "noquiet", "print_demo",
-      "noprint_demo", "help", "helpfull", "helpshort", "helppackage", "version",
-      "only_check_args", "flagfile", "fromenv", "tryfromenv", "undefok"};
+      "fairness", "nofairness", "suite", "case", "seeds", "shard", "jsonl", "check", "nocheck",
+      "quiet", "noquiet", "print_demo", "noprint_demo", "help", "helpfull", "helpshort",
+      "helppackage", "version", "only_check_args", "flagfile", "fromenv", "tryfromenv",
+      "undefok"};
   std::vector<std::string> out;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];

@@ -263,7 +263,8 @@ TEST_F(MptcpSimTest, SweepFlagsExitTwo) {
   const std::pair<const char*, const char*> cases[] = {
       {"--suite=tcp --seeds=1-2",
        "mptcp_sim: --suite: unknown suite \"tcp\" (expected simult_flows or link_failure)\n"},
-      {"--suite=simult_flows", "mptcp_sim: --suite needs --seeds=A-B (or --seed=N to replay one)\n"},
+      {"--suite=simult_flows",
+       "mptcp_sim: --suite needs --seeds=A-B (or --seed=N to replay one)\n"},
       {"--suite=link_failure --seeds=5-1",
        "mptcp_sim: --seeds: \"5-1\": the first seed is after the last (expected A-B, e.g. "
        "1-1000, or N)\n"},

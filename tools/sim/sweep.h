@@ -257,7 +257,9 @@ inline absl::StatusOr<SweepRecord> RunSweepItem(Suite suite, const SweepItem& it
     rec.longest_stall_s = std::max(r.longest_client_stall, r.longest_server_stall).seconds();
   } else {
     const cf::FailureCase* c = cf::FindFailureCase(item.case_id);
-    if (c == nullptr) return absl::NotFoundError(absl::StrCat("no link_failure case ", item.case_id));
+    if (c == nullptr) {
+      return absl::NotFoundError(absl::StrCat("no link_failure case ", item.case_id));
+    }
     const cf::FailureRun run = cf::RunFailureCase(*c, cf::FailureConfig(*c, item.seed), item.seed);
     const cf::FailureJudgement j = cf::JudgeFailureRun(*c, run);
     rec.ok = j.ok();

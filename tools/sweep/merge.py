@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Merges the JSON-line shards of an mptcp_sim seed sweep into runs.csv, summary.txt, summary.svg.
 
-    merge.py --out DIR [--seeds A-B [--cases NAME,...]] [--wall-s S] [--cpu-s S] [--command TEXT] SHARD.jsonl...
+    merge.py --out DIR [--seeds A-B [--cases NAME,...]] [--wall-s S] [--cpu-s S]
+             [--command TEXT] SHARD.jsonl...
 
 runs.csv has one row per run (sorted by suite, case and seed). summary.txt has, per case, the
 runs, the runs that broke an invariant, the runs over their limit, and min / median / p99 / max
@@ -10,9 +11,10 @@ command of every failing run and of runs over the limit. summary.svg plots, per 
 of the measure as a fraction of its limit, and the CDF of the longest receive stall.
 
 With --seeds, every case found (with --cases, exactly those cases) must have every seed of A-B
-exactly once: a lost or repeated shard is an error. Output depends only on the input lines (apart from the wall and CPU figures
-given on the command line), so the same sweep merges to the same files. Standard library only.
-Exit status: 0 when merged, 1 when a run broke an invariant, 2 for bad input.
+exactly once: a lost or repeated shard is an error. The output depends only on the input lines
+(apart from the wall and CPU figures given on the command line), so the same sweep merges to
+the same files. It takes about a second for 15,000 runs, so it shows no progress. Standard
+library only. Exit status: 0 when merged, 1 when a run broke an invariant, 2 for bad input.
 """
 
 import argparse
@@ -194,7 +196,7 @@ def esc(text):
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def cdf_points(values, limit=400):
+def cdf_points(values, limit=150):
     """At most `limit` points of the empirical CDF (always the first and the last)."""
     v = sorted(values)
     n = len(v)

@@ -50,11 +50,14 @@ simult_flows,unbalanced_bwidth/Download,1,true,true
 simult_flows,unbalanced_bwidth/Download,2,true,true"
 got="$(cut -d, -f1-5 "$tmp/sweep/runs.csv")"
 check "runs.csv rows: $got" test "$got" = "$want"
-check "replay column" grep -q ",bazel-bin/tools/mptcp_sim --suite=simult_flows --case=unbalanced_bwidth/Download --seed=2$" "$tmp/sweep/runs.csv"
-check "summary totals" grep -q "^Totals: 4 runs, 0 broke an invariant, 0 over the limit" "$tmp/sweep/summary.txt"
-check "summary case line" grep -qE "^unbalanced_bwidth/Download +2 +0 +0 +run_time" "$tmp/sweep/summary.txt"
-check "summary wall time" grep -q "^The sweep: .* s of wall time, .* CPU-seconds" "$tmp/sweep/summary.txt"
-check "summary.svg is XML" python3 -c "import sys, xml.etree.ElementTree as e; e.parse(sys.argv[1])" "$tmp/sweep/summary.svg"
+replay="bazel-bin/tools/mptcp_sim --suite=simult_flows --case=unbalanced_bwidth/Download --seed=2"
+check "replay column" grep -q ",$replay$" "$tmp/sweep/runs.csv"
+summary="$tmp/sweep/summary.txt"
+check "summary totals" grep -q "^Totals: 4 runs, 0 broke an invariant, 0 over the limit" "$summary"
+check "summary case line" grep -qE "^unbalanced_bwidth/Download +2 +0 +0 +run_time" "$summary"
+check "summary wall time" grep -q "^The sweep: .* s of wall time, .* CPU-seconds" "$summary"
+check "summary.svg is XML" python3 -c "import sys, xml.etree.ElementTree as e; e.parse(sys.argv[1])" \
+  "$tmp/sweep/summary.svg"
 check "summary.svg has both curves" test "$(grep -c "<polyline" "$tmp/sweep/summary.svg")" -eq 4
 
 # The same runs merge to the same files (but for the host times).
