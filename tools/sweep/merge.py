@@ -135,8 +135,11 @@ def summary_text(runs, args):
              f"({len(seeds)} distinct); {len(runs)} runs in {len(cases)} cases"]
     if args.command:
         lines.append(f"# command: {args.command}")
-    lines.append("# measure: run_time = the selftest's run time against its limit; stall = the "
-                 "longest receive stall against RTO + 200 ms")
+    meanings = {"run_time": "the selftest's run time (as mptcp_connect -T) against its limit",
+                "stall": "the judged end's longest receive stall against the RTO at the cut "
+                         "+ 200 ms"}
+    for measure in sorted({r["measure"] for r in runs}):
+        lines.append(f"# measure {measure}: {meanings.get(measure, '?')}")
     lines.append("# failed = broke an invariant (wrong bytes, fallback, unused path, ...); "
                  "over = held every invariant but exceeded the limit")
     lines.append("")
@@ -166,7 +169,8 @@ def summary_text(runs, args):
                      f"{rs[0]['measure']:<8} {stats}  {limit:>7}  {worst}")
     lines.append("")
     lines.append(f"Totals: {len(runs)} runs, {len(failing)} broke an invariant, {len(over)} over "
-                 "the limit. (~: a limit that varies per run, its median.)")
+                 "the limit. (~: a limit that varies per run, its median; max/limit: the "
+                 "largest of value / limit over the runs.)")
     for title, chosen in (("Runs that broke an invariant", failing),
                           ("Runs over the limit", over)):
         lines.append("")
