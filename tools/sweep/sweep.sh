@@ -9,7 +9,11 @@
 # --case: comma-separated names or */Download; default every case), --jobs J (parallel jobs,
 # default the number of cores), --shards N (default 8 per job: small shards balance the load
 # and lose little if one is killed), --out DIR (required; OUT/shards/ keeps each shard's JSON
-# lines and log), --bin PATH (default bazel-bin/tools/mptcp_sim; build it with -c opt).
+# lines and log, OUT/joblog.tsv parallel's job log), --bin PATH (default
+# bazel-bin/tools/mptcp_sim; build it with -c opt). Progress: parallel's bar on a terminal
+# (the shards run --quiet); their messages (failing runs, runs over the limit, each with its
+# replay command) are printed once they are done. The environment variable PARALLEL names
+# another GNU parallel binary.
 # On a cluster, tools/sweep/sweep.sbatch runs the same shards as a Slurm job array.
 #
 # Exit status: 0 when every run held its invariants, 1 when one did not (summary.txt lists its
