@@ -21,12 +21,15 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -251,7 +254,9 @@ inline absl::StatusOr<SweepRecord> RunSweepItem(Suite suite, const SweepItem& it
     rec.ok = j.ok();
     rec.error = JoinViolations(j.violations);
     rec.measure = "run_time";
-    rec.value_s = rec.time_s = j.run_time.seconds();
+    // A run that never got both ends to the end has no run time (null in the JSON line).
+    rec.value_s = rec.time_s = j.run_time.IsInfinite() ? std::numeric_limits<double>::infinity()
+                                                       : j.run_time.seconds();
     rec.limit_s = j.limit.seconds();
     rec.within_limit = j.within_limit;
     rec.longest_stall_s = std::max(r.longest_client_stall, r.longest_server_stall).seconds();
