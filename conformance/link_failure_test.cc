@@ -22,6 +22,10 @@
 // A case listed in kKnownMisses is one whose stall budget the current core misses: it reports
 // "TARGET MISSED" and is skipped (byte-exact completion is still required), and it fails once
 // every seed meets the budget, to keep the list honest.
+//
+// The cases, their configuration, the run with its cut and the invariants live in
+// conformance/link_failure_cases.h, shared with mptcp_sim's seed sweeps
+// (mptcp_sim --suite=link_failure).
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -34,6 +38,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "conformance/link_failure_cases.h"
 #include "conformance/sim_scenario.h"
 #include "io/sim/harness.h"
 #include "mptcp/connection.h"
@@ -44,30 +49,6 @@
 namespace mptcp::sim::conformance {
 namespace {
 
-// Bytes each way: 4 MiB per path, so that the transfer is still running at the latest cut
-// (1.6 s) however many paths carry it.
-size_t Bytes(size_t paths) { return paths * (4 << 20); }
-constexpr uint64_t kMbit = 20;
-constexpr size_t kQueuePackets = 100;
-const Duration kSlack = Duration::Millis(200);
-
-struct FailureCase {
-  const char* name;
-  size_t paths;
-  std::vector<int64_t> delays_ms;  // one-way, per path
-  std::vector<size_t> fail;        // paths cut (at the same instant)
-};
-
-const std::vector<FailureCase>& Cases() {
-  static const auto* v = new std::vector<FailureCase>{
-      {"two_paths_initial_fails", 2, {10, 20}, {0}},
-      {"two_paths_join_fails", 2, {10, 20}, {1}},
-      {"four_paths_one_fails", 4, {10, 15, 20, 25}, {2}},
-      {"four_paths_two_fail", 4, {10, 15, 20, 25}, {0, 3}},
-  };
-  return *v;
-}
-
 // Cases whose stall budget the current core misses (figures in docs/conformance.md).
 const std::vector<std::string> kKnownMisses = {
 };
@@ -76,33 +57,15 @@ bool KnownMiss(const std::string& name) {
   return std::find(kKnownMisses.begin(), kKnownMisses.end(), name) != kKnownMisses.end();
 }
 
-HarnessConfig FailureConfig(const FailureCase& c, uint64_t seed) {
-  HarnessConfig cfg;
-  cfg.seed = seed;
-  LinkConfig base;
-  base.bandwidth_bps = kMbit * 1'000'000;
-  base.queue_bytes = kQueuePackets * kMtu;
-  base.jitter = Duration::Micros(100);
-  cfg.paths = DocumentationPaths(c.paths, base);
-  for (size_t i = 0; i < c.paths; ++i) {
-    cfg.paths[i].up.delay = cfg.paths[i].down.delay = Duration::Millis(c.delays_ms[i]);
-  }
-  cfg.client_bytes = cfg.server_bytes = Bytes(c.paths);
-  cfg.deadline = Duration::Seconds(120);
-  cfg.stall_timeout = Duration::Seconds(30);
-  // To look at one seed: CONFORMANCE_SEED=<n> LINK_FAILURE_PCAP=<file> (every path, client end).
+// FailureConfig (conformance/link_failure_cases.h), and to look at one seed:
+// CONFORMANCE_SEED=<n> LINK_FAILURE_PCAP=<file> (every path, client end).
+HarnessConfig TestConfig(const FailureCase& c, uint64_t seed) {
+  HarnessConfig cfg = FailureConfig(c, seed);
   if (const char* pcap = std::getenv("LINK_FAILURE_PCAP")) {
     cfg.capture = true;
     cfg.pcap_path = pcap;
   }
   return cfg;
-}
-
-// The subflow of `conn` on path i (client view `tuple`), if there is one.
-std::optional<SubflowInfo> SubflowOnPath(Connection* conn, const FourTuple& client_tuple,
-                                         bool client) {
-  if (conn == nullptr) return std::nullopt;
-  return conn->subflow(client ? client_tuple : client_tuple.Reversed());
 }
 
 class LinkFailureTest : public ::testing::TestWithParam<FailureCase> {};
@@ -114,49 +77,23 @@ TEST_P(LinkFailureTest, CompletesWithStallWithinRtoPlus200ms) {
   std::vector<uint64_t> missed;
   for (uint64_t seed : Seeds()) {
     const std::string replay = Replay(seed);
-    Harness h(FailureConfig(c, seed));
-    Random rng(seed ^ 0x6c696e6b);  // the failure instant: its own stream, not the run's
-    const Timestamp fail_at =
-        Timestamp::Zero() + Duration::Millis(800 + static_cast<int64_t>(rng.Uniform(801)));
-    // RTO of each end's subflows on the failed paths, read at the failure instant.
-    Duration client_rto = Duration::Zero(), server_rto = Duration::Zero();
-    bool all_found = true;
-    h.sim().At(fail_at, [&] {
-      for (size_t p : c.fail) {
-        const auto cs = SubflowOnPath(h.client_conn(), h.ClientTuple(p), true);
-        const auto ss = SubflowOnPath(h.server_conn(), h.ClientTuple(p), false);
-        if (!cs || !ss) {
-          all_found = false;
-          continue;
-        }
-        client_rto = std::max(client_rto, cs->rto);
-        server_rto = std::max(server_rto, ss->rto);
-      }
-      for (size_t p : c.fail) h.SetPathUp(p, false);
-    });
-    const HarnessResult r = h.Run();
-    ASSERT_TRUE(r.ok) << c.name << " seed " << seed << ": " << r.Describe() << "\n" << replay;
-    ASSERT_TRUE(all_found) << c.name << " seed " << seed
-                           << ": a subflow on a failed path was not up at the failure\n"
-                           << replay;
-    ASSERT_EQ(r.client_read, Bytes(c.paths));
-    ASSERT_EQ(r.server_read, Bytes(c.paths));
-    EXPECT_FALSE(r.client_fell_back || r.server_fell_back);
-    // The failure was real: the cut links dropped traffic, and the paths left carried the rest.
-    for (size_t p : c.fail) {
-      EXPECT_GT(r.paths[p].up.dropped(DropCause::kLinkDown) +
-                    r.paths[p].down.dropped(DropCause::kLinkDown),
-                0u)
-          << c.name << " seed " << seed;
+    // The run, its cut and its invariants: conformance/link_failure_cases.h, shared with
+    // mptcp_sim's sweeps. A fatal violation ends the test as an ASSERT would.
+    const FailureRun run = RunFailureCase(c, TestConfig(c, seed), seed);
+    const HarnessResult& r = run.result;
+    const Timestamp fail_at = run.fail_at;
+    const Duration client_rto = run.client_rto, server_rto = run.server_rto;
+    const FailureJudgement j = JudgeFailureRun(c, run);
+    for (const Violation& v : j.violations) {
+      if (v.fatal) FAIL() << c.name << " seed " << seed << ": " << v.what << "\n" << replay;
+      ADD_FAILURE() << c.name << " seed " << seed << ": " << v.what;
     }
-    // The server's reads wait on the client's data and so on the client's RTO; and vice versa.
-    const Duration server_budget = client_rto + kSlack;
-    const Duration client_budget = server_rto + kSlack;
-    const double over = std::max((r.longest_server_stall - server_budget).seconds(),
-                                 (r.longest_client_stall - client_budget).seconds());
+    const Duration server_budget = j.server_budget;
+    const Duration client_budget = j.client_budget;
+    const double over = j.over_s;
     stalls_over_budget.push_back(over);
-    worst_stall.push_back(std::max(r.longest_client_stall, r.longest_server_stall).seconds());
-    worst_rto.push_back(std::max(client_rto, server_rto).seconds());
+    worst_stall.push_back(j.worst_stall_s);
+    worst_rto.push_back(j.worst_rto_s);
     std::printf("%s seed %llu: cut at %.3f s; longest stall client %.3f s (budget %.3f = server "
                 "RTO %.3f + 0.2), server %.3f s (budget %.3f = client RTO %.3f + 0.2); done at "
                 "%.3f s; reinjected %llu + %llu bytes\n",
@@ -197,7 +134,7 @@ TEST_P(LinkFailureTest, CompletesWithStallWithinRtoPlus200ms) {
                               << Replay(missed.front());
 }
 
-INSTANTIATE_TEST_SUITE_P(Failures, LinkFailureTest, ::testing::ValuesIn(Cases()),
+INSTANTIATE_TEST_SUITE_P(Failures, LinkFailureTest, ::testing::ValuesIn(FailureCases()),
                          [](const ::testing::TestParamInfo<FailureCase>& info) {
                            return std::string(info.param.name);
                          });

@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   bazel-bootstrap bazel-rules-java g++ clang libclang-rt-14-dev pkg-config cmake
   libabsl-dev libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev
-  python3 tshark iproute2 iptables
+  python3 tshark iproute2 iptables parallel
 )
 
 missing=()

@@ -9,6 +9,10 @@
 //   mptcp_sim --check [--scenario FILE]    check a scenario and print what it describes
 //   mptcp_sim --fairness [--cc=NAME]       the five-flow Jain table (conformance/cc_scenarios.h)
 //                                          for every controller, or for NAME
+//   mptcp_sim --suite=S --seeds=A-B [--case=NAME,...] [--shard=I/N] [--jsonl=FILE]
+//                                          a seed sweep of the conformance scenarios S
+//                                          (simult_flows, link_failure): one JSON line per run
+//                                          (tools/sim/sweep.h; tools/sweep/ runs and merges shards)
 //
 // Writes a live progress line to stderr (in place on a terminal), the per-second table and a
 // summary to stdout, a CSV and an SVG plot (and a pcap with --pcap). The same scenario and
@@ -29,6 +33,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -36,6 +41,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/numbers.h"
 #include "conformance/cc_scenarios.h"
 #include "mptcp/cc/controller.h"
@@ -45,6 +51,7 @@
 #include "tools/sim/report.h"
 #include "tools/sim/runner.h"
 #include "tools/sim/scenario.h"
+#include "tools/sim/sweep.h"
 
 ABSL_FLAG(std::string, scenario, "",
           "scenario file (JSON; see README.md). Without one: the built-in demo");
@@ -67,7 +74,22 @@ ABSL_FLAG(bool, fairness, false,
           "instead of a scenario, run the five-flow fairness scenario (two MPTCP connections and "
           "three TCP flows on one bottleneck) for every controller, or the one --cc names, and "
           "print its Jain table (seeds 1-3, or the one --seed names)");
-ABSL_FLAG(bool, check, false, "check the scenario, print what it describes, and exit");
+ABSL_FLAG(std::optional<std::string>, suite, std::nullopt,
+          "instead of a scenario, sweep seeds over a conformance suite: simult_flows or "
+          "link_failure (one JSON line per run; with --seeds, --case, --shard, --jsonl)");
+ABSL_FLAG(std::optional<std::string>, case, std::nullopt,
+          "with --suite: the cases to run, comma-separated (simult_flows: <case>/<Download|"
+          "Upload|BothWays>, or */Download for every case's Download); default all");
+ABSL_FLAG(std::optional<std::string>, seeds, std::nullopt,
+          "with --suite: the seeds, an inclusive range A-B (or --seed=N for one)");
+ABSL_FLAG(std::optional<std::string>, shard, std::nullopt,
+          "with --suite: run only shard I of N (I/N, I from 1 to N): the (seed, case) pairs "
+          "whose index k in seed-major order has k mod N = I - 1");
+ABSL_FLAG(std::optional<std::string>, jsonl, std::nullopt,
+          "with --suite: write the JSON lines to this file instead of stdout");
+ABSL_FLAG(bool, check, false,
+          "check the scenario, print what it describes, and exit (with --suite: check the "
+          "sweep's flags and print its number of runs)");
 ABSL_FLAG(bool, quiet, false, "no progress on stderr");
 ABSL_FLAG(bool, print_demo, false, "print the built-in demo scenario (JSON) and exit");
 
@@ -83,9 +105,10 @@ bool PreprocessArgs(int argc, char** argv, std::vector<std::string>& storage,
                     ScenarioOverrides& o, std::string& error) {
   static const char* const kKnown[] = {
       "scenario", "seed", "duration", "csv", "svg", "pcap", "app", "baseline", "cc",
-      "fairness", "nofairness", "check", "nocheck", "quiet", "noquiet", "print_demo",
-      "noprint_demo", "help", "helpfull", "helpshort", "helppackage", "version",
-      "only_check_args", "flagfile", "fromenv", "tryfromenv", "undefok"};
+      "fairness", "nofairness", "suite", "case", "seeds", "shard", "jsonl", "check", "nocheck",
+      "quiet", "noquiet", "print_demo", "noprint_demo", "help", "helpfull", "helpshort",
+      "helppackage", "version", "only_check_args", "flagfile", "fromenv", "tryfromenv",
+      "undefok"};
   std::vector<std::string> out;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
@@ -236,6 +259,73 @@ int RunFairness(bool quiet) {
   return status;
 }
 
+// --suite: a seed sweep (tools/sim/sweep.h). Exit 1 if a run broke an invariant (a run over
+// its time or stall limit is reported and counted, not a failure), 2 for a bad flag.
+int RunSuiteSweep(const std::string& suite_name, bool quiet) {
+  const absl::StatusOr<Suite> suite = ParseSuite(suite_name);
+  if (!suite.ok()) return Usage(std::string(suite.status().message()));
+  SweepOptions o;
+  o.suite = *suite;
+  o.quiet = quiet;
+  const absl::StatusOr<std::vector<std::string>> cases =
+      SelectCases(*suite, absl::GetFlag(FLAGS_case).value_or(""));
+  if (!cases.ok()) return Usage(std::string(cases.status().message()));
+  o.cases = *cases;
+  const std::optional<std::string> seed = absl::GetFlag(FLAGS_seed);
+  const std::optional<std::string> seeds = absl::GetFlag(FLAGS_seeds);
+  if (seed && seeds) return Usage("--seed and --seeds: give one of them");
+  if (!seed && !seeds) return Usage("--suite needs --seeds=A-B (or --seed=N to replay one)");
+  if (seed && seed->find('-') != std::string::npos) {
+    return Usage(absl::StrCat("--seed: \"", *seed, "\": expected one seed (--seeds for a range)"));
+  }
+  absl::StatusOr<SeedRange> range = ParseSeedRange(seed ? *seed : *seeds);
+  if (!range.ok()) {
+    std::string msg(range.status().message());
+    if (seed) msg.replace(0, 7, "--seed");  // the message names --seeds
+    return Usage(msg);
+  }
+  o.seeds = *range;
+  if (const std::optional<std::string> shard = absl::GetFlag(FLAGS_shard)) {
+    const absl::StatusOr<Shard> s = ParseShard(*shard);
+    if (!s.ok()) return Usage(std::string(s.status().message()));
+    o.shard = *s;
+  }
+  if (absl::GetFlag(FLAGS_check)) {
+    const uint64_t total = o.cases.size() * o.seeds.size();
+    std::printf("%s: %zu cases, seeds %llu-%llu: %llu runs; shard %d/%d: %llu runs\n",
+                SuiteName(o.suite), o.cases.size(),
+                static_cast<unsigned long long>(o.seeds.first),
+                static_cast<unsigned long long>(o.seeds.last),
+                static_cast<unsigned long long>(total), o.shard.index, o.shard.count,
+                static_cast<unsigned long long>(ShardSize(total, o.shard)));
+    std::printf("cases: %s\n", absl::StrJoin(o.cases, ",").c_str());
+    return 0;
+  }
+  std::FILE* out = stdout;
+  const std::optional<std::string> jsonl = absl::GetFlag(FLAGS_jsonl);
+  if (jsonl) {
+    out = std::fopen(jsonl->c_str(), "w");
+    if (out == nullptr) {
+      std::fprintf(stderr, "mptcp_sim: %s: cannot open for writing\n", jsonl->c_str());
+      return kExitFailed;
+    }
+  }
+  const absl::StatusOr<SweepTotals> t = RunSweep(o, out);
+  if (jsonl && std::fclose(out) != 0 && t.ok()) {
+    std::fprintf(stderr, "mptcp_sim: %s: write failed\n", jsonl->c_str());
+    return kExitFailed;
+  }
+  if (!t.ok()) {
+    std::fprintf(stderr, "mptcp_sim: %s\n", std::string(t.status().message()).c_str());
+    return kExitFailed;
+  }
+  if (!quiet) {
+    std::fprintf(stderr, "%s: %zu runs, %zu broke an invariant, %zu over the limit; %.1f s\n",
+                 SuiteName(o.suite), t->runs, t->failed, t->over_limit, t->wall_s);
+  }
+  return t->failed > 0 ? kExitFailed : 0;
+}
+
 int Main(int argc, char** argv) {
   std::vector<std::string> storage;
   ScenarioOverrides o;
@@ -250,7 +340,10 @@ int Main(int argc, char** argv) {
       "  --event key=value,...             (repeatable) replace the events, e.g.\n"
       "                                    --event at_s=10,path=wifi,action=down; --event none\n"
       "  --cc NAME                         congestion control: newreno, cubic, lia, olia, balia\n"
-      "  --fairness [--cc NAME]            print the five-flow Jain fairness table");
+      "  --fairness [--cc NAME]            print the five-flow Jain fairness table\n"
+      "  --suite S --seeds A-B [--case C] [--shard I/N] [--jsonl FILE]\n"
+      "                                    sweep seeds over a conformance suite (simult_flows,\n"
+      "                                    link_failure): one JSON line per run");
   std::vector<char*> ptrs;
   for (std::string& s : storage) ptrs.push_back(s.data());
   const std::vector<char*> rest = absl::ParseCommandLine(static_cast<int>(ptrs.size()),
@@ -265,6 +358,19 @@ int Main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_print_demo)) {
     std::fputs(kDemoScenarioJson, stdout);
     return 0;
+  }
+  const std::optional<std::string> suite = absl::GetFlag(FLAGS_suite);
+  if (suite) {
+    if (absl::GetFlag(FLAGS_fairness)) return Usage("--suite and --fairness: give one of them");
+    return RunSuiteSweep(*suite, absl::GetFlag(FLAGS_quiet));
+  }
+  const std::pair<const char*, bool> sweep_only[] = {
+      {"case", absl::GetFlag(FLAGS_case).has_value()},
+      {"seeds", absl::GetFlag(FLAGS_seeds).has_value()},
+      {"shard", absl::GetFlag(FLAGS_shard).has_value()},
+      {"jsonl", absl::GetFlag(FLAGS_jsonl).has_value()}};
+  for (const auto& [name, set] : sweep_only) {
+    if (set) return Usage(absl::StrCat("--", name, " needs --suite"));
   }
   if (absl::GetFlag(FLAGS_fairness)) return RunFairness(absl::GetFlag(FLAGS_quiet));
 

@@ -13,6 +13,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "tools/demo_scenario.h"
@@ -255,6 +256,66 @@ TEST_F(MptcpSimTest, BadFlagsExitTwo) {
   r = Run("--fairness --seed=x");
   EXPECT_EQ(r.code, 2);
   EXPECT_EQ(r.err, "mptcp_sim: --seed: expected a non-negative integer\n");
+}
+
+// A seed sweep's flags: each mistake exits 2 with a message naming the flag.
+TEST_F(MptcpSimTest, SweepFlagsExitTwo) {
+  const std::pair<const char*, const char*> cases[] = {
+      {"--suite=tcp --seeds=1-2",
+       "mptcp_sim: --suite: unknown suite \"tcp\" (expected simult_flows or link_failure)\n"},
+      {"--suite=simult_flows",
+       "mptcp_sim: --suite needs --seeds=A-B (or --seed=N to replay one)\n"},
+      {"--suite=link_failure --seeds=5-1",
+       "mptcp_sim: --seeds: \"5-1\": the first seed is after the last (expected A-B, e.g. "
+       "1-1000, or N)\n"},
+      {"--suite=link_failure --seeds=1-x",
+       "mptcp_sim: --seeds: \"1-x\": not a non-negative integer (expected A-B, e.g. 1-1000, or "
+       "N)\n"},
+      {"--suite=link_failure --seeds=1-2 --shard=3/2",
+       "mptcp_sim: --shard: \"3/2\": I outside 1..N (shards count from 1) (expected I/N with 1 "
+       "<= I <= N)\n"},
+      {"--suite=link_failure --seeds=1-2 --shard=half",
+       "mptcp_sim: --shard: \"half\": not two integers I/N (expected I/N with 1 <= I <= N)\n"},
+      {"--suite=link_failure --seeds=1-2 --case=five_paths",
+       "mptcp_sim: --case: no link_failure case \"five_paths\" (expected one of "
+       "two_paths_initial_fails, two_paths_join_fails, four_paths_one_fails, "
+       "four_paths_two_fail)\n"},
+      {"--suite=link_failure --seed=1 --seeds=1-2",
+       "mptcp_sim: --seed and --seeds: give one of them\n"},
+      {"--seeds=1-2", "mptcp_sim: --seeds needs --suite\n"},
+      {"--shard=1/2", "mptcp_sim: --shard needs --suite\n"},
+  };
+  for (const auto& [args, message] : cases) {
+    const Result r = Run(args);
+    EXPECT_EQ(r.code, 2) << args;
+    EXPECT_EQ(r.err, message) << args;
+    EXPECT_EQ(r.out, "") << args;
+  }
+}
+
+// The replay command a sweep prints runs that one seed again: the same JSON line (but for
+// the host's wall time), and exit 0 for a run that broke no invariant.
+TEST_F(MptcpSimTest, SweepReplaysOneSeed) {
+  const Result r = Run("--suite=simult_flows --case=unbalanced_bwidth/Download --seeds=3-4 "
+                       "--shard=2/2 --jsonl=runs.jsonl");
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::string line = Slurp(dir_ / "runs.jsonl");
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << line;
+  const std::string replay =
+      "bazel-bin/tools/mptcp_sim --suite=simult_flows --case=unbalanced_bwidth/Download --seed=4";
+  EXPECT_NE(line.find(absl::StrCat("\"replay\":\"", replay, "\"")), std::string::npos) << line;
+  EXPECT_NE(r.err.find("simult_flows: 1 runs, 0 broke an invariant, 0 over the limit"),
+            std::string::npos)
+      << r.err;
+  const Result again = Run("--quiet --suite=simult_flows --case=unbalanced_bwidth/Download "
+                           "--seed=4");
+  ASSERT_EQ(again.code, 0) << again.err;
+  EXPECT_EQ(again.err, "");
+  const auto without_wall = [](std::string s) {
+    const size_t at = s.find("\"wall_ms\":");
+    return at == std::string::npos ? s : s.erase(at, s.find(',', at) - at);
+  };
+  EXPECT_EQ(without_wall(again.out), without_wall(line));
 }
 
 TEST_F(MptcpSimTest, CcFlagAndJsonNameEveryController) {
