@@ -55,17 +55,27 @@ namespace mptcp::sim::conformance {
 namespace {
 
 // Cases whose time target the current core misses (see docs/conformance.md for the measured
-// figures and the diagnosis). Each is "<case>/<transfer>".
-const std::vector<std::string> kKnownMisses = {
+// figures and the diagnosis). Each is "<case>/<transfer>", with a hard limit: a known miss is
+// reported and skipped, but any seed slower than hard_limit x the time limit fails, so that a
+// miss cannot grow unseen. The hard limits sit above the worst of the 1,000-seed sweep
+// (docs/sweeps/simult_flows_bothways_1000.txt, "max / limit"), with some margin.
+struct KnownMissCase {
+  const char* id;
+  double hard_limit;  // x the selftest's time limit
+};
+const std::vector<KnownMissCase> kKnownMisses = {
     // Our extra case, not the selftest's: both directions at once, where each direction's data
     // queues ahead of the other's ACKs on the same links (docs/conformance.md).
-    "balanced_bwidth_with_unbalanced_delay/BothWays",
-    "unbalanced_bwidth_with_unbalanced_delay/BothWays",
-    "unbalanced_bwidth_with_opposed_unbalanced_delay/BothWays",
+    {"balanced_bwidth_with_unbalanced_delay/BothWays", 1.15},       // 1,000 seeds: max 1.068
+    {"unbalanced_bwidth_with_unbalanced_delay/BothWays", 1.15},     // max 1.073
+    {"unbalanced_bwidth_with_opposed_unbalanced_delay/BothWays", 3.0},  // max 2.767, p99 2.54
 };
 
-bool KnownMiss(const std::string& id) {
-  return std::find(kKnownMisses.begin(), kKnownMisses.end(), id) != kKnownMisses.end();
+const KnownMissCase* KnownMiss(const std::string& id) {
+  for (const KnownMissCase& k : kKnownMisses) {
+    if (id == k.id) return &k;
+  }
+  return nullptr;
 }
 
 struct Param {
@@ -124,7 +134,11 @@ TEST_P(SimultFlowsTest, MeetsSelftestTimeLimit) {
   Figure(fig + ".limit", limit.seconds(), "s");
   Figure(fig + ".link_sum_fraction", kLarge * 8 / median / link_sum_bps, "");
 
-  if (KnownMiss(id)) {
+  if (const KnownMissCase* known = KnownMiss(id)) {
+    // Reported, not failed; but never past its hard limit.
+    ASSERT_LE(sorted.back(), known->hard_limit * limit.seconds())
+        << id << ": a known miss got worse: max run time " << sorted.back() << " s, past its "
+        << "hard limit of " << known->hard_limit << " x " << limit.seconds() << " s";
     // Only the full seed set can show that a known miss is fixed (ASan runs a subset).
     if (times.size() >= 20) {
       ASSERT_FALSE(missed.empty())
