@@ -595,9 +595,16 @@ Analyzer::~Analyzer() = default;
 
 const std::vector<DataPoint>& Analyzer::points() const { return impl_->points; }
 
+int64_t Analyzer::first_time_ns() const { return impl_->summary.first_time_ns; }
+
 void Analyzer::OnFrame(const CaptureFrame& frame) {
   TraceSummary& sum = impl_->summary;
   ++sum.frames;
+  if (!impl_->have_time) {
+    sum.first_time_ns = frame.time_ns;
+    impl_->have_time = true;
+  }
+  sum.last_time_ns = std::max(sum.last_time_ns, frame.time_ns);
   const DecodeResult r = DecodeFrame(frame.link_type, frame.data);
   switch (r.outcome) {
     case DecodeOutcome::kTcp:

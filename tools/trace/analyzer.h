@@ -143,6 +143,8 @@ class Analyzer {
 
   // The data points kept for the plot (at most AnalyzerOptions::max_points).
   const std::vector<DataPoint>& points() const;
+  // The first frame's time (0 before any): the zero of the reports' relative times.
+  int64_t first_time_ns() const;
   // Call once, after the last frame.
   TraceSummary Finish();
 
