@@ -131,7 +131,9 @@ int Main(int argc, char** argv) {
   info.path = path;
   DescribeInput(**reader, run, &info);
   if (absl::GetFlag(FLAGS_json)) {
-    std::printf("%s\n", JsonReport(info, run.summary).dump(2).c_str());
+    std::printf("%s\n", JsonReport(info, run.summary)
+                            .dump(2, ' ', false, nlohmann::json::error_handler_t::replace)
+                            .c_str());
   } else {
     std::fputs(TextReport(info, run.summary).c_str(), stdout);
   }
