@@ -103,7 +103,8 @@ TEST_F(MptcpTraceTest, BadInputsExitTwo) {
 
 TEST_F(MptcpTraceTest, TruncatedTailIsAWarning) {
   testing::Bytes cut = GoodCapture();
-  cut.resize(cut.size() - 30);
+  ASSERT_GT(cut.size(), 30u);
+  cut.erase(cut.end() - 30, cut.end());  // (resize() trips gcc 12 -Wstringop-overflow at -O1)
   Write("cut.pcapng", cut);
   const Result r = Run("cut.pcapng --json");
   EXPECT_EQ(r.code, 0) << r.err;

@@ -14,6 +14,7 @@
 #include "mptcp/seq.h"
 #include "mptcp/wire/mptcp_options.h"
 #include "mptcp/wire/tcp.h"
+#include "tools/trace/sha1.h"
 
 namespace mptcp::trace {
 namespace {
@@ -106,18 +107,16 @@ struct Analyzer::Impl {
   void SetKey(ConnState& c, int side, uint64_t key) {
     if (c.summary.key[side]) return;
     c.summary.key[side] = key;
-    // RFC 8684 §3.2: the token is the most significant 32 bits of SHA-256(key); v0 (RFC 6824)
-    // uses SHA-1, which this tool does not compute, so v0 joins are matched only when the
-    // token was seen on an earlier join.
-    if (c.summary.version == 1) {
-      const uint32_t token = crypto::KeyToken(key);
-      c.summary.token[side] = token;
-      tokens[token] = {c.summary.index, side};
-      // RFC 8684 §3.3.1 / §3.1: the first data byte has DSN IDSN + 1.
-      const uint64_t idsn = crypto::KeyIdsn(key);
-      if (!c.base[side]) c.base[side] = idsn + 1;
-      if (c.dsn_ref[side] == 0) c.dsn_ref[side] = idsn;
-    }
+    // The token is the most significant 32 bits of the key's hash, the IDSN the least
+    // significant 64: SHA-256 in v1 (RFC 8684 §3.1), SHA-1 in v0 (RFC 6824 §3.1).
+    const bool v1 = c.summary.version == 1;
+    const uint32_t token = v1 ? crypto::KeyToken(key) : V0KeyToken(key);
+    c.summary.token[side] = token;
+    tokens[token] = {c.summary.index, side};
+    // RFC 8684 §3.3.1 / §3.1: the first data byte has DSN IDSN + 1.
+    const uint64_t idsn = v1 ? crypto::KeyIdsn(key) : V0KeyIdsn(key);
+    if (!c.base[side]) c.base[side] = idsn + 1;
+    if (c.dsn_ref[side] == 0) c.dsn_ref[side] = idsn;
   }
 
   int NewConnection(int version) {
@@ -319,7 +318,7 @@ struct Analyzer::Impl {
       s.synack_hmac = j->truncated_hmac;
       std::string verdict;
       const int resp = dir, init = 1 - dir;
-      if (c.summary.key[0] && c.summary.key[1]) {
+      if (c.summary.version == 1 && c.summary.key[0] && c.summary.key[1]) {
         // RFC 8684 §3.2: HMAC-B = HMAC(Key=(Key-B || Key-A), Msg=(R-B || R-A)), leftmost 64 bits.
         const uint64_t want = crypto::JoinSynAckHmac(*c.summary.key[resp], *c.summary.key[init],
                                                      s.nonce[1], s.nonce[0]);
@@ -370,9 +369,12 @@ struct Analyzer::Impl {
   }
 
   void OnJoinAck(SubflowState& s, ConnState& c, int dir, const w::MpJoinAck& j) {
+    // Counted once per subflow, as the receiving kernel counts MPJoinAckRx: a third ACK
+    // retransmitted before the fourth ACK arrives is not a second join.
+    if (s.summary.established) return;
     ++c.summary.join_acks;
     std::string verdict;
-    if (c.summary.key[0] && c.summary.key[1] && s.synack_hmac) {
+    if (c.summary.version == 1 && c.summary.key[0] && c.summary.key[1] && s.synack_hmac) {
       // RFC 8684 §3.2: HMAC-A = HMAC(Key=(Key-A || Key-B), Msg=(R-A || R-B)), leftmost 160 bits.
       const auto want = crypto::JoinAckHmac(*c.summary.key[dir], *c.summary.key[1 - dir],
                                             s.nonce[0], s.nonce[1]);
@@ -385,10 +387,8 @@ struct Analyzer::Impl {
       }
       verdict = ok ? " HMAC ok" : " HMAC BAD";
     }
-    if (!s.summary.established) {
-      s.summary.established = true;
-      AddEvent(c, s.summary.index, dir, "MP_JOIN ACK" + verdict);
-    }
+    s.summary.established = true;
+    AddEvent(c, s.summary.index, dir, "MP_JOIN ACK" + verdict);
   }
 
   void OnSignal(SubflowState& s, ConnState& c, int dir, const w::MptcpOption& o) {

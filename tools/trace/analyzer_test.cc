@@ -187,6 +187,24 @@ TEST(AnalyzerTest, JoinWithoutHandshakeGroupedByToken) {
   EXPECT_EQ(s.connections[0].subflows[0].payload_bytes[0], 4000u);
 }
 
+// MPTCP v0 (RFC 6824): keys on the SYN, SHA-1 tokens match the join to its connection; the
+// HMAC-SHA1 join HMACs are not checked.
+TEST(AnalyzerTest, Version0Grouped) {
+  ScriptOptions o;
+  o.v0 = true;
+  const auto sc = ScriptConnection(o);
+  const TraceSummary s = AnalyzeScript(sc);
+  EXPECT_TRUE(s.findings.empty()) << TextReport(Info(), s);
+  ASSERT_EQ(s.connections.size(), 1u) << TextReport(Info(), s);
+  const ConnectionSummary& c = s.connections[0];
+  EXPECT_EQ(c.version, 0);
+  ASSERT_EQ(c.subflows.size(), 2u);
+  EXPECT_EQ(c.subflows[1].hmac, "unverified");
+  EXPECT_EQ(c.add_addr[1], 1u);
+  EXPECT_EQ(c.payload_bytes(0), sc.c2s_bytes);
+  EXPECT_EQ(*c.data_fin[0], 8000u);
+}
+
 TEST(AnalyzerTest, PlainTcpCounted) {
   testing::SegmentSpec syn;
   syn.src = {IpAddress::V4(192, 0, 2, 1), 1};

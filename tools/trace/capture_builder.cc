@@ -8,6 +8,7 @@
 #include "mptcp/crypto/keys.h"
 #include "mptcp/wire/ip.h"
 #include "mptcp/wire/tcp.h"
+#include "tools/trace/sha1.h"
 
 namespace mptcp::trace::testing {
 namespace {
@@ -201,13 +202,16 @@ ScriptedConnection ScriptConnection(const ScriptOptions& opt) {
   sc.client_key = 0x1111222233334444;
   sc.server_key = 0x5555666677778888;
   const uint64_t ck = sc.client_key, sk = sc.server_key;
-  const uint64_t c_idsn = crypto::KeyIdsn(ck), s_idsn = crypto::KeyIdsn(sk);
+  const uint64_t c_idsn = opt.v0 ? V0KeyIdsn(ck) : crypto::KeyIdsn(ck);
+  const uint64_t s_idsn = opt.v0 ? V0KeyIdsn(sk) : crypto::KeyIdsn(sk);
+  const w::MptcpVersion version = opt.v0 ? w::MptcpVersion::kV0 : w::MptcpVersion::kV1;
   const SocketAddress c0{IpAddress::V4(192, 0, 2, 1), 40000};
   const SocketAddress c1{IpAddress::V4(192, 0, 2, 2), 40001};
   const SocketAddress srv{IpAddress::V4(198, 51, 100, 1), 80};
   const uint32_t L = opt.segment_bytes;
   int64_t t = 1'700'000'000'000'000'000;
   auto add = [&](SegmentSpec s) {
+    s.version = version;
     sc.packets.push_back(BuildPacket(s));
     sc.times_ns.push_back(t);
     t += 1'000'000;
@@ -244,6 +248,10 @@ ScriptedConnection ScriptConnection(const ScriptOptions& opt) {
   // RFC 8684 §3.1: the MP_CAPABLE handshake.
   w::MpCapable syn;
   syn.flags = w::MpCapable::kFlagH;
+  if (opt.v0) {
+    syn.version = 0;  // RFC 6824 §3.1: the SYN carries the sender's key too
+    syn.sender_key = ck;
+  }
   SegmentSpec s0 = seg(c0, srv, 1000, 0, F::kSyn, {syn});
   s0.mss = 1460;
   add(s0);
@@ -258,12 +266,14 @@ ScriptedConnection ScriptConnection(const ScriptOptions& opt) {
     w::AddAddr a;
     a.address_id = 1;
     a.address = IpAddress::V4(203, 0, 113, 1);
-    a.hmac = crypto::AddAddrHmac(sk, ck, 1, a.address, std::nullopt);
+    if (!opt.v0) a.hmac = crypto::AddAddrHmac(sk, ck, 1, a.address, std::nullopt);
     add(seg(srv, c0, 5001, 1001, kAck, {a}));
-    w::AddAddr echo = a;
-    echo.echo = true;
-    echo.hmac.reset();
-    add(seg(c0, srv, 1001, 5001, kAck, {echo}));
+    if (!opt.v0) {  // v0 has no echo flag
+      w::AddAddr echo = a;
+      echo.echo = true;
+      echo.hmac.reset();
+      add(seg(c0, srv, 1001, 5001, kAck, {echo}));
+    }
   }
   uint64_t c_next = c_idsn + 1, s_next = s_idsn + 1;
   uint32_t c0_seq = 1001, s_seq = 5001;
@@ -291,7 +301,7 @@ ScriptedConnection ScriptConnection(const ScriptOptions& opt) {
     const uint32_t nc = 0xaaaa0001, ns = 0xbbbb0002;
     w::MpJoinSyn js;
     js.address_id = 2;
-    js.receiver_token = crypto::KeyToken(sk);
+    js.receiver_token = opt.v0 ? V0KeyToken(sk) : crypto::KeyToken(sk);
     js.sender_nonce = nc;
     add(seg(c1, srv, 7000, 0, F::kSyn, {js}));
     w::MpJoinSynAck ja;

@@ -104,7 +104,7 @@ TEST(PcapReaderTest, TruncatedLastRecordKeepsEarlierFrames) {
   p.Add(0, Frame(60, 2));
   for (size_t cut : {size_t{1}, size_t{10}, size_t{16}, size_t{50}}) {
     Bytes b = p.bytes();
-    b.resize(b.size() - cut);
+    b.erase(b.end() - static_cast<std::ptrdiff_t>(cut), b.end());
     absl::Status end;
     const auto frames = ReadAll(b, &end);
     EXPECT_EQ(frames.size(), 1u) << cut;
@@ -116,7 +116,7 @@ TEST(PcapReaderTest, TruncatedLastRecordKeepsEarlierFrames) {
   g.AddPacket(0, 1, Frame(60, 1));
   g.AddPacket(0, 2, Frame(60, 1));
   Bytes b = g.bytes();
-  b.resize(b.size() - 8);
+  b.erase(b.end() - 8, b.end());
   absl::Status end;
   EXPECT_EQ(ReadAll(b, &end).size(), 1u);
   EXPECT_EQ(end.code(), absl::StatusCode::kDataLoss) << end;
