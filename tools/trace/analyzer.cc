@@ -70,6 +70,15 @@ using TupleKey = std::pair<SocketAddress, SocketAddress>;
 
 std::string Hex64(uint64_t v) { return absl::StrFormat("%016x", v); }
 
+// A relative subflow sequence number (0 = the first payload byte) widened to 64 bits near
+// `ref`, or nullopt for one just before the start (a keepalive or window probe at ISN, whose
+// relative sequence is -1): unlike ExpandDsn32, never a jump to the next 2^32 block.
+std::optional<uint64_t> WidenSubflowSeq(uint32_t rel, uint64_t ref) {
+  const int32_t diff = static_cast<int32_t>(rel - static_cast<uint32_t>(ref));
+  if (diff < 0 && static_cast<uint64_t>(-static_cast<int64_t>(diff)) > ref) return std::nullopt;
+  return ref + static_cast<uint64_t>(static_cast<int64_t>(diff));
+}
+
 }  // namespace
 
 struct Analyzer::Impl {
@@ -284,7 +293,7 @@ struct Analyzer::Impl {
     }
     if (dss != nullptr) OnDss(s, c, dir, *dss);
     if (mpc_mapping && s.isn[dir]) InsertMapping(s, c, dir, 0, *mpc_mapping);
-    if (!syn && seg.payload_len > 0) OnData(id, s, c, dir, seg);
+    if (!syn && seg.payload_len > 0) OnData(s, c, dir, seg);
   }
 
   void OnSynAck(SubflowState& s, ConnState& c, int dir, const DecodedSegment& seg,
@@ -492,7 +501,9 @@ struct Analyzer::Impl {
 
   void InsertMapping(SubflowState& s, ConnState& c, int dir, uint32_t ssn_rel32, Mapping m) {
     c.mapping_seen[dir] = true;
-    const uint64_t ssn = ExpandDsn32(ssn_rel32, s.ssn_ref[dir]);
+    const std::optional<uint64_t> wide = WidenSubflowSeq(ssn_rel32, s.ssn_ref[dir]);
+    if (!wide) return;
+    const uint64_t ssn = *wide;
     s.ssn_ref[dir] = std::max(s.ssn_ref[dir], ssn);
     auto& maps = s.mappings[dir];
     // RFC 8684 §3.3.1: a subflow byte has one data sequence number; any mapping overlapping
@@ -547,10 +558,12 @@ struct Analyzer::Impl {
     return again;
   }
 
-  void OnData(int id, SubflowState& s, ConnState& c, int dir, const DecodedSegment& seg) {
+  void OnData(SubflowState& s, ConnState& c, int dir, const DecodedSegment& seg) {
     if (!s.isn[dir]) return;
     const uint32_t rel32 = (seg.seq - (*s.isn[dir] + 1u));  // wraps as TCP does
-    const uint64_t ssn = ExpandDsn32(rel32, s.ssn_ref[dir]);
+    const std::optional<uint64_t> wide = WidenSubflowSeq(rel32, s.ssn_ref[dir]);
+    if (!wide) return;
+    const uint64_t ssn = *wide;
     s.ssn_ref[dir] = std::max(s.ssn_ref[dir], ssn);
     const auto& maps = s.mappings[dir];
     auto it = maps.upper_bound(ssn);
@@ -572,7 +585,6 @@ struct Analyzer::Impl {
     p.ssn = ssn;
     p.reinjected = again > 0;
     p.frame = frame;
-    (void)id;
     if (options.on_data) options.on_data(p);
     if (points.size() < options.max_points) points.push_back(p);
   }

@@ -88,7 +88,8 @@ struct ConnectionSummary {
   std::array<std::optional<uint64_t>, 2> key;    // [0] client, [1] server
   std::array<std::optional<uint32_t>, 2> token;  // from the key, or the join SYN
   std::vector<SubflowSummary> subflows;
-  uint64_t join_syns = 0, join_synacks = 0, join_acks = 0;  // MP_JOIN packets
+  // MP_JOIN handshake steps seen, once per subflow (retransmissions not counted).
+  uint64_t join_syns = 0, join_synacks = 0, join_acks = 0;
   std::array<uint64_t, 2> add_addr{}, add_addr_echo{}, remove_addr{}, mp_prio{};
   uint64_t mp_fail = 0, mp_fastclose = 0, mp_tcprst = 0;
   std::array<std::optional<uint64_t>, 2> data_fin;  // relative DSN of the DATA_FIN

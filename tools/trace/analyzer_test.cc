@@ -187,6 +187,27 @@ TEST(AnalyzerTest, JoinWithoutHandshakeGroupedByToken) {
   EXPECT_EQ(s.connections[0].subflows[0].payload_bytes[0], 4000u);
 }
 
+// A keepalive probe carries one byte at ISN (relative sequence -1): no DSN, no jump of the
+// subflow sequence space, and the data after it still maps.
+TEST(AnalyzerTest, KeepaliveBeforeDataIgnored) {
+  auto sc = ScriptConnection();
+  testing::SegmentSpec probe;
+  probe.src = {IpAddress::V4(192, 0, 2, 1), 40000};
+  probe.dst = {IpAddress::V4(198, 51, 100, 1), 80};
+  probe.seq = 1000;  // the client's ISN
+  probe.ack = 5001;
+  probe.flags = wire::TcpFlag::kAck;
+  probe.payload_len = 1;
+  sc.packets.insert(sc.packets.begin() + 3, testing::BuildPacket(probe));
+  sc.times_ns.insert(sc.times_ns.begin() + 3, sc.times_ns[2]);
+  std::vector<DataPoint> points;
+  const TraceSummary s = AnalyzeScript(sc, 65535, &points);
+  EXPECT_TRUE(s.findings.empty()) << TextReport(Info(), s);
+  EXPECT_FALSE(s.connections[0].fallback);
+  EXPECT_EQ(points.size(), 12u);
+  EXPECT_EQ(s.connections[0].payload_bytes(0), sc.c2s_bytes + 1);
+}
+
 // MPTCP v0 (RFC 6824): keys on the SYN, SHA-1 tokens match the join to its connection; the
 // HMAC-SHA1 join HMACs are not checked.
 TEST(AnalyzerTest, Version0Grouped) {
