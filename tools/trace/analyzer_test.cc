@@ -117,6 +117,24 @@ TEST(AnalyzerTest, SnaplenCutCaptureGivesTheSameBytes) {
   EXPECT_EQ(s.connections[0].payload_bytes(1), sc.s2c_bytes);
 }
 
+TEST(AnalyzerTest, SignallingWithPortPrioAndRemove) {
+  ScriptOptions o;
+  o.add_addr_port = 8080;
+  o.prio_and_remove = true;
+  const TraceSummary s = AnalyzeScript(ScriptConnection(o));
+  EXPECT_TRUE(s.findings.empty()) << TextReport(Info(), s);
+  const ConnectionSummary& c = s.connections[0];
+  EXPECT_EQ(c.mp_prio[0], 1u);
+  EXPECT_EQ(c.remove_addr[1], 1u);
+  EXPECT_TRUE(c.subflows[1].backup);
+  std::string timeline;
+  for (const TraceEvent& e : c.events) timeline += e.what + "\n";
+  for (const char* step : {"ADD_ADDR id 1 203.0.113.1:8080 HMAC ok", "ADD_ADDR echo id 1 "
+                           "203.0.113.1:8080", "MP_PRIO backup", "REMOVE_ADDR ids 1"}) {
+    EXPECT_TRUE(absl::StrContains(timeline, step)) << step << " in\n" << timeline;
+  }
+}
+
 TEST(AnalyzerTest, ReinjectionCounted) {
   ScriptOptions o;
   o.reinject = true;

@@ -266,7 +266,8 @@ ScriptedConnection ScriptConnection(const ScriptOptions& opt) {
     w::AddAddr a;
     a.address_id = 1;
     a.address = IpAddress::V4(203, 0, 113, 1);
-    if (!opt.v0) a.hmac = crypto::AddAddrHmac(sk, ck, 1, a.address, std::nullopt);
+    a.port = opt.add_addr_port;
+    if (!opt.v0) a.hmac = crypto::AddAddrHmac(sk, ck, 1, a.address, a.port);
     add(seg(srv, c0, 5001, 1001, kAck, {a}));
     if (!opt.v0) {  // v0 has no echo flag
       w::AddAddr echo = a;
@@ -319,6 +320,12 @@ ScriptedConnection ScriptConnection(const ScriptOptions& opt) {
       c1_seq += L;
       c_next += L;
       sc.c2s_bytes += L;
+    }
+    if (opt.prio_and_remove) {
+      w::MpPrio prio;
+      prio.backup = true;
+      add(seg(c1, srv, c1_seq, 9001, kAck, {prio}));
+      add(seg(srv, c0, s_seq, c0_seq, kAck, {w::RemoveAddr::Of({1})}));
     }
     if (opt.reinject) {
       add(seg(c1, srv, c1_seq, 9001, kAck,

@@ -97,6 +97,9 @@ struct ScriptOptions {
   bool data_ack_backwards = false;   // the server's DATA_ACK goes back by 100
   bool infinite_mapping = false;     // the server falls back with an infinite mapping
   bool fastclose = false;            // the client ends with MP_FASTCLOSE, the server MP_TCPRST
+  std::optional<uint16_t> add_addr_port;  // announce 203.0.113.1 with this port
+  bool prio_and_remove = false;  // the client marks the join backup (MP_PRIO), the server
+                                 // withdraws 203.0.113.1 (REMOVE_ADDR id 1)
   bool v0 = false;  // RFC 6824 (keys on the SYN, SHA-1 tokens; HMACs left zero: not checked)
   uint32_t segment_bytes = 1000;
   int segments_each = 4;  // data segments per subflow and direction
