@@ -2,7 +2,8 @@
 // handshakes and joins, address signalling, bytes per subflow, reinjections, DATA_FIN, MP_FAIL,
 // MP_FASTCLOSE, MP_TCPRST, fallback) and what violates RFC 8684 (docs/trace.md).
 //
-//   mptcp_trace FILE.pcap [--json] [--svg FILE] [--csv FILE] [--progress | --quiet]
+//   mptcp_trace FILE.pcap [--json] [--svg FILE] [--csv FILE] [--subflow_csv FILE]
+//               [--progress | --quiet] [--fail_on_findings]
 //
 // Exit status: 0 the capture was analysed (a file cut short inside its last record is
 // analysed up to there, with a warning); 1 an output file could not be written, or
@@ -36,6 +37,8 @@ ABSL_FLAG(std::optional<std::string>, svg, std::nullopt,
           "write the plot of relative DSN against time, by subflow, here");
 ABSL_FLAG(std::optional<std::string>, csv, std::nullopt,
           "write one row per data-carrying segment here");
+ABSL_FLAG(std::optional<std::string>, subflow_csv, std::nullopt,
+          "write one row per subflow (addresses, IDs, flags, packets and bytes) here");
 ABSL_FLAG(bool, progress, false, "show progress on stderr even when it is not a terminal");
 ABSL_FLAG(bool, quiet, false, "no progress on stderr");
 ABSL_FLAG(bool, fail_on_findings, false, "exit 1 when a check reports a finding");
@@ -84,7 +87,8 @@ class ProgressBar {
 int Main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "analyses the MPTCP connections in a pcap or pcapng capture.\n"
-      "  mptcp_trace FILE [--json] [--svg FILE] [--csv FILE] [--progress|--quiet]\n"
+      "  mptcp_trace FILE [--json] [--svg FILE] [--csv FILE] [--subflow_csv FILE]\n"
+      "              [--progress|--quiet] [--fail_on_findings]\n"
       "docs/trace.md describes the checks and the outputs.");
   const std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   if (args.size() != 2) {
@@ -147,6 +151,12 @@ int Main(int argc, char** argv) {
     f << SvgPlot(info, run.summary, analyzer.points());
     f.flush();
     if (!f) status = Fail(kExitOutput, absl::StrCat(*svg, ": cannot write"));
+  }
+  if (const std::optional<std::string> sub = absl::GetFlag(FLAGS_subflow_csv)) {
+    std::ofstream f(*sub, std::ios::binary | std::ios::trunc);
+    f << SubflowCsv(run.summary);
+    f.flush();
+    if (!f) status = Fail(kExitOutput, absl::StrCat(*sub, ": cannot write"));
   }
   if (!run.read_status.ok()) {
     if (info.truncated_tail) {

@@ -116,7 +116,7 @@ TEST_F(MptcpTraceTest, TruncatedTailIsAWarning) {
 
 TEST_F(MptcpTraceTest, GoodCaptureSummarySvgCsv) {
   Write("good.pcapng", GoodCapture());
-  Result r = Run("good.pcapng --svg plot.svg --csv segs.csv");
+  Result r = Run("good.pcapng --svg plot.svg --csv segs.csv --subflow_csv subflows.csv");
   ASSERT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(r.err.empty()) << r.err;  // no progress bar when stderr is not a terminal
   for (const char* want : {"1 MPTCP connection", "subflow 0: 192.0.2.1:40000 -> 198.51.100.1:80",
@@ -133,6 +133,12 @@ TEST_F(MptcpTraceTest, GoodCaptureSummarySvgCsv) {
   ASSERT_EQ(lines.size(), 13u) << csv;  // header + 12 data segments
   EXPECT_EQ(lines[0], "time_s,connection,subflow,direction,dsn,length,ssn,reinjected,frame");
   EXPECT_TRUE(absl::StartsWith(lines[1], "0.005000,0,0,c2s,0,1000,0,0,6")) << lines[1];
+
+  const std::string sub = Slurp(dir_ / "subflows.csv");
+  const std::vector<std::string> rows = absl::StrSplit(sub, '\n', absl::SkipEmpty());
+  ASSERT_EQ(rows.size(), 3u) << sub;
+  EXPECT_TRUE(absl::StartsWith(rows[0], "connection,subflow,initiator,")) << rows[0];
+  EXPECT_EQ(rows[2], "0,1,192.0.2.2:40001,198.51.100.1:80,client,1,2,0,0,1,ok,6,1,4000,0");
 
   r = Run("good.pcapng --json --progress");
   ASSERT_EQ(r.code, 0) << r.err;

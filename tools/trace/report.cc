@@ -215,6 +215,21 @@ std::string CsvLine(const DataPoint& p, int64_t t0_ns) {
                          p.reinjected ? 1 : 0, p.frame);
 }
 
+std::string SubflowCsv(const TraceSummary& s) {
+  std::string o = kSubflowCsvHeader;
+  for (const ConnectionSummary& c : s.connections) {
+    for (const SubflowSummary& f : c.subflows) {
+      absl::StrAppendFormat(&o, "%d,%d,%s,%s,%s,%d,%s,%s,%d,%d,%s,%u,%u,%u,%u\n", c.index,
+                            f.index, f.initiator.ToString(), f.responder.ToString(),
+                            f.initiator_side == 0 ? "client" : "server", f.join ? 1 : 0,
+                            Id(f.initiator_address_id), Id(f.responder_address_id),
+                            f.backup ? 1 : 0, f.established ? 1 : 0, f.hmac, f.packets[0],
+                            f.packets[1], f.payload_bytes[0], f.payload_bytes[1]);
+    }
+  }
+  return o;
+}
+
 std::string SvgPlot(const InputInfo& in, const TraceSummary& s,
                     const std::vector<DataPoint>& points, size_t max_marks_per_panel) {
   // One panel per (connection, direction) that carried data.

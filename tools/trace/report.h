@@ -29,6 +29,12 @@ inline constexpr char kCsvHeader[] =
 // One CSV line (with its newline) for a data point; times relative to `t0_ns`.
 std::string CsvLine(const DataPoint& p, int64_t t0_ns);
 
+inline constexpr char kSubflowCsvHeader[] =
+    "connection,subflow,initiator,responder,opened_by,join,initiator_address_id,"
+    "responder_address_id,backup,established,hmac,packets_c2s,packets_s2c,bytes_c2s,bytes_s2c\n";
+// The per-subflow summary as CSV (with its header): one row per subflow of every connection.
+std::string SubflowCsv(const TraceSummary& s);
+
 // The plot of `points`, at most `max_marks_per_panel` marks per panel (evenly thinned).
 std::string SvgPlot(const InputInfo& in, const TraceSummary& s,
                     const std::vector<DataPoint>& points, size_t max_marks_per_panel = 20000);
