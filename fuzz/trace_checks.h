@@ -89,6 +89,8 @@ inline void CheckCaptureInput(std::span<const uint8_t> data) {
   const std::string json = trace::JsonReport(info, s).dump(
       -1, ' ', false, nlohmann::json::error_handler_t::replace);
   MPTCP_TRACE_CHECK(!json.empty());
+  const std::string subflows = trace::SubflowCsv(s);
+  MPTCP_TRACE_CHECK(subflows.rfind(trace::kSubflowCsvHeader, 0) == 0);
   const std::string svg = trace::SvgPlot(info, s, analyzer.points());
   MPTCP_TRACE_CHECK(svg.rfind("<svg", 0) == 0);
 }
