@@ -21,9 +21,10 @@
 #include "absl/strings/str_format.h"
 #include "conformance/interop_fixture.h"
 #include "conformance/interop_harness.h"
-#include "testing/seeds.h"
 #include "gtest/gtest.h"
 #include "io/event_loop.h"
+#include "testing/prerequisites.h"
+#include "testing/seeds.h"
 
 namespace mptcp::interop {
 namespace {
@@ -51,8 +52,9 @@ class InteropFailoverTest : public InteropTest {
   void SetUp() override {
     InteropTest::SetUp();
     if (IsSkipped() || HasFatalFailure()) return;
-    if (!HaveTool("iptables")) GTEST_SKIP() << "no iptables: cannot black-hole a path";
-    if (!HaveTool("tc")) GTEST_SKIP() << "no tc: cannot shape the paths";
+    if (!HaveTool("iptables"))
+      MPTCP_SKIP_MISSING_PREREQUISITE("no iptables: cannot black-hole a path");
+    if (!HaveTool("tc")) MPTCP_SKIP_MISSING_PREREQUISITE("no tc: cannot shape the paths");
     // 20 Mbit/s each way on each path: the router's egress towards the kernel (a0, a1) and the
     // kernel's egress towards the router (b0, b1). A 50 ms queue at most.
     for (const char* dev : {"a0", "a1"}) {

@@ -21,6 +21,7 @@
 #include "conformance/interop_harness.h"
 #include "gtest/gtest.h"
 #include "io/stream_pattern.h"
+#include "testing/prerequisites.h"
 
 namespace mptcp::interop {
 
@@ -52,7 +53,7 @@ class InteropTest : public ::testing::Test {
  protected:
   void SetUp() override {
     const std::string why = MissingPrerequisite();
-    if (!why.empty()) GTEST_SKIP() << "interop prerequisites missing: " << why;
+    if (!why.empty()) MPTCP_SKIP_MISSING_PREREQUISITE("interop prerequisites missing: " << why);
     CleanStaleNamespaces();
     auto t = Topology::Create();
     ASSERT_TRUE(t.ok()) << t.status();

@@ -32,6 +32,9 @@
 #include "io/raw_socket.h"
 #include "io/stream_pattern.h"
 #include "io/tun_device.h"
+#include "mptcp/wire/checksum.h"
+#include "mptcp/wire/ip.h"
+#include "mptcp/wire/tcp.h"
 
 extern char** environ;
 
@@ -421,11 +424,14 @@ class SocketTransfer {
         const ssize_t n = ::recv(fd_, in_.data(), in_.size(), 0);
         if (n > 0) {
           hash.Update(std::span<const uint8_t>(in_.data(), static_cast<size_t>(n)));
-          if (expect_ && !r.first_wrong_byte) {
+          if (expect_) {
             want_.resize(static_cast<size_t>(n));
             io::StreamPattern(*expect_).Fill(r.received, want_);
-            const auto diff = std::mismatch(want_.begin(), want_.end(), in_.begin());
-            if (diff.first != want_.end()) r.first_wrong_byte = r.received + (diff.first - want_.begin());
+            for (size_t k = 0; k < want_.size(); ++k) {
+              if (want_[k] == in_[k]) continue;
+              if (!r.first_wrong_byte) r.first_wrong_byte = r.received + k;
+              ++r.wrong_bytes;
+            }
           }
           r.received += static_cast<uint64_t>(n);
           received_->store(r.received);
@@ -647,6 +653,48 @@ OurResult OurPeer::Join() {
   return result_;
 }
 
+// CorruptSpec's middlebox around one of our TUN devices: rewrites one payload byte of the
+// nth large TCP segment in one direction, keeping the TCP checksum valid.
+class CorruptingDevice : public io::PacketDevice {
+ public:
+  CorruptingDevice(io::PacketDevice& inner, const CorruptSpec& spec) : inner_(inner), spec_(spec) {}
+  int fd() const override { return inner_.fd(); }
+  std::string_view name() const override { return inner_.name(); }
+  absl::StatusOr<size_t> Read(std::span<uint8_t> buf) override {
+    absl::StatusOr<size_t> n = inner_.Read(buf);
+    if (n.ok() && *n > 0 && !spec_.outgoing) MaybeCorrupt(buf.first(*n));
+    return n;
+  }
+  absl::Status Write(std::span<const uint8_t> packet) override {
+    if (!spec_.outgoing || corrupted_ > 0) return inner_.Write(packet);
+    copy_.assign(packet.begin(), packet.end());
+    MaybeCorrupt(copy_);
+    return inner_.Write(copy_);
+  }
+  uint64_t corrupted() const { return corrupted_; }
+
+ private:
+  void MaybeCorrupt(std::span<uint8_t> p) {
+    if (corrupted_ > 0) return;
+    auto ip = wire::ParseIpPacket(p);
+    if (!ip.ok() || ip->ip.protocol != wire::kIpProtoTcp) return;
+    auto tcp = wire::TcpHeaderView::Check(ip->payload);
+    if (!tcp.ok()) return;
+    const size_t ip_hdr = p.size() - ip->payload.size();
+    const size_t payload = ip->payload.size() - tcp->header_length();
+    if (payload < 500 || ++seen_ < spec_.nth) return;
+    p[ip_hdr + tcp->header_length() + payload / 2] ^= 0x40;
+    wire::FillTcpChecksum(ip->ip.src, ip->ip.dst, p.subspan(ip_hdr));
+    ++corrupted_;
+  }
+
+  io::PacketDevice& inner_;
+  CorruptSpec spec_;
+  uint64_t seen_ = 0;
+  uint64_t corrupted_ = 0;
+  std::vector<uint8_t> copy_;
+};
+
 void OurPeer::Body() {
   OurResult& r = result_;
   std::vector<std::unique_ptr<io::TunDevice>> tuns;
@@ -689,8 +737,14 @@ void OurPeer::Body() {
     return;
   }
   io::EventLoop& loop = **loop_or;
+  std::unique_ptr<CorruptingDevice> corrupter;
   for (int i = 0; i < config_.tun_count; ++i) {
-    if (auto st = loop.AddDevice(tuns[static_cast<size_t>(i)].get(),
+    io::PacketDevice* dev = tuns[static_cast<size_t>(i)].get();
+    if (config_.corrupt && config_.corrupt->path == i) {
+      corrupter = std::make_unique<CorruptingDevice>(*dev, *config_.corrupt);
+      dev = corrupter.get();
+    }
+    if (auto st = loop.AddDevice(dev,
                                  {Topology::Path(i).ours, Topology::Path(i, true).ours});
         !st.ok()) {
       r.status = st;
@@ -838,6 +892,7 @@ void OurPeer::Body() {
   r.received_digest = hash.Final();
   r.loop = loop.stats();
   r.endpoint_stats = ep.stats();
+  if (corrupter != nullptr) r.corrupted = corrupter->corrupted();
   // What the kernel dropped at the TUN devices' queues (packets towards us it could not queue
   // while our loop was busy): losses the transfer had to recover from. (`ip` runs in this
   // thread's namespace; /sys/class/net would show the mount's.)

@@ -167,6 +167,7 @@ struct TransferResult {
   // With an expected stream (KernelPeerConfig::expect_seed): the stream offset of the first
   // byte that differs from it, to tell where a corruption starts, not only that there is one.
   std::optional<uint64_t> first_wrong_byte;
+  uint64_t wrong_bytes = 0;  // how many differ (same-length comparison, offset by offset)
   void NoteData(Timestamp now) {
     if (last_data != Timestamp() && now - last_data > longest_stall) {
       longest_stall = now - last_data;
@@ -219,6 +220,16 @@ class KernelPeer {
 
 // --- Our stack --------------------------------------------------------------------------------
 
+// A middlebox on one of our TUN devices that rewrites one payload byte of one TCP segment and
+// fixes the TCP checksum, so that only the DSS checksum (RFC 8684 §3.3.1) can tell: MP_FAIL
+// and the infinite mapping (§3.7) against the kernel.
+struct CorruptSpec {
+  int path = 0;          // which TUN device (tunN)
+  bool outgoing = true;  // our packets to the kernel, or the kernel's to us
+  // The n-th TCP segment (counted from 1) with at least 500 payload bytes in that direction.
+  uint64_t nth = 100;
+};
+
 struct OurPeerConfig {
   bool server = false;
   uint16_t listen_port = 0;            // server
@@ -243,6 +254,7 @@ struct OurPeerConfig {
   // without the Closed event (a subflow on a dead path may hold the close back).
   bool require_clean_close = true;
   Duration close_grace = Duration::Seconds(3);
+  std::optional<CorruptSpec> corrupt;
 };
 
 struct OurResult : TransferResult {
@@ -256,6 +268,7 @@ struct OurResult : TransferResult {
   io::EventLoopStats loop;
   uint64_t tun_tx_dropped = 0;         // packets the kernel dropped at our TUN devices' queues
   size_t max_subflows = 0;             // most subflows alive at once
+  uint64_t corrupted = 0;              // segments the CorruptSpec rewrote
   bool closed_cleanly = false;         // Closed(normal) seen
   double cpu_seconds = 0;              // CPU time of our stack's thread
   std::map<SubflowId, uint64_t> subflow_out_segs;  // OutSegs per subflow, last seen

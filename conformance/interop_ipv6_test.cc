@@ -18,6 +18,7 @@
 #include "conformance/interop_harness.h"
 #include "gtest/gtest.h"
 #include "io/event_loop.h"
+#include "testing/prerequisites.h"
 
 namespace mptcp::interop {
 namespace {
@@ -111,7 +112,8 @@ TEST_P(MptcpNcInterruptTest, CtrlCReachesTheKernelWithinASecond) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const std::string nc =
       srcdir != nullptr ? std::string(srcdir) + "/mptcp/tools/mptcp_nc" : "tools/mptcp_nc";
-  if (::access(nc.c_str(), X_OK) != 0) GTEST_SKIP() << "no mptcp_nc binary at " << nc;
+  if (::access(nc.c_str(), X_OK) != 0)
+    MPTCP_SKIP_MISSING_PREREQUISITE("no mptcp_nc binary at " << nc);
   const uint64_t fastclose_before = NstatCounter("MPTcpExtMPFastcloseRx");
   // The kernel sends far more than the second the transfer lasts.
   KernelPeerConfig kc = KernelServer(uint64_t{1} << 40, true, v6);

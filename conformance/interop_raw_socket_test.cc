@@ -18,6 +18,7 @@
 #include "io/net_config.h"
 #include "io/raw_socket.h"
 #include "io/stream_pattern.h"
+#include "testing/prerequisites.h"
 
 namespace mptcp::interop {
 namespace {
@@ -27,8 +28,9 @@ constexpr uint16_t kServerPort = 5201;
 
 TEST(RawSocketInteropTest, OurClientOverRawSocketToKernelServer) {
   const std::string why = MissingPrerequisite();
-  if (!why.empty()) GTEST_SKIP() << "interop prerequisites missing: " << why;
-  if (!HaveTool("iptables")) GTEST_SKIP() << "no iptables: cannot keep the kernel's RSTs away";
+  if (!why.empty()) MPTCP_SKIP_MISSING_PREREQUISITE("interop prerequisites missing: " << why);
+  if (!HaveTool("iptables"))
+    MPTCP_SKIP_MISSING_PREREQUISITE("no iptables: cannot keep the kernel's RSTs away");
   CleanStaleNamespaces();
   uint64_t mib = 64;
   if (const char* e = std::getenv("INTEROP_MIB")) (void)absl::SimpleAtoi(e, &mib);
@@ -52,7 +54,7 @@ TEST(RawSocketInteropTest, OurClientOverRawSocketToKernelServer) {
       "OUTPUT -p tcp --sport %d --tcp-flags RST RST -m mark ! --mark 0x%x -j DROP", kOurPort,
       io::kRawSocketMark);
   const absl::Status rule_st = (*ours)->ExecOk("iptables -A " + rule);
-  if (!rule_st.ok()) GTEST_SKIP() << "iptables does not work here: " << rule_st;
+  if (!rule_st.ok()) MPTCP_SKIP_MISSING_PREREQUISITE("iptables does not work here: " << rule_st);
   // The kernel peer sends whole, checksummed, MTU-sized packets (see raw_socket.h).
   absl::Status offloads;
   SpawnInNetns(K, [&] { offloads = io::DisableOffloads("k0"); }).join();

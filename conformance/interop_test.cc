@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <cstring>
-#include <thread>
 #include <cstdlib>
+#include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -29,9 +29,10 @@
 #include "conformance/interop_harness.h"
 #include "gtest/gtest.h"
 #include "io/event_loop.h"
-#include "io/stream_pattern.h"
 #include "io/net_config.h"
+#include "io/stream_pattern.h"
 #include "io/tun_device.h"
+#include "testing/prerequisites.h"
 
 namespace mptcp::interop {
 namespace {
@@ -409,7 +410,8 @@ TEST_F(InteropTest, MptcpNcToKernelServer) {
   const char* srcdir = std::getenv("TEST_SRCDIR");
   const std::string nc =
       srcdir != nullptr ? std::string(srcdir) + "/mptcp/tools/mptcp_nc" : "tools/mptcp_nc";
-  if (::access(nc.c_str(), X_OK) != 0) GTEST_SKIP() << "no mptcp_nc binary at " << nc;
+  if (::access(nc.c_str(), X_OK) != 0)
+    MPTCP_SKIP_MISSING_PREREQUISITE("no mptcp_nc binary at " << nc);
   const uint64_t bytes = std::min<uint64_t>(TransferBytes(), 16 << 20);
   ASSERT_TRUE(topo_->kern().ExecOk("ip mptcp endpoint add 203.0.113.1 dev b1 signal").ok());
   const std::string in = TmpDir() + "/nc_in", out = TmpDir() + "/nc_out",

@@ -21,6 +21,7 @@
 #include "conformance/interop_fixture.h"
 #include "conformance/interop_harness.h"
 #include "gtest/gtest.h"
+#include "testing/prerequisites.h"
 #include "tools/trace/analyzer.h"
 #include "tools/trace/pcap_reader.h"
 #include "tools/trace/report.h"
@@ -118,7 +119,7 @@ class TraceKernelTest : public InteropTest {
 
 TEST_F(TraceKernelTest, KernelToKernelCaptureMatchesNstat) {
   for (const char* tool : {"dumpcap", "mergecap", "nstat", "bash", "timeout"}) {
-    if (!HaveTool(tool)) GTEST_SKIP() << tool << " is not installed";
+    if (!HaveTool(tool)) MPTCP_SKIP_MISSING_PREREQUISITE(tool << " is not installed");
   }
   // The client's second address, routed back to it by the router; its `subflow` endpoint
   // opens a join from there. The server announces its second address (RFC 8684 §3.4.1).

@@ -39,8 +39,8 @@
 #include <set>
 #include <span>
 #include <string>
-#include <variant>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -57,6 +57,7 @@
 #include "mptcp/wire/ip.h"
 #include "mptcp/wire/mptcp_options.h"
 #include "mptcp/wire/tcp.h"
+#include "testing/prerequisites.h"
 
 namespace mptcp::conformance {
 namespace {
@@ -340,12 +341,12 @@ const IpAddress kV6Src = *IpAddress::Parse("2001:db8:1:2::a");
 const IpAddress kV6Dst = *IpAddress::Parse("2001:db8:fedc:ba98::14");
 
 // Emits the option, wraps it in TCP and IP with correct checksums.
-testing::AssertionResult Build(Frame& fr, size_t index) {
+::testing::AssertionResult Build(Frame& fr, size_t index) {
   std::array<uint8_t, 64> opt{};
   const wire::WireResult<size_t> n = wire::EmitMptcpOption(fr.option, opt, fr.version);
-  if (!n.ok()) return testing::AssertionFailure() << "emit: " << n.error();
+  if (!n.ok()) return ::testing::AssertionFailure() << "emit: " << n.error();
   if (*n != wire::EncodedLength(fr.option, fr.version)) {
-    return testing::AssertionFailure() << "EncodedLength disagrees with Emit";
+    return ::testing::AssertionFailure() << "EncodedLength disagrees with Emit";
   }
   wire::TcpRepr tcp;
   tcp.src_port = static_cast<uint16_t>(50000 + index);  // one TCP connection per frame
@@ -356,7 +357,7 @@ testing::AssertionResult Build(Frame& fr, size_t index) {
   tcp.flags = fr.tcp_flags;
   tcp.window = 0xfa00;
   if (!tcp.options.AddMptcpOption(std::span<const uint8_t>(opt.data(), *n))) {
-    return testing::AssertionFailure() << "option does not fit";
+    return ::testing::AssertionFailure() << "option does not fit";
   }
   tcp.payload = fr.payload;
 
@@ -367,9 +368,9 @@ testing::AssertionResult Build(Frame& fr, size_t index) {
   ip.payload_len = static_cast<uint16_t>(tcp.EncodedLength());
   fr.packet.assign(ip.PacketLength(), 0);
   const auto ih = ip.Emit(fr.packet);
-  if (!ih.ok()) return testing::AssertionFailure() << "ip emit: " << ih.error();
+  if (!ih.ok()) return ::testing::AssertionFailure() << "ip emit: " << ih.error();
   const auto th = tcp.Emit(std::span<uint8_t>(fr.packet).subspan(*ih), ip.src, ip.dst);
-  if (!th.ok()) return testing::AssertionFailure() << "tcp emit: " << th.error();
+  if (!th.ok()) return ::testing::AssertionFailure() << "tcp emit: " << th.error();
 
   fr.expect = std::visit([&](const auto& o) { return Expect(o, fr.version); }, fr.option);
   // The TCP option list: our option, then NOP padding to a 4-byte boundary.
@@ -379,7 +380,7 @@ testing::AssertionResult Build(Frame& fr, size_t index) {
   fr.expect.fields["tcp.option_len"] = Dec(*n);
   fr.expect.fields["tcp.flags"] = absl::StrFormat("0x%04x", fr.tcp_flags);
   if (fr.tcp_flags & TcpFlag::kRst) fr.expect.warnings.push_back("Connection reset (RST)");
-  return testing::AssertionSuccess();
+  return ::testing::AssertionSuccess();
 }
 
 std::vector<Frame> AllFrames() {
@@ -662,8 +663,9 @@ constexpr uint32_t kPiError = 0x00800000;
 TEST(TsharkCrossCheckTest, EveryEncodedMptcpOptionDissectsToTheSameValues) {
   const std::optional<std::string> tshark = FindTshark();
   if (!tshark) {
-    GTEST_SKIP() << "tshark not found on PATH or in /usr/bin: this cross-check needs "
-                    "Wireshark's tshark (scripts/install-deps.sh installs it)";
+    MPTCP_SKIP_MISSING_PREREQUISITE(
+        "tshark not found on PATH or in /usr/bin: this cross-check needs Wireshark's tshark "
+        "(scripts/install-deps.sh installs it)");
   }
   const RunResult version = RunTshark(*tshark, {"--version"});
   std::cout << "Using " << version.out.substr(0, version.out.find('\n')) << "\n";

@@ -3,13 +3,19 @@
 # on every exit path): a python3 IPPROTO_MPTCP echo server on 198.51.100.1:7, our stack at
 # 192.0.2.1 and 192.0.2.2 behind the example's TUN device. Documentation addresses only
 # (RFC 5737). Without root, /dev/net/tun, kernel MPTCP, `ip` or python3 it prints SKIPPED and
-# the reason, and passes (Bazel 4 has no skipped status).
+# the reason, and passes (Bazel 4 has no skipped status); with MPTCP_REQUIRE_ALL=1 (CI, see
+# testing/prerequisites.h) it fails instead.
 set -euo pipefail
 bin="${TEST_SRCDIR:-.}/${TEST_WORKSPACE:-mptcp}/examples/tun_loop"
 [[ -x "$bin" ]] || bin="examples/tun_loop"
 export PATH="$PATH:/usr/sbin:/sbin"
 
-skip() { echo "SKIPPED: $*"; exit 0; }
+skip() {
+  if [[ "${MPTCP_REQUIRE_ALL:-0}" != "0" ]]; then
+    echo "FAILED: prerequisite missing, and MPTCP_REQUIRE_ALL is set: $*"; exit 1
+  fi
+  echo "SKIPPED: $*"; exit 0
+}
 [[ "$(id -u)" -eq 0 ]] || skip "needs root (network namespace, TUN device)"
 [[ -c /dev/net/tun ]] || skip "no /dev/net/tun"
 [[ -r /proc/sys/net/mptcp/enabled ]] || skip "no kernel MPTCP (/proc/sys/net/mptcp missing)"

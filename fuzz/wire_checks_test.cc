@@ -25,7 +25,7 @@ using Bytes = std::vector<uint8_t>;
 
 // Relative to the test's runfiles directory (the workspace root).
 const fs::path kCorpusDir = "fuzz/corpus/mptcp_options_fuzzer";
-const fs::path kRegressionsDir = "fuzz/regressions";
+const fs::path kRegressionsDir = "fuzz/regressions/mptcp_options_fuzzer";
 
 Bytes ReadFile(const fs::path& p) {
   std::ifstream f(p, std::ios::binary);

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "gtest/gtest.h"
 #include "mptcp/time.h"
+#include "testing/prerequisites.h"
 
 namespace mptcp::io {
 namespace {
@@ -262,7 +263,7 @@ TEST(PcapWriterTest, WriteAfterCloseIsAnError) {
 
 TEST(PcapWriterTest, DiskFullIsReportedNotIgnored) {
   std::ifstream probe("/dev/full");
-  if (!probe.good()) GTEST_SKIP() << "/dev/full is not available here";
+  if (!probe.good()) MPTCP_SKIP_MISSING_PREREQUISITE("/dev/full is not available here");
   PcapWriter w;
   ASSERT_TRUE(w.Open("/dev/full").ok());  // the header is buffered by stdio
   // More than any stdio buffer, so fwrite() itself fails; else Flush()/Close() must.

@@ -12,8 +12,10 @@
 #define MPTCP_IO_STREAM_PATTERN_H_
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <span>
 #include <string>
 
@@ -33,17 +35,21 @@ class StreamPattern {
 
   // Writes stream bytes [offset, offset + out.size()) into `out`.
   void Fill(uint64_t offset, std::span<uint8_t> out) const {
-    size_t i = 0;
-    while (i < out.size()) {
-      const uint64_t pos = offset + i;
-      const uint64_t word = Word(pos / 8);
-      const size_t in_word = pos % 8;
-      const size_t take = std::min<size_t>(8 - in_word, out.size() - i);
-      for (size_t k = 0; k < take; ++k) {
-        out[i + k] = static_cast<uint8_t>(word >> (8 * (in_word + k)));
+    // Whole words at once where the host's byte order is the stream's (little-endian): the
+    // same bytes as the loop below, about eight times fewer steps (simulator transfers and
+    // the fuzzers fill and check every byte they move).
+    if constexpr (std::endian::native == std::endian::little) {
+      const size_t head = std::min<size_t>((8 - offset % 8) % 8, out.size());
+      FillBytes(offset, out.first(head));
+      size_t i = head;
+      for (; i + 8 <= out.size(); i += 8) {
+        const uint64_t word = Word((offset + i) / 8);
+        std::memcpy(out.data() + i, &word, 8);
       }
-      i += take;
+      FillBytes(offset + i, out.subspan(i));
+      return;
     }
+    FillBytes(offset, out);
   }
 
   // SHA-256 of stream bytes [0, length).
@@ -60,6 +66,21 @@ class StreamPattern {
   }
 
  private:
+  // The byte-by-byte form of Fill(): the definition of the stream's bytes.
+  void FillBytes(uint64_t offset, std::span<uint8_t> out) const {
+    size_t i = 0;
+    while (i < out.size()) {
+      const uint64_t pos = offset + i;
+      const uint64_t word = Word(pos / 8);
+      const size_t in_word = pos % 8;
+      const size_t take = std::min<size_t>(8 - in_word, out.size() - i);
+      for (size_t k = 0; k < take; ++k) {
+        out[i + k] = static_cast<uint8_t>(word >> (8 * (in_word + k)));
+      }
+      i += take;
+    }
+  }
+
   // SplitMix64's output function.
   static uint64_t Mix(uint64_t z) {
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;

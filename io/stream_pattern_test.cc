@@ -30,6 +30,34 @@ TEST(StreamPatternTest, AnyChunkEqualsTheSameSliceOfTheWholeStream) {
   }
 }
 
+// The definition, written out independently of Fill()'s word-at-a-time path: byte k is byte
+// k % 8 (least significant first) of SplitMix64's output for word k / 8.
+uint8_t DefinedByte(uint64_t seed, uint64_t k) {
+  uint64_t z = seed + (k / 8 + 1) * 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  z ^= z >> 31;
+  return static_cast<uint8_t>(z >> (8 * (k % 8)));
+}
+
+TEST(StreamPatternTest, EveryChunkMatchesTheDefinitionByteForByte) {
+  const uint64_t seed = 0x1234;
+  const StreamPattern p(seed);
+  for (uint64_t offset = 0; offset < 24; ++offset) {
+    for (size_t n = 0; n < 40; ++n) {
+      const std::vector<uint8_t> got = Bytes(p, offset, n);
+      for (size_t i = 0; i < n; ++i) {
+        ASSERT_EQ(got[i], DefinedByte(seed, offset + i)) << "offset " << offset << " length "
+                                                         << n << " byte " << i;
+      }
+    }
+  }
+  // Far into the stream too (a 64-bit offset past 4 GiB).
+  const uint64_t far = (uint64_t{5} << 32) + 3;
+  const std::vector<uint8_t> got = Bytes(p, far, 29);
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i], DefinedByte(seed, far + i));
+}
+
 TEST(StreamPatternTest, SeedsAndDirectionsGiveDifferentStreams) {
   const auto a = Bytes(StreamPattern(1, 0), 0, 64);
   EXPECT_NE(a, Bytes(StreamPattern(1, 1), 0, 64));

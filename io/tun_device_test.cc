@@ -14,6 +14,7 @@
 #include "gtest/gtest.h"
 #include "io/net_config.h"
 #include "mptcp/address.h"
+#include "testing/prerequisites.h"
 
 namespace mptcp::io {
 namespace {
@@ -101,9 +102,9 @@ std::vector<uint8_t> UdpPacket(const IpAddress& src, const IpAddress& dst) {
 
 TEST(TunDeviceTest, PacketsRoundTripAndDeviceLossIsAnError) {
   const std::string why = Prerequisite();
-  if (!why.empty()) GTEST_SKIP() << why;
+  if (!why.empty()) MPTCP_SKIP_MISSING_PREREQUISITE(why);
   Namespace ns;
-  if (!ns.ok()) GTEST_SKIP() << "cannot create a network namespace";
+  if (!ns.ok()) MPTCP_SKIP_MISSING_PREREQUISITE("cannot create a network namespace");
   ns.Run([&] {
     auto tun = TunDevice::Open("mtest0");
     ASSERT_TRUE(tun.ok()) << tun.status();

@@ -311,6 +311,23 @@ class Connection {
                           const wire::DssMapping& m) const;
   void ResetSubflow(Subflow& s, wire::MpTcpRstReason reason);
   void ResetConnection(Timestamp now, CloseReason reason, bool fastclose);
+
+  // MP_FAIL and the infinite mapping (connection_fail.h, RFC 8684 §3.7)
+  struct InfiniteMapping {
+    SeqNum32 ssn;  // this subflow byte ...
+    Dsn64 dsn;     // ... carries this DSN, and every later byte the next one
+  };
+  void OnChecksumFailure(Timestamp now, Subflow& s, const RxMapping& m);
+  void OnMpFail(Timestamp now, Subflow& s, Dsn64 dsn);
+  void MaybeStartInfiniteMapping(Timestamp now);
+  void DrainAfterMpFail(Timestamp now, Subflow& s);
+  void GiveUpAfterMpFail(Timestamp now);
+  Duration MpFailTimeout() const;
+  void OnMpFailTimeout(Timestamp now);
+  Timestamp MpFailTimer() const;
+  size_t BuildInfiniteMappingOptions(Subflow& s, const tcp::Transmission& tx, OutOptions& out);
+  // Option room kept in data segments: a DSS, or after fallback the infinite mapping's.
+  size_t OptionReserve() const;
   // Applies a lifecycle input (connection_state.h). Entering kClosed reports Closed once and,
   // after a clean MPTCP close, closes the subflows.
   void Advance(Timestamp now, StateInput in, CloseReason reason = CloseReason::kNormal);
@@ -454,6 +471,30 @@ class Connection {
   // Data beyond it is trimmed before TCP takes it.
   Dsn64 rcv_wnd_edge_ = 0;
   std::optional<Dsn64> remote_data_fin_dsn_;
+
+  // MP_FAIL (connection_fail.h): allocated on the first checksum failure or MP_FAIL, so that
+  // the idle connections that never see one do not carry it.
+  struct MpFailState {
+    // Receiving: we sent MP_FAIL for rx_dsn and discard the subflow's bytes until the peer's
+    // infinite mapping (rx_infinite) says where to resume.
+    std::optional<Dsn64> rx_dsn;
+    uint64_t rx_discarded = 0;  // bytes discarded since: still open in our window
+    Timestamp rx_deadline;
+    std::optional<InfiniteMapping> rx_infinite;
+    std::optional<InfiniteMapping> rx_resume;  // where the peer's last mapping ended
+    // Sending: the peer sent MP_FAIL; our infinite mapping is due once the subflow is drained
+    // (after tx_settle), then kept on its first byte until that is acknowledged.
+    bool tx_pending = false;
+    Timestamp tx_settle;
+    std::optional<InfiniteMapping> tx_infinite;
+  };
+  std::unique_ptr<MpFailState> fail_;
+  MpFailState& Fail() {
+    if (fail_ == nullptr) fail_ = std::make_unique<MpFailState>();
+    return *fail_;
+  }
+  bool rx_failing() const { return fail_ != nullptr && fail_->rx_dsn.has_value(); }
+  bool tx_failing() const { return fail_ != nullptr && fail_->tx_pending; }
 
   // Signals.
   std::vector<PendingAddAddr> add_addr_;
@@ -687,6 +728,7 @@ inline size_t Connection::StateBytes() const {
   n += add_addr_.capacity() * sizeof(PendingAddAddr) + remove_addr_.capacity() +
        remote_addrs_.capacity() * sizeof(RemoteAddr);
   n += reinject_.allocated_bytes() + events_.allocated_bytes() + coupling_.allocated_bytes();
+  if (fail_ != nullptr) n += sizeof(MpFailState);
   return n;
 }
 
@@ -700,5 +742,6 @@ inline size_t Connection::BufferBytes() const {
 
 #include "mptcp/connection_input.h"   // IWYU pragma: export
 #include "mptcp/connection_output.h"  // IWYU pragma: export
+#include "mptcp/connection_fail.h"    // IWYU pragma: export
 
 #endif  // MPTCP_CONNECTION_H_

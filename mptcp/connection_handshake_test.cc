@@ -18,11 +18,12 @@
 #include <vector>
 
 #include "mptcp/connection.h"
-#include "testing/connection_test_util.h"
 #include "mptcp/endpoint.h"
 #include "mptcp/wire/ip.h"
 #include "mptcp/wire/mptcp_options.h"
 #include "mptcp/wire/tcp.h"
+#include "testing/connection_test_util.h"
+#include "testing/prerequisites.h"
 
 namespace mptcp::testing {
 namespace {
@@ -46,9 +47,9 @@ using wire::MpJoinSynAck;
 using wire::MpTcpRst;
 using wire::MpTcpRstReason;
 
-#define SKIP_IF_NO_PYTHON()                                                  \
-  do {                                                                       \
-    if (!PyOracle::Available()) GTEST_SKIP() << PyOracle::SkipReason();      \
+#define SKIP_IF_NO_PYTHON()                                                              \
+  do {                                                                                   \
+    if (!PyOracle::Available()) MPTCP_SKIP_MISSING_PREREQUISITE(PyOracle::SkipReason()); \
   } while (0)
 
 Event Ev(EventType t, SubflowId subflow = 0) { return Event{.type = t, .subflow = subflow}; }

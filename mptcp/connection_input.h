@@ -95,11 +95,28 @@ inline Disposition Connection::AcceptJoin(Timestamp now, const FourTuple& tuple,
     ++mib_.mp_join_rejected;
     return Disposition::Dropped("join refused: connection not joinable");
   }
-  if (subflows_.size() >= config_.max_subflows) {
-    ++mib_.mp_join_rejected;
-    return Disposition::Dropped("join refused: subflow limit");
-  }
   if (FindSubflow(tuple) != nullptr) return Disposition::Dropped("join on a tuple in use");
+  if (subflows_.size() >= config_.max_subflows) {
+    // RFC 7430 §2.2, a flood of SYN+MP_JOIN with a guessed or sniffed token: the joins still
+    // in their handshake are a SYN queue, bounded by the subflow limit. Its oldest entry makes
+    // room for the new one (silently: the spoofed source gets nothing), so a flood never
+    // locks legitimate joins out for the minute half-open joins would otherwise live.
+    Subflow* oldest = nullptr;
+    for (auto& sp : subflows_) {
+      if (sp->kind == SubflowKind::kJoin && !sp->initiator &&
+          sp->engine.state() == tcp::TcpState::kSynReceived) {
+        oldest = sp.get();
+        break;
+      }
+    }
+    if (oldest == nullptr) {
+      ++mib_.mp_join_rejected;
+      return Disposition::Dropped("join refused: subflow limit");
+    }
+    ++mib_.mp_join_syn_evicted;
+    oldest->engine.Forget();
+    SweepSubflows(now);
+  }
   Subflow& s = AddSubflow(SubflowKind::kJoin, false, tuple, now);
   s.remote_nonce = join.sender_nonce;
   s.remote_id = join.address_id;
@@ -162,6 +179,7 @@ inline Disposition Connection::OnSegment(Timestamp now, const FourTuple& path,
   }
   Disposition d = OnSubflowSegment(now, *s, *repr);
   SweepSubflows(now);
+  MaybeStartInfiniteMapping(now);
   PumpFallback(now);
   return d;
 }
@@ -221,6 +239,7 @@ inline Disposition Connection::OnSubflowSegment(Timestamp now, Subflow& s,
     ++mib_.mp_rst_rx;
     s.peer_rst_reason = o.tcprst;
   }
+  if (o.fail && rst) ++mib_.mp_fail_rx;  // RFC 8684 §3.7: the subflow's data goes elsewhere
   std::optional<wire::MpTcpRstReason> synack_reset;
   if (before == tcp::TcpState::kSynSent && syn && ack && !rst) synack_reset = CheckSynAck(now, s, o);
 
@@ -334,6 +353,9 @@ inline std::optional<wire::TcpRepr> Connection::TrimBeyondWindow(const Subflow& 
   if (!mptcp() || !remote_key_ || seg.payload.empty() || seg.has_flag(wire::TcpFlag::kSyn)) {
     return std::nullopt;
   }
+  // After our MP_FAIL everything is taken and discarded: the peer's infinite mapping comes on
+  // a data segment, which a closed data-level window must not hold back.
+  if (rx_failing()) return std::nullopt;
   SeqNum32 m_ssn;
   Dsn64 m_dsn;
   uint32_t m_len;
@@ -460,6 +482,12 @@ inline void Connection::OnDss(Timestamp now, Subflow& s, const wire::TcpRepr& se
     if (m.data_len == 0) {
       // RFC 8684 §3.3.1 / §3.7: an infinite mapping: the peer fell back.
       ++mib_.infinite_map_rx;
+      if (rx_failing()) {
+        // The answer to our MP_FAIL: the stream resumes at this subflow byte
+        // (DrainAfterMpFail).
+        fail_->rx_infinite = InfiniteMapping{s.AbsoluteRxSsn(m.subflow_seq), dsn};
+        return;
+      }
       if (FallbackPossible()) EnterFallback(now);
       return;
     }
@@ -472,7 +500,9 @@ inline void Connection::AddRxMapping(Timestamp now, Subflow& s, Dsn64 dsn, uint3
   // RFC 8684 §3.3.3: a DATA_FIN takes one octet of the data-level length; a DATA_FIN alone
   // has length 1 and subflow sequence number 0.
   const uint32_t data_len = wire_len - (data_fin ? 1u : 0u);
-  if (data_fin) {
+  // After our MP_FAIL the peer's mappings only describe bytes we discard (connection_fail.h
+  // walks them to learn where its stream stands); its DATA_FIN comes again as a FIN.
+  if (data_fin && !rx_failing()) {
     const Dsn64 fin_dsn = dsn + data_len;
     if (!remote_data_fin_dsn_ || *remote_data_fin_dsn_ != fin_dsn) remote_data_fin_dsn_ = fin_dsn;
   }
@@ -593,15 +623,8 @@ inline void Connection::OnSignals(Timestamp now, Subflow& s, const ParsedOptions
     ++mib_.mp_prio_rx;
     s.backup_remote = o.prio->backup;
   }
-  if (o.fail) {
-    // RFC 8684 §3.7: the peer saw a checksum failure at o.fail->dsn.
-    ++mib_.mp_fail_rx;
-    if (FallbackPossible()) {
-      EnterFallback(now);
-    } else {
-      ResetSubflow(s, wire::MpTcpRstReason::kMiddleboxInterference);
-    }
-  }
+  // RFC 8684 §3.7: the peer saw a checksum failure at o.fail->dsn.
+  if (o.fail) OnMpFail(now, s, o.fail->dsn);
 }
 
 // Moves the subflow's in-order bytes to the connection through its mappings.
@@ -621,6 +644,10 @@ inline void Connection::DrainSubflow(Timestamp now, Subflow& s) {
     return;
   }
   if (!remote_key_) return;
+  if (rx_failing()) {
+    DrainAfterMpFail(now, s);
+    return;
+  }
   for (int guard = 0; guard < 1024 && s.engine.readable() > 0; ++guard) {
     const SeqNum32 r = s.engine.read_seq();
     const RxMapping* m = s.rx.Find(r);
@@ -673,15 +700,8 @@ inline bool Connection::DeliverMapped(Timestamp now, Subflow& s, const RxMapping
     sum.Add(pieces.second);
     if (!wire::VerifyDssChecksumFromPayloadSum(m.dsn, m.relative_ssn, m.wire_len, sum,
                                                *m.checksum)) {
-      ++mib_.data_csum_err;
-      // RFC 8684 §3.7: the corrupted bytes are never delivered. With other subflows the data
-      // comes again on them; on the only subflow the connection is reset (RFC 8684's MP_FAIL
-      // and infinite-mapping fallback is not implemented yet).
-      if (DataSubflows() <= 1) {
-        ResetConnection(now, CloseReason::kProtocolError, /*fastclose=*/true);
-      } else {
-        ResetSubflow(s, wire::MpTcpRstReason::kMiddleboxInterference);
-      }
+      // RFC 8684 §3.7: the corrupted bytes are never delivered (connection_fail.h).
+      OnChecksumFailure(now, s, m);
       return false;
     }
   }

@@ -22,6 +22,7 @@ struct Connection::OutOptions {
   int add_addr_index = -1;  // which add_addr_ entry went out
   bool remove_addr = false;
   bool mp_prio = false;
+  bool mp_fail = false;
   bool mpc = false;
   // The data-level right edge this segment advertises (committed once it is sent).
   std::optional<Dsn64> window_edge;
@@ -112,8 +113,10 @@ inline WindowAdvert Connection::PlanWindow(Subflow& s, const tcp::Transmission& 
     WindowInputs in;
     in.rcv_nxt = rcv_data_nxt_;
     in.edge = std::max(rcv_wnd_edge_, rcv_data_nxt_);
-    in.buffer_edge = read_upto + config_.recv_buffer;
-    in.hard_edge = read_upto + recv_buffer_.capacity();
+    // After our MP_FAIL, bytes discarded count as read (connection_fail.h).
+    const uint64_t discarded = rx_failing() ? fail_->rx_discarded : 0;
+    in.buffer_edge = read_upto + discarded + config_.recv_buffer;
+    in.hard_edge = read_upto + discarded + recv_buffer_.capacity();
     in.scale = syn ? 0 : s.engine.rcv_wscale();  // RFC 7323 §2.2: a SYN's window is not scaled
     in.max_window = uint64_t{0xffff} << in.scale;
     in.peer_keeps = syn ? 0 : s.engine.WindowPeerKeeps(tx);
@@ -128,6 +131,7 @@ inline WindowAdvert Connection::PlanWindow(Subflow& s, const tcp::Transmission& 
 
 inline bool Connection::CanSchedule() const {
   if (closed() || !established_) return false;
+  if (tx_failing()) return false;  // the infinite mapping comes first (connection_fail.h)
   if (mptcp() && !remote_key_) return false;
   return true;
 }
@@ -464,11 +468,13 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
     case tcp::TxKind::kRst:
       if (s.fastclose && remote_key_) out.Add(wire::MpFastclose{*remote_key_});
       if (s.rst_reason) out.Add(*s.rst_reason);
+      // RFC 8684 §3.7: a subflow reset for a checksum failure says where (MP_FAIL).
+      if (s.mp_fail_tx && mptcp()) out.mp_fail = out.Add(wire::MpFail{*s.mp_fail_tx});
       return out.len;
     default:
       break;
   }
-  if (!mptcp()) return 0;
+  if (!mptcp()) return BuildInfiniteMappingOptions(s, tx, out);
   if (s.kind == SubflowKind::kJoin && s.initiator && s.join_ack_pending) {
     // RFC 8684 §3.2: the third ACK carries HMAC(Key-A || Key-B, R-A || R-B), 160 bits.
     out.Add(wire::MpJoinAck{crypto::JoinAckHmac(local_key_, *remote_key_, s.local_nonce,
@@ -575,6 +581,10 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
       out.Add(wire::MpPrio{s.backup_local});
       out.mp_prio = true;
     }
+    // RFC 8684 §3.7: MP_FAIL goes on every ACK until the peer answers (connection_fail.h).
+    if (s.mp_fail_tx && out.len + 12 + dss_len <= space) {
+      out.mp_fail = out.Add(wire::MpFail{*s.mp_fail_tx});
+    }
   }
   out.Add(dss);
   return out.len;
@@ -599,6 +609,12 @@ inline void Connection::AfterEmit(Timestamp now, Subflow& s, const OutOptions& o
     }
   }
   if (out.remove_addr) remove_addr_.clear();
+  if (out.mp_fail) {
+    ++mib_.mp_fail_tx;  // per option sent, as Linux counts MPFailTx
+    // Our echo of the peer's MP_FAIL goes once; our own MP_FAIL rides on every ACK until the
+    // infinite mapping comes (connection_fail.h).
+    if (!rx_failing()) s.mp_fail_tx.reset();
+  }
   if (out.mp_prio) {
     s.send_mp_prio = false;
     ++mib_.mp_prio_tx;
@@ -622,7 +638,7 @@ inline TransmitResult Connection::PollTransmit(Timestamp now, std::span<uint8_t>
   const size_t n = subflows_.size();
   for (size_t k = 0; k < n; ++k) {
     Subflow& s = *subflows_[(rr_cursor_ + k) % n];
-    auto tx = s.engine.NextTransmission(now, mptcp() ? kDssReserve : 0);
+    auto tx = s.engine.NextTransmission(now, OptionReserve());
     if (!tx) continue;
     OutOptions opts;
     BuildOptions(now, s, *tx, opts);
@@ -760,6 +776,9 @@ inline void Connection::FinishIfDone(Timestamp now) {
 // behind a closed shared window (then it probes).
 inline bool Connection::DataTimerNeeded() const {
   if (closed() || !mptcp() || !established_ || !remote_key_) return false;
+  // Waiting to answer MP_FAIL, or discarding until the peer's answer: reinjecting now would
+  // end the single-path stream the infinite mapping needs.
+  if (tx_failing() || rx_failing()) return false;
   if (snd_data_nxt_ > data_una_ || (data_fin_dsn_ && !DataFinAcked())) return true;
   return data_una_ + send_buffer_.size() > snd_data_nxt_ && snd_data_nxt_ >= data_wnd_end_;
 }
@@ -773,8 +792,12 @@ inline Duration Connection::DataRto() const {
   return worst;
 }
 
+inline size_t Connection::OptionReserve() const {
+  return mptcp() || (fail_ != nullptr && fail_->tx_infinite) ? kDssReserve : 0;
+}
+
 inline bool Connection::HasOutput() const {
-  const size_t reserve = mptcp() ? kDssReserve : 0;
+  const size_t reserve = OptionReserve();
   for (const auto& s : subflows_) {
     if (s->engine.HasOutput(reserve)) return true;
   }
@@ -797,7 +820,7 @@ inline Timestamp Connection::NextTimer() const {
     }
   }
   if (DataTimerNeeded()) t = Earliest(t, last_data_progress_ + DataRto());
-  return t;
+  return Earliest(t, MpFailTimer());
 }
 
 inline void Connection::OnTimeout(Timestamp now) {
@@ -856,6 +879,7 @@ inline void Connection::OnTimeout(Timestamp now) {
     last_data_progress_ = now;
   }
   SweepSubflows(now);
+  OnMpFailTimeout(now);
   PumpFallback(now);
 }
 

@@ -50,6 +50,12 @@ namespace mptcp {
   X(mp_prio_rx, "MPPrioRx")                                                      \
   X(mp_fail_tx, "MPFailTx")                                                      \
   X(mp_fail_rx, "MPFailRx")                                                      \
+  /* Ours: after our MP_FAIL, the peer's infinite mapping resumed past what we delivered, */ \
+  /* or never came (connection_fail.h). */                                        \
+  X(infinite_map_gap, "InfiniteMapGap")                                          \
+  /* Ours: a half-open join dropped to make room for a newer one (connection_input.h). */ \
+  X(mp_join_syn_evicted, "MPJoinSynEvicted")                                     \
+  X(mp_fail_timeout, "MPFailTimeout")                                            \
   X(mp_fastclose_tx, "MPFastcloseTx")                                            \
   X(mp_fastclose_rx, "MPFastcloseRx")                                            \
   X(mp_rst_tx, "MPRstTx")                                                        \

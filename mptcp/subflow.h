@@ -72,6 +72,8 @@ struct Subflow {
   // The reset we send carries this MP_TCPRST (RFC 8684 §3.6) and, when aborting, MP_FASTCLOSE.
   std::optional<wire::MpTcpRst> rst_reason;
   bool fastclose = false;
+  // RFC 8684 §3.7: an MP_FAIL with this DSN goes out on this subflow's ACKs (or its RST).
+  std::optional<Dsn64> mp_fail_tx;
   // Set when the peer reset the subflow with MP_TCPRST.
   std::optional<wire::MpTcpRst> peer_rst_reason;
 

@@ -20,6 +20,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "io/sim/middlebox.h"
+#include "testing/prerequisites.h"
 
 namespace mptcp::sim {
 namespace {
@@ -409,7 +410,8 @@ std::string RunCommand(const std::string& cmd, int* exit_code) {
 
 TEST(HarnessTest, CaptureOpensInTsharkWithMptcpDissected) {
   const std::optional<std::string> tshark = FindTshark();
-  if (!tshark) GTEST_SKIP() << "tshark not installed (scripts/install-deps.sh installs it)";
+  if (!tshark)
+    MPTCP_SKIP_MISSING_PREREQUISITE("tshark not installed (scripts/install-deps.sh installs it)");
   const char* tmp = std::getenv("TEST_TMPDIR");
   const std::string dir = tmp != nullptr ? tmp : "/tmp";
   const std::string path = dir + "/sim_two_paths.pcap";

@@ -15,6 +15,7 @@
 
 #include "gtest/gtest.h"
 #include "mptcp/address.h"
+#include "testing/prerequisites.h"
 
 namespace mptcp::crypto {
 namespace {
@@ -182,8 +183,9 @@ struct Case {
 
 TEST(KeysTest, MatchesPythonOnRandomInputs) {
   if (access(kPython, X_OK) != 0) {
-    GTEST_SKIP() << kPython << " is not available; the independent cross-check needs python3 "
-                 << "with hashlib and hmac. The fixed vectors above still ran.";
+    MPTCP_SKIP_MISSING_PREREQUISITE(
+        kPython << " is not available; the independent cross-check needs python3 "
+                << "with hashlib and hmac. The fixed vectors above still ran.");
   }
 
   std::mt19937_64 rng(0x6d707463700a2024ULL);  // fixed seed: reproducible failures

@@ -113,6 +113,9 @@ class TcpEngine {
   void Close(Timestamp now);
   // Abort (RFC 9293 §3.10.5): a RST if synchronized, then CLOSED at once.
   void Abort();
+  // Closes without sending anything: for a half-open passive connection dropped to make room
+  // (a SYN queue dropping its oldest request under a flood of spoofed SYNs).
+  void Forget();
 
   // --- Output ----------------------------------------------------------------------------
   // The next segment to send, if any, leaving `option_reserve` bytes of option space (and
@@ -538,6 +541,11 @@ inline void TcpEngine::Close(Timestamp now) {
     default:
       return;  // already closing
   }
+}
+
+inline void TcpEngine::Forget() {
+  if (state_ == TcpState::kClosed) return;
+  EnterClosed(CloseReason::kAborted);
 }
 
 inline void TcpEngine::Abort() {

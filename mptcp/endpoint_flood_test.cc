@@ -1,0 +1,106 @@
+// A flood of spoofed SYN+MP_JOIN carrying a connection's real token (RFC 7430 §2.2: the token
+// is sent in clear, so an on-path observer or a lucky guess has it). The joins still in their
+// handshake are bounded by the subflow limit, the oldest making room for the newest, so the
+// connection's state stays at its bound and a real join made after the flood succeeds at once.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include "mptcp/endpoint.h"
+#include "mptcp/random.h"
+#include "mptcp/wire/ip.h"
+#include "mptcp/wire/mptcp_options.h"
+#include "mptcp/wire/tcp.h"
+#include "testing/endpoint_pair.h"
+
+namespace mptcp::testing {
+namespace {
+
+// A SYN+MP_JOIN from `from` to `to` naming `token`, as a spoofer would send it.
+std::vector<uint8_t> SpoofedJoinSyn(const SocketAddress& from, const SocketAddress& to,
+                                    uint32_t token, Random& rng) {
+  wire::TcpRepr t;
+  t.src_port = from.port;
+  t.dst_port = to.port;
+  t.seq = SeqNum32(static_cast<uint32_t>(rng.Next()));
+  t.flags = wire::TcpFlag::kSyn;
+  t.window = 65535;
+  t.options.mss = 1460;
+  std::array<uint8_t, 40> buf{};
+  auto n = wire::EmitMptcpOption(
+      wire::MpJoinSyn{false, static_cast<uint8_t>(rng.Uniform(8)), token,
+                      static_cast<uint32_t>(rng.Next())},
+      buf);
+  EXPECT_TRUE(n.ok());
+  t.options.AddMptcpOption(std::span<const uint8_t>(buf.data(), *n));
+  wire::IpRepr ip;
+  ip.src = from.ip;
+  ip.dst = to.ip;
+  ip.payload_len = static_cast<uint16_t>(t.EncodedLength());
+  std::vector<uint8_t> p(ip.PacketLength());
+  EXPECT_TRUE(ip.Emit(p).ok());
+  EXPECT_TRUE(t.Emit(std::span<uint8_t>(p).subspan(ip.HeaderLength()), ip.src, ip.dst).ok());
+  return p;
+}
+
+TEST(EndpointFloodTest, JoinFloodStaysBoundedAndARealJoinStillSucceeds) {
+  EndpointConfig cfg;
+  cfg.connection.max_subflows = 8;
+  EndpointPair p(cfg);
+  const SocketAddress client0{IpAddress::V4(192, 0, 2, 1), 40000};
+  auto cid = p.client.Connect(p.now, client0, kPairServer0);
+  ASSERT_TRUE(cid.ok());
+  ASSERT_TRUE(p.RunUntil([&] {
+    Connection* c = p.client.connection(*cid);
+    return c != nullptr && c->fully_established();
+  }));
+  // Some data both ways, so the server knows the connection works end to end.
+  std::array<uint8_t, 1000> data{};
+  p.client.connection(*cid)->Write(p.now, data);
+  p.RunUntil([] { return false; }, 20);
+  Connection* server = nullptr;
+  p.server.ForEachConnection([&](ConnectionId, Connection& c) { server = &c; });
+  ASSERT_NE(server, nullptr);
+  const uint32_t token = server->local_token();
+
+  Random rng(7);
+  std::vector<uint8_t> out(2048);
+  constexpr uint32_t kFlood = 100'000;
+  size_t most = 0;
+  for (uint32_t i = 0; i < kFlood; ++i) {
+    // Sources all over 203.0.113.0/24, ports too: every SYN a new four-tuple.
+    const SocketAddress from{IpAddress::V4(203, 0, 113, static_cast<uint8_t>(1 + i % 250)),
+                             static_cast<uint16_t>(1024 + (i / 250) % 60000)};
+    p.server.OnPacket(p.now, SpoofedJoinSyn(from, kPairServer1, token, rng));
+    // The SYN-ACKs go to the spoofed sources: nobody answers them.
+    while (p.server.PollTransmit(p.now, out)) {
+    }
+    most = std::max(most, server->subflow_count());
+    if (i % 1000 == 999) p.now = p.now + Duration::Millis(1);
+  }
+  EXPECT_LE(most, cfg.connection.max_subflows) << "state past its bound";
+  EXPECT_EQ(p.server.connection_count(), 1u);
+  EXPECT_GE(server->mib().mp_join_syn_evicted, kFlood - cfg.connection.max_subflows);
+  // The spoofed joins never got past their handshake: no subflow came up.
+  EXPECT_EQ(server->Subflows().size(), server->subflow_count());
+
+  // A real join from the client, right after the flood.
+  const SocketAddress client1{IpAddress::V4(192, 0, 2, 2), 40001};
+  auto sid = p.client.OpenSubflow(p.now, *cid, client1, kPairServer1);
+  ASSERT_TRUE(sid.ok()) << sid.status();
+  EXPECT_TRUE(p.RunUntil([&] {
+    auto info = p.client.connection(*cid)->subflow(*sid);
+    return info.has_value() && info->fully_established;
+  })) << "the real join did not complete";
+  size_t up = 0;
+  for (const SubflowInfo& s : server->Subflows()) up += s.fully_established ? 1 : 0;
+  EXPECT_EQ(up, 2u);
+  std::printf("%u spoofed joins: at most %zu subflows held, %llu evicted; the real join "
+              "completed\n",
+              kFlood, most, static_cast<unsigned long long>(server->mib().mp_join_syn_evicted));
+}
+
+}  // namespace
+}  // namespace mptcp::testing
