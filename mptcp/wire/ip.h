@@ -3,6 +3,7 @@
 #ifndef MPTCP_WIRE_IP_H_
 #define MPTCP_WIRE_IP_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -207,6 +208,85 @@ inline WireResult<IpPacket> IpRepr::ParseIpPacket(std::span<const uint8_t> packe
 
 inline WireResult<IpPacket> ParseIpPacket(std::span<const uint8_t> packet) {
   return IpRepr::ParseIpPacket(packet);
+}
+
+// The headers of a packet that a capture may have cut short (a snaplen below the packet size):
+// what a capture analyser needs, where the stack needs the whole packet (ParseIpPacket).
+struct IpHeaders {
+  // payload_len is the on-wire payload length from the header (IPv4 total length minus the
+  // header; IPv6 payload length), whatever was captured.
+  IpRepr ip;
+  // The payload bytes present in the capture: the first min(captured, on-wire) bytes.
+  std::span<const uint8_t> captured_payload;
+  bool truncated() const { return captured_payload.size() < ip.payload_len; }
+};
+
+// Like ParseIpPacket, but the total length (IPv4, RFC 791 §3.1) or payload length (IPv6,
+// RFC 8200 §3) may exceed the captured bytes: the packet is then taken as cut by the capture,
+// not as malformed. The header itself must be whole (kTruncated otherwise, `length` the
+// captured size); the other rejections are ParseIpPacket's (bad version, IHL < 5 or IHL*4 >
+// total length, IPv4 header checksum, IPv4 fragments). Never reads past `captured`. The
+// strict ParseIpPacket is unchanged: the core never acts on a packet it did not get whole.
+inline WireResult<IpHeaders> ParseIpHeaders(std::span<const uint8_t> captured) {
+  if (captured.empty()) return WireError{WireErrorCode::kTruncated, 0, WireError::kNoSubtype, 0};
+  const uint8_t* p = captured.data();
+  const uint16_t have = static_cast<uint16_t>(std::min<size_t>(captured.size(), 0xffff));
+  IpHeaders out;
+  switch (p[0] >> 4) {
+    case 4: {
+      if (captured.size() < kIpv4MinHeaderLength) {
+        return WireError{WireErrorCode::kTruncated, 0, WireError::kNoSubtype, have};
+      }
+      const size_t header_len = size_t{p[0] & 0x0fu} * 4;
+      const uint16_t total_len = LoadBe16(p + 2);
+      if (header_len < kIpv4MinHeaderLength || total_len < header_len) {
+        return WireError{WireErrorCode::kBadHeaderLength, 0, WireError::kNoSubtype,
+                         static_cast<uint16_t>(header_len < kIpv4MinHeaderLength ? header_len
+                                                                                 : total_len)};
+      }
+      if (header_len > captured.size()) {
+        return WireError{WireErrorCode::kTruncated, 0, WireError::kNoSubtype, have};
+      }
+      if (InternetChecksum::Compute(captured.first(header_len)) != 0) {
+        return WireError{WireErrorCode::kBadChecksum, 0, WireError::kNoSubtype,
+                         static_cast<uint16_t>(header_len)};
+      }
+      const uint16_t frag = LoadBe16(p + 6);
+      if ((frag & 0x3fff) != 0) {  // MF or a non-zero offset
+        return WireError{WireErrorCode::kInvalidField, 0, WireError::kNoSubtype, frag};
+      }
+      out.ip.src = IpAddress::V4FromBytes(p + 12);
+      out.ip.dst = IpAddress::V4FromBytes(p + 16);
+      out.ip.protocol = p[9];
+      out.ip.ttl = p[8];
+      out.ip.tos = p[1];
+      out.ip.ident = LoadBe16(p + 4);
+      out.ip.dont_fragment = (p[6] & 0x40) != 0;
+      out.ip.payload_len = static_cast<uint16_t>(total_len - header_len);
+      const size_t end = std::min<size_t>(captured.size(), total_len);
+      out.captured_payload = captured.subspan(header_len, end - header_len);
+      return out;
+    }
+    case 6: {
+      if (captured.size() < kIpv6HeaderLength) {
+        return WireError{WireErrorCode::kTruncated, 0, WireError::kNoSubtype, have};
+      }
+      out.ip.src = IpAddress::V6FromBytes(p + 8);
+      out.ip.dst = IpAddress::V6FromBytes(p + 24);
+      out.ip.protocol = p[6];
+      out.ip.ttl = p[7];
+      out.ip.tos = static_cast<uint8_t>(LoadBe16(p) >> 4);
+      out.ip.flow_label = LoadBe32(p) & 0xfffffu;
+      out.ip.payload_len = LoadBe16(p + 4);
+      const size_t rest = captured.size() - kIpv6HeaderLength;
+      out.captured_payload =
+          captured.subspan(kIpv6HeaderLength, std::min<size_t>(rest, out.ip.payload_len));
+      return out;
+    }
+    default:
+      return WireError{WireErrorCode::kBadVersion, 0, WireError::kNoSubtype,
+                       static_cast<uint16_t>(p[0] >> 4)};
+  }
 }
 
 inline WireResult<size_t> IpRepr::Emit(std::span<uint8_t> out) const {

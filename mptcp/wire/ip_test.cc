@@ -1,6 +1,8 @@
 #include "mptcp/wire/ip.h"
 
+#include <array>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -315,6 +317,78 @@ TEST(IpReprTest, EmitErrors) {
             WireErrorCode::kBufferTooSmall);
   r6.flow_label = 0x100000;
   EXPECT_EQ(r6.Emit(buf).error().code, WireErrorCode::kInvalidField);
+}
+
+// A capture cut at a snaplen: the headers parse, the on-wire payload length comes from the
+// header, and only the captured bytes are exposed. The strict parse still rejects it.
+TEST(IpHeadersTest, TruncatedIpv4KeepsWireLength) {
+  const std::vector<uint8_t> full = V4Packet();  // 20 + 40 bytes
+  for (size_t cut = 20; cut <= full.size(); ++cut) {
+    const std::span<const uint8_t> captured(full.data(), cut);
+    auto h = ParseIpHeaders(captured);
+    ASSERT_TRUE(h.ok()) << cut << ": " << h.error();
+    EXPECT_EQ(h->ip.payload_len, 40u);
+    EXPECT_EQ(h->captured_payload.size(), cut - 20);
+    EXPECT_EQ(h->truncated(), cut < full.size());
+    EXPECT_EQ(h->ip.src, IpAddress::V4(192, 168, 1, 2));
+    EXPECT_EQ(ParseIpPacket(captured).ok(), cut == full.size());
+  }
+  for (size_t cut = 0; cut < 20; ++cut) {
+    auto h = ParseIpHeaders(std::span<const uint8_t>(full.data(), cut));
+    ASSERT_FALSE(h.ok());
+    EXPECT_EQ(h.error().code, WireErrorCode::kTruncated);
+  }
+}
+
+TEST(IpHeadersTest, PaddingBeyondTotalLengthIgnored) {
+  std::vector<uint8_t> p = V4Packet();
+  p.resize(p.size() + 6, 0);  // Ethernet padding
+  auto h = ParseIpHeaders(p);
+  ASSERT_TRUE(h.ok());
+  EXPECT_EQ(h->captured_payload.size(), 40u);
+  EXPECT_FALSE(h->truncated());
+}
+
+TEST(IpHeadersTest, Ipv4RejectionsAsStrict) {
+  std::vector<uint8_t> p = V4Packet();
+  p[0] = 0x44;  // IHL 4
+  FixV4Checksum(p);
+  EXPECT_EQ(ParseIpHeaders(p).error().code, WireErrorCode::kBadHeaderLength);
+  p = V4Packet();
+  p[2] = 0;
+  p[3] = 19;  // total length below the header
+  FixV4Checksum(p);
+  EXPECT_EQ(ParseIpHeaders(p).error().code, WireErrorCode::kBadHeaderLength);
+  p = V4Packet();
+  p[10] ^= 1;
+  EXPECT_EQ(ParseIpHeaders(p).error().code, WireErrorCode::kBadChecksum);
+  p = V4Packet();
+  p[6] = 0x20;  // MF
+  FixV4Checksum(p);
+  EXPECT_EQ(ParseIpHeaders(p).error().code, WireErrorCode::kInvalidField);
+  p = V4Packet();
+  p[0] = 0x4f;  // IHL 15: 60 bytes of header, more than captured below
+  FixV4Checksum(p);
+  EXPECT_EQ(ParseIpHeaders(std::span<const uint8_t>(p.data(), 40)).error().code,
+            WireErrorCode::kTruncated);
+}
+
+TEST(IpHeadersTest, TruncatedIpv6) {
+  IpRepr r;
+  r.src = IpAddress::V6FromBytes(std::array<uint8_t, 16>{0x20, 0x01, 0x0d, 0xb8, 1}.data());
+  r.dst = IpAddress::V6FromBytes(std::array<uint8_t, 16>{0x20, 0x01, 0x0d, 0xb8, 2}.data());
+  r.payload_len = 1000;
+  std::vector<uint8_t> buf(60, 0);
+  ASSERT_TRUE(r.Emit(buf).ok());
+  auto h = ParseIpHeaders(buf);
+  ASSERT_TRUE(h.ok()) << h.error();
+  EXPECT_EQ(h->ip.payload_len, 1000u);
+  EXPECT_EQ(h->captured_payload.size(), 20u);
+  EXPECT_TRUE(h->truncated());
+  EXPECT_EQ(h->ip.src, r.src);
+  EXPECT_FALSE(ParseIpPacket(buf).ok());
+  EXPECT_EQ(ParseIpHeaders(std::span<const uint8_t>(buf.data(), 39)).error().code,
+            WireErrorCode::kTruncated);
 }
 
 }  // namespace

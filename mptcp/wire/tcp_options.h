@@ -1,5 +1,5 @@
-// TCP options (RFC 9293 §3.1, RFC 7323, RFC 2018): the parsed set the subflow engine uses, a
-// strict parser, and an emitter with Linux's canonical layout. MPTCP options (kind 30) are kept
+// TCP options (RFC 9293 §3.1, RFC 7323, RFC 2018, RFC 7413): the parsed set the subflow engine
+// uses, a strict parser, and an emitter with Linux's canonical layout. MPTCP options (kind 30) are kept
 // as raw bytes for the MPTCP layer to parse.
 #ifndef MPTCP_WIRE_TCP_OPTIONS_H_
 #define MPTCP_WIRE_TCP_OPTIONS_H_
@@ -32,6 +32,7 @@ constexpr uint8_t kSackPermitted = 4;
 constexpr uint8_t kSack = 5;
 constexpr uint8_t kTimestamps = 8;
 constexpr uint8_t kMptcp = 30;
+constexpr uint8_t kFastOpen = 34;  // RFC 7413 §4.1.1
 }  // namespace TcpOptionKind
 
 // The option space is at most 40 bytes: data offset 15 words minus the 20-byte header.
@@ -47,6 +48,35 @@ constexpr uint8_t ClampWindowScale(uint8_t shift) {
 struct SackBlock {
   SeqNum32 left, right;  // [left, right): right is the sequence number after the block
   bool operator==(const SackBlock&) const = default;
+};
+
+// The TCP Fast Open cookie option (RFC 7413 §4.1.1): an empty cookie is a request (length 2);
+// otherwise the cookie is 4 to 16 bytes (length 6 to 18). The stack does not do TFO; the option
+// is kept so that tools (mptcp_trace) can show it and a segment re-encodes whole.
+inline constexpr size_t kMinTfoCookieLength = 4;
+inline constexpr size_t kMaxTfoCookieLength = 16;
+
+struct TcpFastOpenCookie {
+  uint8_t len = 0;  // 0 (a cookie request) or kMinTfoCookieLength..kMaxTfoCookieLength
+  std::array<uint8_t, kMaxTfoCookieLength> bytes{};
+
+  static TcpFastOpenCookie Of(std::span<const uint8_t> cookie) {
+    TcpFastOpenCookie c;
+    c.len = static_cast<uint8_t>(std::min(cookie.size(), kMaxTfoCookieLength));
+    std::copy_n(cookie.begin(), c.len, c.bytes.begin());
+    return c;
+  }
+  std::span<const uint8_t> cookie() const {
+    return std::span<const uint8_t>(bytes).first(std::min<size_t>(len, kMaxTfoCookieLength));
+  }
+  bool valid() const {
+    return len == 0 || (len >= kMinTfoCookieLength && len <= kMaxTfoCookieLength);
+  }
+  // Option bytes with the NOP padding to a 4-byte boundary that Linux writes after it.
+  size_t EncodedLength() const { return (2 + size_t{len} + 3) & ~size_t{3}; }
+  bool operator==(const TcpFastOpenCookie& o) const {
+    return len == o.len && std::ranges::equal(cookie(), o.cookie());
+  }
 };
 
 struct TcpTimestamps {
@@ -101,6 +131,7 @@ struct TcpOptions {
   uint8_t num_sack_blocks = 0;
   std::array<SackBlock, kMaxSackBlocks> sack_blocks{};
   std::optional<TcpTimestamps> timestamps;
+  std::optional<TcpFastOpenCookie> fast_open;
   // Raw MPTCP (kind 30) options, in order of appearance, each whole (kind, length, body),
   // concatenated. The TCP layer does not interpret them; the MPTCP layer parses them.
   uint8_t mptcp_len = 0;
@@ -150,6 +181,7 @@ struct TcpOptions {
     }
     if (window_scale) n += 4;                      // NOP WS
     if (num_sack_blocks > 0) n += 4 + 8 * size_t{num_sack_blocks};  // NOP NOP SACK
+    if (fast_open) n += fast_open->EncodedLength();                 // TFO, NOPs
     n += mptcp_len;
     return (n + 3) & ~size_t{3};
   }
@@ -159,7 +191,7 @@ struct TcpOptions {
     return mss == o.mss && window_scale == o.window_scale &&
            sack_permitted == o.sack_permitted && num_sack_blocks == o.num_sack_blocks &&
            std::ranges::equal(sacks(), o.sacks()) && timestamps == o.timestamps &&
-           std::ranges::equal(mptcp(), o.mptcp());
+           fast_open == o.fast_open && std::ranges::equal(mptcp(), o.mptcp());
   }
 
   // "mss 1460,sackOK,TS val 1 ecr 0,wscale 7,sack 1 {10:20},mptcp sub 0 len 12" (debug only).
@@ -186,6 +218,15 @@ struct TcpOptions {
       absl::StrAppendFormat(&s, "sack %u ", num_sack_blocks);
       for (const SackBlock& b : sacks()) {
         absl::StrAppendFormat(&s, "{%u:%u}", b.left.value(), b.right.value());
+      }
+    }
+    if (fast_open) {
+      sep();
+      if (fast_open->len == 0) {
+        s += "tfo cookiereq";
+      } else {
+        s += "tfo cookie ";
+        for (uint8_t b : fast_open->cookie()) absl::StrAppendFormat(&s, "%02x", b);
       }
     }
     for (std::span<const uint8_t> o : mptcp_options()) {
@@ -231,7 +272,12 @@ inline WireError BadOptionLength(uint8_t kind, uint8_t len) {
 // which MPTCP must fall back, not guess. Being a typed error, it is visible in counters and
 // tests, unlike a silent skip.
 //
-// Duplicate options: the last one wins for MSS, WS, TS and SACK (a later SACK option replaces
+// TCP Fast Open (kind 34, RFC 7413 §4.1.1) is kept when its length is 2 (a cookie request) or
+// 6..18 (a 4- to 16-byte cookie). At any other length it is skipped like an unknown option,
+// as it was before this stack kept it: TFO is not part of what the stack negotiates, so a
+// mangled cookie is no reason to drop a segment.
+//
+// Duplicate options: the last one wins for MSS, WS, TS, TFO and SACK (a later SACK option replaces
 // the earlier blocks), matching Linux's in-order overwrite; SACK-permitted is idempotent; every
 // MPTCP option is kept, in order.
 inline WireResult<TcpOptions> ParseTcpOptions(std::span<const uint8_t> options_block) {
@@ -281,6 +327,11 @@ inline WireResult<TcpOptions> ParseTcpOptions(std::span<const uint8_t> options_b
         if (len != 10) return BadOptionLength(kind, len);
         o.timestamps = TcpTimestamps{LoadBe32(body), LoadBe32(body + 4)};
         break;
+      case k::kFastOpen:  // RFC 7413 §4.1.1
+        if (len == 2 || (len >= 2 + kMinTfoCookieLength && len <= 2 + kMaxTfoCookieLength)) {
+          o.fast_open = TcpFastOpenCookie::Of(std::span<const uint8_t>(body, len - 2u));
+        }
+        break;
       case k::kMptcp:  // RFC 8684 §2: kept whole for the MPTCP layer
         // Only fails on a block longer than 40 bytes holding more than 40 bytes of MPTCP.
         if (!o.AddMptcpOption(options_block.subspan(i, len))) return BadOptionLength(kind, len);
@@ -294,7 +345,8 @@ inline WireResult<TcpOptions> ParseTcpOptions(std::span<const uint8_t> options_b
 }
 
 // Validates `opts` for emission and returns its EncodedLength(). kInvalidField if it has more
-// than 4 SACK blocks, its MPTCP bytes are not a run of whole kind-30 options, or it does not
+// than 4 SACK blocks, a TFO cookie of 1-3 or more than 16 bytes, its MPTCP bytes are not a run
+// of whole kind-30 options, or it does not
 // fit in 40 bytes (option_kind names the culprit when it is one option; `length` the size).
 inline WireResult<size_t> CheckTcpOptions(const TcpOptions& opts) {
   namespace k = TcpOptionKind;
@@ -305,6 +357,10 @@ inline WireResult<size_t> CheckTcpOptions(const TcpOptions& opts) {
   if (opts.mptcp_len > kMaxTcpOptionsLength) {
     return WireError{WireErrorCode::kInvalidField, k::kMptcp, WireError::kNoSubtype,
                      opts.mptcp_len};
+  }
+  if (opts.fast_open && !opts.fast_open->valid()) {
+    return WireError{WireErrorCode::kInvalidField, k::kFastOpen, WireError::kNoSubtype,
+                     opts.fast_open->len};
   }
   for (size_t i = 0; i < opts.mptcp_len;) {
     const size_t rest = opts.mptcp_len - i;
@@ -374,6 +430,15 @@ inline void WriteTcpOptions(const TcpOptions& opts, uint8_t* out, size_t len) {
       p += 8;
     }
   }
+  if (opts.fast_open) {  // Linux: after SACK, before MPTCP, padded with NOPs
+    const TcpFastOpenCookie& c = *opts.fast_open;
+    uint8_t* const tfo_end = p + c.EncodedLength();
+    p[0] = k::kFastOpen;
+    p[1] = static_cast<uint8_t>(2 + c.len);
+    std::memcpy(p + 2, c.bytes.data(), c.len);
+    p += 2 + c.len;
+    while (p < tfo_end) *p++ = k::kNop;
+  }
   if (opts.mptcp_len > 0) {
     std::memcpy(p, opts.mptcp_bytes.data(), opts.mptcp_len);
     p += opts.mptcp_len;
@@ -384,7 +449,8 @@ inline void WriteTcpOptions(const TcpOptions& opts, uint8_t* out, size_t len) {
 }  // namespace tcp_options_internal
 
 // Emits `opts` in Linux's layout (tcp_options_write): MSS; SACK-permitted+TS, or NOP NOP TS,
-// or NOP NOP SACK-permitted; NOP WS; NOP NOP SACK; the MPTCP bytes; NOP padding to a multiple
+// or NOP NOP SACK-permitted; NOP WS; NOP NOP SACK; TFO and NOPs to a 4-byte boundary; the
+// MPTCP bytes; NOP padding to a multiple
 // of 4. Returns the bytes written (== opts.EncodedLength()). Errors as CheckTcpOptions(), then
 // kBufferTooSmall if `out` is shorter than EncodedLength(); nothing is written on error.
 inline WireResult<size_t> EmitTcpOptions(const TcpOptions& opts, std::span<uint8_t> out) {

@@ -1,8 +1,11 @@
 #include "mptcp/wire/tcp_options.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <set>
+#include <span>
+#include <string>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -185,7 +188,8 @@ TEST(TcpOptionsTest, TruncationAtEveryByte) {
 }
 
 TEST(TcpOptionsTest, UnknownOptionsSkipped) {
-  // MD5 (19, len 18), an experimental option (254, len 4), TFO cookie (34, len 10), then MSS.
+  // MD5 (19, len 18), an experimental option (254, len 4), TFO cookie (34, len 10; kept, not
+  // skipped: RFC 7413), then MSS.
   Bytes b = {19, 18};
   b.resize(18, 0xab);
   for (uint8_t x : {254, 4, 0xf9, 0x89, 34, 10, 1, 2, 3, 4, 5, 6, 7, 8, 2, 4, 0x05, 0xa0}) {
@@ -195,6 +199,8 @@ TEST(TcpOptionsTest, UnknownOptionsSkipped) {
   ASSERT_TRUE(o.ok()) << o.error();
   TcpOptions want;
   want.mss = 1440;
+  const uint8_t cookie[] = {1, 2, 3, 4, 5, 6, 7, 8};
+  want.fast_open = TcpFastOpenCookie::Of(cookie);
   EXPECT_EQ(*o, want);
   // An unknown option of minimal length 2.
   o = ParseTcpOptions(Bytes{200, 2, 4, 2});
@@ -424,6 +430,71 @@ TEST(TcpOptionsTest, ToString) {
   s.AddSackBlock({SeqNum32(10), SeqNum32(20)});
   ASSERT_TRUE(s.AddMptcpOption(Bytes{30, 4, 0x20, 0}));
   EXPECT_EQ(s.ToString(), "sack 1 {10:20},mptcp sub 2 len 4");
+}
+
+// RFC 7413 §4.1.1: a cookie request (length 2) and cookies of 4 to 16 bytes are kept.
+TEST(TcpOptionsTest, FastOpenCookieParsed) {
+  auto req = ParseTcpOptions(Bytes{2, 4, 0x05, 0xb4, 34, 2, 1, 1});
+  ASSERT_TRUE(req.ok()) << req.error();
+  ASSERT_TRUE(req->fast_open.has_value());
+  EXPECT_EQ(req->fast_open->len, 0u);
+  EXPECT_EQ(req->mss, 1460);
+  for (uint8_t n : {4, 8, 16}) {
+    Bytes b = {34, static_cast<uint8_t>(2 + n)};
+    for (uint8_t i = 0; i < n; ++i) b.push_back(static_cast<uint8_t>(0xa0 + i));
+    auto o = ParseTcpOptions(b);
+    ASSERT_TRUE(o.ok()) << o.error();
+    ASSERT_TRUE(o->fast_open.has_value()) << int{n};
+    EXPECT_EQ(o->fast_open->len, n);
+    EXPECT_TRUE(std::ranges::equal(o->fast_open->cookie(), std::span<const uint8_t>(b).subspan(2)));
+  }
+}
+
+// Other lengths are skipped as before, not errors: the core's acceptance is unchanged.
+TEST(TcpOptionsTest, FastOpenBadLengthSkipped) {
+  for (uint8_t len : {3, 4, 5, 19, 20}) {
+    Bytes b = {34, len};
+    b.resize(len, 0x11);
+    b.insert(b.end(), {2, 4, 0x05, 0xb4});
+    auto o = ParseTcpOptions(b);
+    ASSERT_TRUE(o.ok()) << int{len} << ": " << o.error();
+    EXPECT_FALSE(o->fast_open.has_value()) << int{len};
+    EXPECT_EQ(o->mss, 1460);
+  }
+}
+
+// Emitted after SACK and before MPTCP, NOP-padded to 4 bytes, like Linux.
+TEST(TcpOptionsTest, FastOpenEmitRoundTrip) {
+  TcpOptions o;
+  o.mss = 1460;
+  const uint8_t cookie[] = {1, 2, 3, 4, 5, 6};
+  o.fast_open = TcpFastOpenCookie::Of(cookie);
+  const uint8_t mp[] = {30, 4, 0x01, 0x81};
+  ASSERT_TRUE(o.AddMptcpOption(mp));
+  EXPECT_EQ(o.EncodedLength(), 4u + 8 + 4);
+  const Bytes b = Encode(o);
+  EXPECT_EQ(b, (Bytes{2, 4, 0x05, 0xb4, 34, 8, 1, 2, 3, 4, 5, 6, 30, 4, 0x01, 0x81}));
+  auto p = ParseTcpOptions(b);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(*p, o);
+  EXPECT_NE(p->ToString().find("tfo cookie 010203040506"), std::string::npos) << p->ToString();
+
+  TcpOptions r;
+  r.fast_open = TcpFastOpenCookie{};  // a request
+  EXPECT_EQ(Encode(r), (Bytes{34, 2, 1, 1}));
+  TcpOptions none;
+  EXPECT_NE(none, r);
+}
+
+TEST(TcpOptionsTest, FastOpenInvalidCookieNotEmitted) {
+  TcpOptions o;
+  o.fast_open = TcpFastOpenCookie{};
+  o.fast_open->len = 3;
+  Bytes out(40, 0);
+  auto n = EmitTcpOptions(o, out);
+  ASSERT_FALSE(n.ok());
+  EXPECT_EQ(n.error().code, WireErrorCode::kInvalidField);
+  EXPECT_EQ(n.error().option_kind, 34);
 }
 
 }  // namespace
