@@ -52,6 +52,22 @@ TEST(ReassemblyChecksTest, ModelAndBufferAgreeOnTheEdges) {
   CheckReassemblyScript(t);
 }
 
+// The model itself, on the rules it stands for: the first copy of a byte is kept, the window
+// trims, and a new out-of-order range past the bound is refused whole.
+TEST(ReassemblyChecksTest, ModelKeepsFirstCopiesTrimsAndBoundsRanges) {
+  ReassemblyModel m(/*capacity=*/100, /*max_ranges=*/1);
+  const std::vector<uint8_t> a(10, 0xaa), b(10, 0xbb);
+  EXPECT_EQ(m.Write(5, a).accepted, 10u);
+  EXPECT_TRUE(m.Write(50, b).rejected_too_many_ranges) << "a second range past the bound";
+  const RecvBuffer::WriteResult w = m.Write(0, b);  // overlaps [5, 10) with other contents
+  EXPECT_EQ(w.advanced, 15u);
+  ASSERT_EQ(m.readable(), 15u);
+  EXPECT_EQ(m.readable_bytes()[4], 0xbb);
+  EXPECT_EQ(m.readable_bytes()[5], 0xaa) << "the first copy of byte 5 is kept";
+  EXPECT_EQ(m.Write(80, a).accepted, 5u) << "trimmed to the window (100 - 15 readable)";
+  EXPECT_EQ(m.OooBytes(), 5u);
+}
+
 TEST(ReassemblyChecksTest, RandomScriptsAgree) {
   Random r(20261202);
   for (int i = 0; i < 2000; ++i) {

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "testing/tool_test.h"
 #include "tools/demo_scenario.h"
 
 namespace mptcp::tools {
@@ -23,48 +24,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
+using Result = ::mptcp::testing::ToolResult;
+using ::mptcp::testing::SlurpFile;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-class MptcpSimTest : public ::testing::Test {
+class MptcpSimTest : public ::mptcp::testing::ToolTest {
  protected:
-  void SetUp() override {
-    binary_ = fs::absolute("tools/mptcp_sim");
-    ASSERT_TRUE(fs::exists(binary_)) << binary_;
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    dir_ = fs::path(tmp != nullptr ? tmp : "/tmp") /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-
-  // Runs the tool in dir_ with `args` (shell words).
-  Result Run(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string cmd = absl::StrCat("cd '", dir_.string(), "' && '", binary_.string(), "' ",
-                                         args, " >'", out.string(), "' 2>'", err.string(), "'");
-    const int status = std::system(cmd.c_str());
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
-  }
+  MptcpSimTest() : ToolTest("tools/mptcp_sim") {}
 
   void Write(const std::string& name, const std::string& text) {
     std::ofstream(dir_ / name, std::ios::binary) << text;
   }
 
-  fs::path binary_, dir_;
 };
 
 TEST_F(MptcpSimTest, DemoRunsWithoutArguments) {
@@ -83,38 +53,38 @@ TEST_F(MptcpSimTest, DemoRunsWithoutArguments) {
   EXPECT_NE(r.err.find("[sim "), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos);
   EXPECT_NE(r.err.find("of wall time"), std::string::npos) << r.err;
-  const std::string csv = Slurp(dir_ / "out/demo.csv");
+  const std::string csv = SlurpFile(dir_ / "out/demo.csv");
   EXPECT_EQ(csv.rfind("run,time_s,path,subflow,state,throughput_mbps,cwnd_bytes,srtt_ms,bytes,"
                       "goodput_mbps,buffer_s,stalled_s\n",
                       0),
             0u);
   EXPECT_GT(csv.size(), 1000u);
-  EXPECT_EQ(Slurp(dir_ / "out/demo.svg").rfind("<svg ", 0), 0u);
+  EXPECT_EQ(SlurpFile(dir_ / "out/demo.svg").rfind("<svg ", 0), 0u);
 }
 
 TEST_F(MptcpSimTest, SameSeedSameBytes) {
   const std::string flags = "--quiet --pcap=run.pcap --csv=run.csv --svg=run.svg";
   ASSERT_EQ(Run(flags).code, 0);
-  const std::string csv = Slurp(dir_ / "run.csv"), svg = Slurp(dir_ / "run.svg"),
-                    pcap = Slurp(dir_ / "run.pcap");
+  const std::string csv = SlurpFile(dir_ / "run.csv"), svg = SlurpFile(dir_ / "run.svg"),
+                    pcap = SlurpFile(dir_ / "run.pcap");
   EXPECT_GT(pcap.size(), 7'000'000u);  // the stream and its headers
   ASSERT_EQ(Run(flags).code, 0);
-  EXPECT_TRUE(csv == Slurp(dir_ / "run.csv"));
-  EXPECT_TRUE(svg == Slurp(dir_ / "run.svg"));
-  EXPECT_TRUE(pcap == Slurp(dir_ / "run.pcap"));
+  EXPECT_TRUE(csv == SlurpFile(dir_ / "run.csv"));
+  EXPECT_TRUE(svg == SlurpFile(dir_ / "run.svg"));
+  EXPECT_TRUE(pcap == SlurpFile(dir_ / "run.pcap"));
   // Another seed, other bytes.
   ASSERT_EQ(Run(flags + " --seed=2").code, 0);
-  EXPECT_FALSE(csv == Slurp(dir_ / "run.csv"));
+  EXPECT_FALSE(csv == SlurpFile(dir_ / "run.csv"));
 }
 
 TEST_F(MptcpSimTest, ShippedDemoFileIsTheBuiltInOne) {
   const fs::path file = fs::absolute("tools/scenarios/demo.json");
-  EXPECT_EQ(Slurp(file), std::string(kDemoScenarioJson));
+  EXPECT_EQ(SlurpFile(file), std::string(kDemoScenarioJson));
   ASSERT_EQ(Run(absl::StrCat("--quiet --scenario='", file.string(), "' --csv=a.csv --svg=a.svg"))
                 .code,
             0);
   ASSERT_EQ(Run("--quiet --csv=b.csv --svg=b.svg").code, 0);
-  EXPECT_TRUE(Slurp(dir_ / "a.csv") == Slurp(dir_ / "b.csv"));
+  EXPECT_TRUE(SlurpFile(dir_ / "a.csv") == SlurpFile(dir_ / "b.csv"));
   const Result p = Run("--print-demo");
   EXPECT_EQ(p.code, 0);
   EXPECT_EQ(p.out, std::string(kDemoScenarioJson));
@@ -144,12 +114,12 @@ TEST_F(MptcpSimTest, ScenarioFromFlags) {
                        "in "),
             std::string::npos)
       << b.out;
-  EXPECT_NE(Slurp(dir_ / "out/sim.csv").find("\na only,"), std::string::npos);
+  EXPECT_NE(SlurpFile(dir_ / "out/sim.csv").find("\na only,"), std::string::npos);
   // And none for the demo.
   const Result n = Run("--quiet --baseline=none --csv=n.csv --svg=n.svg");
   ASSERT_EQ(n.code, 0) << n.err;
   EXPECT_EQ(n.out.find("compared with"), std::string::npos) << n.out;
-  EXPECT_EQ(Slurp(dir_ / "n.csv").find("wifi only"), std::string::npos);
+  EXPECT_EQ(SlurpFile(dir_ / "n.csv").find("wifi only"), std::string::npos);
 }
 
 TEST_F(MptcpSimTest, EveryShippedScenarioChecksOut) {
@@ -299,7 +269,7 @@ TEST_F(MptcpSimTest, SweepReplaysOneSeed) {
   const Result r = Run("--suite=simult_flows --case=unbalanced_bwidth/Download --seeds=3-4 "
                        "--shard=2/2 --jsonl=runs.jsonl");
   ASSERT_EQ(r.code, 0) << r.err;
-  const std::string line = Slurp(dir_ / "runs.jsonl");
+  const std::string line = SlurpFile(dir_ / "runs.jsonl");
   EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << line;
   const std::string replay =
       "bazel-bin/tools/mptcp_sim --suite=simult_flows --case=unbalanced_bwidth/Download --seed=4";
@@ -337,7 +307,7 @@ TEST_F(MptcpSimTest, CcFlagAndJsonNameEveryController) {
 
 TEST_F(MptcpSimTest, SvgShowsEachSubflowsCwnd) {
   ASSERT_EQ(Run("--quiet --cc=newreno --duration=4 --csv=c.csv --svg=c.svg").code, 0);
-  const std::string svg = Slurp(dir_ / "c.svg");
+  const std::string svg = SlurpFile(dir_ / "c.svg");
   EXPECT_NE(svg.find(">cwnd (KB)</text>"), std::string::npos);
   EXPECT_NE(svg.find("sending subflow (newreno)"), std::string::npos);
 }

@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
+#include "testing/tool_test.h"
 #include "tools/trace/capture_builder.h"
 
 namespace mptcp::trace {
@@ -22,41 +23,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Result {
-  int code = -1;
-  std::string out, err;
-};
+using Result = ::mptcp::testing::ToolResult;
+using ::mptcp::testing::SlurpFile;
 
-std::string Slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << f.rdbuf();
-  return ss.str();
-}
-
-class MptcpTraceTest : public ::testing::Test {
+class MptcpTraceTest : public ::mptcp::testing::ToolTest {
  protected:
-  void SetUp() override {
-    binary_ = fs::absolute("tools/mptcp_trace");
-    ASSERT_TRUE(fs::exists(binary_)) << binary_;
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    dir_ = fs::path(tmp != nullptr ? tmp : "/tmp") /
-           ::testing::UnitTest::GetInstance()->current_test_info()->name();
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-
-  Result Run(const std::string& args) {
-    const fs::path out = dir_ / "stdout.txt", err = dir_ / "stderr.txt";
-    const std::string cmd = absl::StrCat("cd '", dir_.string(), "' && '", binary_.string(), "' ",
-                                         args, " >'", out.string(), "' 2>'", err.string(), "'");
-    const int status = std::system(cmd.c_str());
-    Result r;
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    r.out = Slurp(out);
-    r.err = Slurp(err);
-    return r;
-  }
+  MptcpTraceTest() : ToolTest("tools/mptcp_trace") {}
 
   void Write(const std::string& name, const testing::Bytes& b) {
     std::ofstream f(dir_ / name, std::ios::binary);
@@ -74,7 +46,6 @@ class MptcpTraceTest : public ::testing::Test {
     return f.bytes();
   }
 
-  fs::path binary_, dir_;
 };
 
 TEST_F(MptcpTraceTest, BadInputsExitTwo) {
@@ -125,16 +96,16 @@ TEST_F(MptcpTraceTest, GoodCaptureSummarySvgCsv) {
                            "ADD_ADDR id 1 203.0.113.1"}) {
     EXPECT_TRUE(absl::StrContains(r.out, want)) << want << " in\n" << r.out;
   }
-  const std::string svg = Slurp(dir_ / "plot.svg");
+  const std::string svg = SlurpFile(dir_ / "plot.svg");
   EXPECT_TRUE(absl::StartsWith(svg, "<svg")) << svg.substr(0, 80);
   EXPECT_TRUE(absl::StrContains(svg, "subflow 1"));
-  const std::string csv = Slurp(dir_ / "segs.csv");
+  const std::string csv = SlurpFile(dir_ / "segs.csv");
   const std::vector<std::string> lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());
   ASSERT_EQ(lines.size(), 13u) << csv;  // header + 12 data segments
   EXPECT_EQ(lines[0], "time_s,connection,subflow,direction,dsn,length,ssn,reinjected,frame");
   EXPECT_TRUE(absl::StartsWith(lines[1], "0.005000,0,0,c2s,0,1000,0,0,6")) << lines[1];
 
-  const std::string sub = Slurp(dir_ / "subflows.csv");
+  const std::string sub = SlurpFile(dir_ / "subflows.csv");
   const std::vector<std::string> rows = absl::StrSplit(sub, '\n', absl::SkipEmpty());
   ASSERT_EQ(rows.size(), 3u) << sub;
   EXPECT_TRUE(absl::StartsWith(rows[0], "connection,subflow,initiator,")) << rows[0];
