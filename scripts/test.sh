@@ -38,7 +38,7 @@ trap 'rm -rf "$log_dir"' EXIT
 run_bazel_tests() {  # $1: log name, rest: bazel flags
   local log="$log_dir/$1.log"; shift
   if bazel test "$@" ${strict_env[@]+"${strict_env[@]}"} //... >"$log" 2>&1; then
-    grep -E "^//.*(PASSED|SKIPPED)" "$log" | sed 's/^/  /' || true
+    grep -E "^//.*(PASSED|SKIPPED|FLAKY)" "$log" | sed 's/^/  /' || true
   else
     status=1
     grep -E "^//|^ERROR|FAILED" "$log" | sed 's/^/  /' || tail -40 "$log"
