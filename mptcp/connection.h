@@ -320,6 +320,7 @@ class Connection {
   void OnChecksumFailure(Timestamp now, Subflow& s, const RxMapping& m);
   void OnMpFail(Timestamp now, Subflow& s, Dsn64 dsn);
   void MaybeStartInfiniteMapping(Timestamp now);
+  Subflow* InfiniteMappingSubflow() const;
   void DrainAfterMpFail(Timestamp now, Subflow& s);
   void GiveUpAfterMpFail(Timestamp now);
   Duration MpFailTimeout() const;

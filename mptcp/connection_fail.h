@@ -67,14 +67,23 @@ inline void Connection::OnMpFail(Timestamp now, Subflow& s, Dsn64 dsn) {
 // Sender: once nothing mapped is outstanding on the subflow, falls back with an infinite
 // mapping from the peer's DATA_ACK. The DATA_ACK gets one round trip to catch up with the
 // subflow's ACKs (a receiver may send them before moving the data up).
-inline void Connection::MaybeStartInfiniteMapping(Timestamp now) {
-  if (!tx_failing() || closed()) return;
-  Subflow* s = nullptr;
-  for (auto& sp : subflows_) {
-    if (sp->kind == SubflowKind::kInitial && sp->alive()) s = sp.get();
+inline Subflow* Connection::InfiniteMappingSubflow() const {
+  if (!tx_failing() || closed()) return nullptr;
+  for (const auto& sp : subflows_) {
+    if (sp->kind != SubflowKind::kInitial || !sp->alive()) continue;
+    // Mapped bytes still in flight: not yet.
+    return sp->engine.snd_una() == sp->engine.write_seq() ? sp.get() : nullptr;
   }
-  if (s == nullptr) return;
-  if (s->engine.snd_una() != s->engine.write_seq()) return;  // mapped bytes still in flight
+  return nullptr;
+}
+
+inline void Connection::MaybeStartInfiniteMapping(Timestamp now) {
+  Subflow* s = InfiniteMappingSubflow();
+  if (s == nullptr) {
+    // Not drained (or nothing to answer): the round trip to settle starts once it is.
+    if (fail_ != nullptr) fail_->tx_settle = Timestamp::Never();
+    return;
+  }
   const Dsn64 handed = std::min(snd_data_nxt_, data_una_ + send_buffer_.size());
   if (data_una_ < handed) {
     if (fail_->tx_settle == Timestamp::Never()) {
@@ -201,7 +210,9 @@ inline void Connection::OnMpFailTimeout(Timestamp now) {
 inline Timestamp Connection::MpFailTimer() const {
   Timestamp t = Timestamp::Never();
   if (rx_failing()) t = fail_->rx_deadline;
-  if (tx_failing()) t = Earliest(t, fail_->tx_settle);
+  // The same decision as MaybeStartInfiniteMapping's: its settle time counts only while the
+  // subflow is drained (else new input will ask again).
+  if (InfiniteMappingSubflow() != nullptr) t = Earliest(t, fail_->tx_settle);
   return t;
 }
 
