@@ -46,6 +46,13 @@ namespace mptcp {
 
 enum class Role : uint8_t { kClient, kServer };
 
+// A subflow's initial sequence number and timestamp offset when the caller fixes them (a SYN
+// cookie server derives both again from the third ACK; syn_cookie.h).
+struct SubflowSeed {
+  SeqNum32 iss;
+  uint32_t ts_offset = 0;
+};
+
 // What became of one incoming segment.
 enum class Verdict : uint8_t {
   kAccepted,  // processed (which may still mean the TCP engine ignored a duplicate)
@@ -133,8 +140,16 @@ class Connection {
   // --- Opening -----------------------------------------------------------------------------
   // Client: opens the initial subflow with an MP_CAPABLE SYN (RFC 8684 §3.1).
   SubflowId Connect(Timestamp now, const FourTuple& tuple);
-  // Server: the peer's initial SYN (with MP_CAPABLE, or without: then plain TCP).
-  Disposition AcceptSyn(Timestamp now, const FourTuple& tuple, const wire::TcpRepr& syn);
+  // Server: the peer's initial SYN (with MP_CAPABLE, or without: then plain TCP). `seed`
+  // fixes the subflow's ISN and timestamp offset (SYN cookies); unset, they are drawn.
+  Disposition AcceptSyn(Timestamp now, const FourTuple& tuple, const wire::TcpRepr& syn,
+                        std::optional<SubflowSeed> seed = std::nullopt);
+  // Server, SYN cookies (RFC 4987 §3.6; syn_cookie.h): a stateless server answered `syn` (as
+  // rebuilt from its third ACK) with a SYN-ACK whose ISN and timestamp offset were `seed`, sent
+  // at `synack_sent` if known. The connection is left in SYN-RECEIVED, that SYN-ACK counted as
+  // sent; the third ACK itself goes to OnSegment next.
+  Disposition AcceptCookie(Timestamp now, const FourTuple& tuple, const wire::TcpRepr& syn,
+                           SubflowSeed seed, std::optional<Timestamp> synack_sent);
   // Server side of MP_JOIN: a SYN whose token matched this connection (RFC 8684 §3.2).
   Disposition AcceptJoin(Timestamp now, const FourTuple& tuple, const wire::TcpRepr& syn,
                          const wire::MpJoinSyn& join);
@@ -397,7 +412,8 @@ class Connection {
   void MarkEstablished(Timestamp now);
   SubflowId NextSubflowId() { return next_subflow_id_++; }
   uint8_t LocalAddressId(const IpAddress& ip);
-  Subflow& AddSubflow(SubflowKind kind, bool initiator, const FourTuple& tuple, Timestamp now);
+  Subflow& AddSubflow(SubflowKind kind, bool initiator, const FourTuple& tuple, Timestamp now,
+                      std::optional<SubflowSeed> seed = std::nullopt);
 
   std::shared_ptr<const ConnectionParams> params_;
   const ConnectionConfig& config_;  // params_->config
@@ -617,13 +633,14 @@ inline uint8_t Connection::LocalAddressId(const IpAddress& ip) {
 }
 
 inline Subflow& Connection::AddSubflow(SubflowKind kind, bool initiator, const FourTuple& tuple,
-                                       Timestamp now) {
+                                       Timestamp now, std::optional<SubflowSeed> seed) {
   // The engines share the connection's parameters (ConnectionParams says why they differ from
   // config_.subflow) and count into its TCP MIB.
   std::shared_ptr<const tcp::TcpConfig> cfg(
       params_, mptcp() ? &params_->mptcp_subflow : &params_->plain_subflow);
   auto s = std::make_unique<Subflow>(NextSubflowId(), kind, initiator, std::move(cfg), tuple,
-                                     isn_.Generate(now, tuple), rng_.Next32(), &tcp_mib_);
+                                     seed ? seed->iss : isn_.Generate(now, tuple),
+                                     seed ? seed->ts_offset : rng_.Next32(), &tcp_mib_);
   if (mptcp()) {
     // RFC 8684 §3.3.4: the data-level window governs sending; the connection advertises it.
     s->engine.set_external_send_window(true);

@@ -65,7 +65,8 @@ inline bool MpCapableFlagsUsable(const wire::MpCapable& m) {
 }
 
 inline Disposition Connection::AcceptSyn(Timestamp now, const FourTuple& tuple,
-                                         const wire::TcpRepr& syn) {
+                                         const wire::TcpRepr& syn,
+                                         std::optional<SubflowSeed> seed) {
   initial_local_ = tuple.local;
   const ParsedOptions o = ParseOptions(syn);
   // RFC 8684 §3.1: a v1 SYN carries MP_CAPABLE with no key (length 4); a higher version is
@@ -79,11 +80,20 @@ inline Disposition Connection::AcceptSyn(Timestamp now, const FourTuple& tuple,
   } else {
     EnterFallback(now);  // a plain TCP client: the same API, reported as FellBackToTcp
   }
-  Subflow& s = AddSubflow(SubflowKind::kInitial, false, tuple, now);
+  Subflow& s = AddSubflow(SubflowKind::kInitial, false, tuple, now, seed);
   s.engine.Listen();
   const auto out = s.engine.OnSegment(now, syn);
   if (!out.accepted()) return Disposition::Dropped("SYN refused", out.drop);
   return Disposition::Accepted();
+}
+
+inline Disposition Connection::AcceptCookie(Timestamp now, const FourTuple& tuple,
+                                            const wire::TcpRepr& syn, SubflowSeed seed,
+                                            std::optional<Timestamp> synack_sent) {
+  Disposition d = AcceptSyn(now, tuple, syn, seed);
+  if (!d.accepted() || subflows_.empty()) return d;
+  subflows_.front()->engine.AssumeSynAckSent(synack_sent);
+  return d;
 }
 
 inline Disposition Connection::AcceptJoin(Timestamp now, const FourTuple& tuple,

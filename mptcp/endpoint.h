@@ -31,6 +31,7 @@
 #include "mptcp/fifo.h"
 #include "mptcp/poll.h"
 #include "mptcp/random.h"
+#include "mptcp/syn_cookie.h"
 #include "mptcp/tcp/time_wait.h"
 #include "mptcp/time.h"
 #include "mptcp/wire/ip.h"
@@ -40,6 +41,13 @@
 namespace mptcp {
 
 using ConnectionId = uint64_t;
+
+// SYN cookies (RFC 4987 §3.6), as Linux's net.ipv4.tcp_syncookies 0, 1 and 2.
+enum class SynCookieMode : uint8_t {
+  kOff,         // every SYN gets a connection (bounded by max_connections)
+  kOnOverflow,  // stateless SYN-ACKs once max_half_open handshakes are pending (Linux's default)
+  kAlways,      // every SYN is answered statelessly
+};
 
 struct EndpointConfig {
   ConnectionConfig connection;
@@ -54,6 +62,11 @@ struct EndpointConfig {
   bool accept_plain_tcp = true;
   // RSTs (and TIME-WAIT ACKs) queued for strays at most (more are dropped and counted).
   size_t max_pending_resets = 64;
+  // A SYN flood fills the handshakes in progress (server connections that have not seen their
+  // third ACK); past max_half_open of them, SYNs are answered with cookies that keep no state,
+  // MPTCP v1 included (syn_cookie.h), so legitimate clients still connect.
+  SynCookieMode syn_cookies = SynCookieMode::kOnOverflow;
+  size_t max_half_open = 1024;
 };
 
 // Why OnPacket did not hand a packet to a connection.
@@ -69,6 +82,7 @@ enum class PacketVerdict : uint8_t {
   kTooManyConnections,
   kBacklogFull,      // a SYN dropped: too many accepted connections not yet polled
   kTimeWait,         // handled by a TIME-WAIT record
+  kSynCookie,        // a SYN answered with a cookie SYN-ACK, no state kept
 };
 
 struct PacketResult {
@@ -97,6 +111,9 @@ struct EndpointStats {
   uint64_t time_wait_acks = 0;     // ACKs sent from TIME-WAIT records
   uint64_t time_wait_overflow = 0; // Linux: TCPTimeWaitOverflow
   uint64_t time_wait_reused = 0;   // records replaced by a new connection on their tuple
+  uint64_t syncookies_sent = 0;    // Linux: SyncookiesSent
+  uint64_t syncookies_recv = 0;    // Linux: SyncookiesRecv (valid cookies that opened one)
+  uint64_t syncookies_failed = 0;  // Linux: SyncookiesFailed (ACKs with a bad cookie or key)
 };
 
 class Endpoint final : private ConnectionOwner {
@@ -104,7 +121,8 @@ class Endpoint final : private ConnectionOwner {
   Endpoint(const EndpointConfig& config, uint64_t seed)
       : config_(config),
         params_(std::make_shared<const ConnectionParams>(config.connection)),
-        rng_(seed) {}
+        rng_(seed),
+        cookies_(CookieSecret(rng_)) {}
   Endpoint(const Endpoint&) = delete;  // connections point back at it
   Endpoint& operator=(const Endpoint&) = delete;
 
@@ -191,6 +209,7 @@ class Endpoint final : private ConnectionOwner {
     bool dirty = false;         // on dirty_: to settle
     bool has_output = false;    // as of the last settle
     bool ready_queued = false;  // its id is in ready_
+    bool half_open = false;     // a server handshake in progress (counted in half_open_)
   };
   // A segment for a tuple that has no connection: a RST, or a TIME-WAIT record's ACK.
   struct PendingControl {
@@ -212,7 +231,8 @@ class Endpoint final : private ConnectionOwner {
   static Slot* SlotOf(uint64_t cookie) { return reinterpret_cast<Slot*>(cookie); }
 
   uint64_t NewUniqueKey();
-  Slot* AddConnection(Role role);
+  // `fixed_key`: a key the caller made sure is unique (a SYN cookie's).
+  Slot* AddConnection(Role role, std::optional<uint64_t> fixed_key = std::nullopt);
   void MarkDirty(Slot* s) const {
     if (s->dirty) return;
     s->dirty = true;
@@ -240,12 +260,33 @@ class Endpoint final : private ConnectionOwner {
                   std::optional<wire::MpTcpRstReason> mptcp_reason = std::nullopt);
   void QueueControl(const FourTuple& tuple, const wire::TcpRepr& seg);
   // Handles a segment for a TIME-WAIT tuple; true when it was consumed.
+  static std::array<uint8_t, 32> CookieSecret(Random& rng) {
+    std::array<uint8_t, 32> k{};
+    for (size_t i = 0; i < k.size(); i += 8) {
+      const uint64_t r = rng.Next();
+      for (size_t j = 0; j < 8; ++j) k[i + j] = static_cast<uint8_t>(r >> (8 * j));
+    }
+    return k;
+  }
+  bool UseSynCookie() const {
+    return config_.syn_cookies == SynCookieMode::kAlways ||
+           (config_.syn_cookies == SynCookieMode::kOnOverflow &&
+            half_open_ >= config_.max_half_open);
+  }
+  // Answers `syn` with a cookie SYN-ACK (RFC 4987 §3.6), keeping nothing.
+  void SendCookieSynAck(Timestamp now, const FourTuple& tuple, const wire::TcpRepr& syn);
+  // An ACK for no connection on a listening port: opens the connection its valid cookie
+  // stands for (true, `res` set), or false for a stray.
+  bool AcceptCookieAck(Timestamp now, const FourTuple& tuple, const wire::TcpRepr& seg,
+                       std::span<const uint8_t> seg_bytes, PacketResult& res);
   bool OnTimeWaitSegment(Timestamp now, const FourTuple& tuple, const wire::TcpRepr& seg,
                          PacketResult& res);
 
   EndpointConfig config_;
   std::shared_ptr<const ConnectionParams> params_;  // shared by every connection
   Random rng_;
+  SynCookies cookies_;
+  mutable size_t half_open_ = 0;  // slots with half_open (Settle clears them)
   absl::flat_hash_set<uint16_t> listening_;
   absl::flat_hash_map<ConnectionId, std::unique_ptr<Slot>> connections_;
   absl::flat_hash_map<FourTuple, Slot*> by_tuple_;
@@ -280,9 +321,9 @@ inline uint64_t Endpoint::NewUniqueKey() {
   }
 }
 
-inline Endpoint::Slot* Endpoint::AddConnection(Role role) {
+inline Endpoint::Slot* Endpoint::AddConnection(Role role, std::optional<uint64_t> fixed_key) {
   const ConnectionId id = next_id_++;
-  const uint64_t key = NewUniqueKey();
+  const uint64_t key = fixed_key ? *fixed_key : NewUniqueKey();
   auto slot = std::make_unique<Slot>(params_, role, key, rng_.Next(), id);
   Slot* s = slot.get();
   s->conn.SetOwner(this, reinterpret_cast<uint64_t>(s));
@@ -523,8 +564,15 @@ inline PacketResult Endpoint::OnPacket(Timestamp now, std::span<const uint8_t> i
         res.verdict = PacketVerdict::kBacklogFull;
         return res;
       }
+      if (UseSynCookie()) {
+        SendCookieSynAck(now, tuple, *seg);
+        res.verdict = PacketVerdict::kSynCookie;
+        return res;
+      }
       Slot* s = AddConnection(Role::kServer);
       res.disposition = s->conn.AcceptSyn(now, tuple, *seg);
+      s->half_open = true;
+      ++half_open_;
       by_tuple_[tuple] = s;
       MarkDirty(s);
       res.connection = s->id;
@@ -534,15 +582,138 @@ inline PacketResult Endpoint::OnPacket(Timestamp now, std::span<const uint8_t> i
       return res;
     }
   }
+  if (!syn_only && config_.syn_cookies != SynCookieMode::kOff &&
+      listening_.contains(tuple.local.port) && seg->has_flag(wire::TcpFlag::kAck) &&
+      !seg->has_flag(wire::TcpFlag::kSyn) && !seg->has_flag(wire::TcpFlag::kRst) &&
+      AcceptCookieAck(now, tuple, *seg, seg_bytes, res)) {
+    return res;
+  }
   ++stats_.strays;
   QueueReset(tuple, *seg);
   res.verdict = PacketVerdict::kNoConnection;
   return res;
 }
 
+inline void Endpoint::SendCookieSynAck(Timestamp now, const FourTuple& tuple,
+                                       const wire::TcpRepr& syn) {
+  SynCookieFields f;
+  f.mss = syn.options.mss.value_or(536);  // RFC 9293 §3.7.1: 536 when the SYN has none
+  f.window_scale = syn.options.window_scale;
+  f.sack_permitted = syn.options.sack_permitted;
+  const uint32_t cookie = cookies_.Make(now, tuple, syn.seq.value(), f);
+  const uint64_t key = cookies_.Key(tuple, cookie);
+  if (by_token_.contains(crypto::KeyToken(key))) {
+    ++stats_.token_collisions;  // the client's next SYN (a new ISN) gets another key
+    return;
+  }
+  if (control_.size() >= config_.max_pending_resets) {
+    ++stats_.resets_dropped;
+    return;
+  }
+  // The SYN-ACK a connection would send, from a connection that lives only to write it: the
+  // same options and window as the stateful path, with the cookie as ISN.
+  Connection tmp(params_, Role::kServer, key, 0);
+  const SubflowSeed seed{SeqNum32(cookie), cookies_.TsOffset(tuple)};
+  if (!tmp.AcceptSyn(now, tuple, syn, seed).accepted()) return;
+  std::array<uint8_t, 128> buf{};
+  const TransmitResult t = tmp.PollTransmit(now, buf);
+  if (!t) return;
+  auto synack = wire::TcpRepr::Parse(std::span<const uint8_t>(buf.data(), t->len));
+  if (!synack.ok()) return;
+  control_.push_back(PendingControl{tuple, *synack});
+  ++stats_.syncookies_sent;
+}
+
+inline bool Endpoint::AcceptCookieAck(Timestamp now, const FourTuple& tuple,
+                                      const wire::TcpRepr& seg,
+                                      std::span<const uint8_t> seg_bytes, PacketResult& res) {
+  const uint32_t client_isn = seg.seq.value() - 1;
+  const uint32_t cookie = seg.ack.value() - 1;
+  const std::optional<SynCookieFields> f = cookies_.Check(now, tuple, client_isn, cookie);
+  if (!f) {
+    ++stats_.syncookies_failed;
+    return false;
+  }
+  std::optional<wire::MpCapable> mpc;
+  for (std::span<const uint8_t> o : seg.options.mptcp_options()) {
+    auto p = wire::ParseMptcpOption(o);
+    if (p.ok() && std::holds_alternative<wire::MpCapable>(*p)) mpc = std::get<wire::MpCapable>(*p);
+  }
+  if (mpc) {
+    // RFC 8684 §3.1: the third ACK echoes both keys; ours must be the one the cookie derives.
+    if (!mpc->sender_key || !mpc->receiver_key ||
+        *mpc->receiver_key != cookies_.Key(tuple, cookie)) {
+      ++stats_.syncookies_failed;
+      return false;
+    }
+  } else if (!config_.accept_plain_tcp) {
+    return false;
+  }
+  if (connections_.size() >= config_.max_connections) {
+    QueueReset(tuple, seg);
+    res.verdict = PacketVerdict::kTooManyConnections;
+    return true;
+  }
+  if (accepted_pending_ >= config_.accept_backlog) {
+    ++stats_.listen_overflows;  // as Linux: the ACK is dropped, the client resends
+    res.verdict = PacketVerdict::kBacklogFull;
+    return true;
+  }
+  const uint64_t key = cookies_.Key(tuple, cookie);
+  if (by_token_.contains(crypto::KeyToken(key))) {
+    ++stats_.syncookies_failed;
+    return false;
+  }
+  // The SYN, as far as the handshake needs it, rebuilt from the cookie and the ACK.
+  wire::TcpRepr syn;
+  syn.src_port = tuple.remote.port;
+  syn.dst_port = tuple.local.port;
+  syn.seq = SeqNum32(client_isn);
+  syn.flags = wire::TcpFlag::kSyn;
+  syn.window = seg.window;
+  syn.options.mss = f->mss;
+  syn.options.window_scale = f->window_scale;
+  syn.options.sack_permitted = f->sack_permitted;
+  std::optional<Timestamp> synack_sent;
+  const uint32_t ts_offset = cookies_.TsOffset(tuple);
+  if (seg.options.timestamps) {
+    syn.options.timestamps = wire::TcpTimestamps{seg.options.timestamps->tsval, 0};
+    // RFC 7323 §4.1: the echoed TSval says when the SYN-ACK left.
+    const uint32_t now_ms = static_cast<uint32_t>(now.nanos() / 1'000'000);
+    const uint32_t age_ms = now_ms - (seg.options.timestamps->tsecr - ts_offset);
+    if (age_ms <= 120'000) synack_sent = now - Duration::Millis(age_ms);
+  }
+  if (mpc) {
+    wire::MpCapable m;
+    m.version = 1;
+    m.flags = mpc->flags;
+    std::array<uint8_t, 8> b{};
+    auto n = wire::EmitMptcpOption(m, b);
+    if (!n.ok() || !syn.options.AddMptcpOption(std::span<const uint8_t>(b.data(), *n))) {
+      return false;
+    }
+  }
+  Slot* s = AddConnection(Role::kServer, key);
+  res.disposition =
+      s->conn.AcceptCookie(now, tuple, syn, SubflowSeed{SeqNum32(cookie), ts_offset}, synack_sent);
+  by_tuple_[tuple] = s;
+  if (res.disposition.accepted()) res.disposition = s->conn.OnSegment(now, tuple, seg_bytes);
+  MarkDirty(s);
+  res.connection = s->id;
+  res.verdict = PacketVerdict::kNewConnection;
+  events_.push_back(EndpointEvent{EndpointEvent::Type::kAccepted, s->id});
+  ++accepted_pending_;
+  ++stats_.syncookies_recv;
+  return true;
+}
+
 inline void Endpoint::Settle() const {
   for (Slot* s : dirty_) {
     s->dirty = false;
+    if (s->half_open && (s->conn.established() || s->conn.closed())) {
+      s->half_open = false;
+      --half_open_;
+    }
     const bool out = s->conn.HasOutput();
     if (out != s->has_output) {
       s->has_output = out;
@@ -574,6 +745,7 @@ inline void Endpoint::ReleaseFinished() {
 
 inline void Endpoint::Release(Slot* s) {
   timers_.Remove(s);
+  if (s->half_open) --half_open_;
   if (s->has_output) --ready_count_;
   const Connection& c = s->conn;
   c.ForEachTimeWait([this](const tcp::TcpEngine& e) { AddTimeWait(e); });

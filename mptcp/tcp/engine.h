@@ -94,6 +94,10 @@ class TcpEngine {
   void Connect(Timestamp now);
   // Passive open: CLOSED -> LISTEN. The first SYN that arrives is accepted.
   void Listen();
+  // SYN cookies (RFC 4987 §3.6): in SYN-RECEIVED, rebuilt from the third ACK of a handshake
+  // whose SYN-ACK a stateless server sent; that SYN-ACK counts as sent (at `sent_at`, known
+  // from the echoed timestamp, which then times the handshake; unknown: no RTT sample).
+  void AssumeSynAckSent(std::optional<Timestamp> sent_at);
 
   // --- Input -----------------------------------------------------------------------------
   // A parsed segment from the peer (its checksum already verified by the caller).
@@ -484,6 +488,14 @@ inline void TcpEngine::Listen() {
   if (state_ != TcpState::kClosed) return;
   passive_ = true;
   SetState(TcpState::kListen);
+}
+
+inline void TcpEngine::AssumeSynAckSent(std::optional<Timestamp> sent_at) {
+  if (state_ != TcpState::kSynReceived || snd_nxt_ != iss_) return;
+  snd_nxt_ = iss_ + 1;
+  syn_pending_ = false;
+  syn_sent_time_ = sent_at.value_or(Timestamp::Zero());
+  syn_retransmitted_ = !sent_at.has_value();  // Karn: no sample from an unknown send time
 }
 
 inline size_t TcpEngine::Write(std::span<const uint8_t> data) {
