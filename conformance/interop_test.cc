@@ -155,6 +155,41 @@ TEST_F(InteropTest, KernelClientJoinsOurServer) {
   CheckCaptureClean();
 }
 
+// A stateless MP_CAPABLE v1 server (SYN cookies, as Linux's tcp_syncookies=2): the kernel's
+// SYN gets a cookie SYN-ACK and no state; its third ACK, echoing both keys (RFC 8684 §3.1),
+// opens the connection, which the kernel then joins over its second address. A plain TCP
+// kernel client goes through the same cookies.
+TEST_F(InteropTest, KernelClientToOurCookieServer) {
+  const uint64_t bytes = std::min<uint64_t>(TransferBytes(), 16 << 20);
+  ASSERT_TRUE(topo_->kern().ExecOk("ip mptcp endpoint add 203.0.113.1 dev b1 subflow").ok());
+  for (const bool mptcp : {true, false}) {
+    SCOPED_TRACE(mptcp ? "MPTCP client" : "plain TCP client");
+    StartCapture();
+    OurPeerConfig oc = OurServer(bytes);
+    oc.endpoint.syn_cookies = SynCookieMode::kAlways;
+    OurPeer ours(topo_->ours().name(), oc);
+    ASSERT_TRUE(ours.WaitReady().ok());
+    KernelPeerConfig kc = KernelClient(bytes);
+    kc.local = {Topology::Path(0).kernel, 0};
+    kc.mptcp = mptcp;
+    KernelPeer kernel(topo_->kern().name(), kc);
+    const TransferResult k = kernel.Join();
+    const OurResult o = ours.Join();
+    ExpectExact(o, k, bytes);
+    EXPECT_EQ(o.fell_back, !mptcp) << Describe(o);
+    EXPECT_GE(o.endpoint_stats.syncookies_sent, 1u) << Describe(o);
+    EXPECT_EQ(o.endpoint_stats.syncookies_recv, 1u) << Describe(o);
+    EXPECT_EQ(o.endpoint_stats.syncookies_failed, 0u) << Describe(o);
+    if (mptcp) {
+      EXPECT_EQ(o.mib.mp_capable_syn_rx, 1u) << Describe(o);
+      EXPECT_EQ(o.mib.mp_join_ack_rx, 1u) << Describe(o);
+      EXPECT_EQ(o.max_subflows, 2u) << Describe(o);
+    }
+    std::printf("%s", Describe(o).c_str());
+    CheckCaptureClean();
+  }
+}
+
 // Beyond the list: DSS checksums (RFC 8684 §3.3.1) negotiated either way. The kernel
 // asks for them with net.mptcp.checksum_enabled=1; or we ask (config.checksum): either side
 // asking makes them required, and every mapping must then verify at the other end.
