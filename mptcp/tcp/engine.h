@@ -341,6 +341,7 @@ class TcpEngine {
   void FillSackBlocks(wire::TcpOptions& opts, size_t space) const;
   uint16_t WindowField(bool syn) const;
   uint32_t TsVal(Timestamp now) const;
+  void NoteAckSent(SeqNum32 seq, uint32_t advertised);
   void OnRetransmissionTimeout(Timestamp now);
   void UpdatePersistTimer(Timestamp now);
   Duration PersistInterval() const;
@@ -496,6 +497,8 @@ inline void TcpEngine::AssumeSynAckSent(std::optional<Timestamp> sent_at) {
   syn_pending_ = false;
   syn_sent_time_ = sent_at.value_or(Timestamp::Zero());
   syn_retransmitted_ = !sent_at.has_value();  // Karn: no sample from an unknown send time
+  // The SYN-ACK advertised the window a stateful one would have (WindowField(true)).
+  NoteAckSent(iss_, WindowField(true));
 }
 
 inline size_t TcpEngine::Write(std::span<const uint8_t> data) {

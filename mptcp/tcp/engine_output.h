@@ -315,23 +315,27 @@ inline size_t TcpEngine::Emit(Timestamp now, const Transmission& tx,
   // Every segment but a SYN or RST carries the current ACK.
   if (repr.has_flag(wire::TcpFlag::kAck)) {
     if (tx.kind == TxKind::kAck) pure_ack_now_ = false;
-    ack_now_ = false;
-    unacked_segments_ = 0;
-    delack_timer_.Disarm();
-    last_ack_sent_ = rcv_nxt_;
-    const uint32_t advertised = syn ? repr.window : uint32_t{repr.window} << rcv_wscale_;
-    if (rcv_nxt_ + advertised > rcv_adv_) rcv_adv_ = rcv_nxt_ + advertised;
-    // What the peer's window now is (see WindowPeerKeeps).
-    const bool newer = !peer_wnd_valid_ || repr.seq > peer_wnd_.seq || rcv_nxt_ > peer_wnd_.ack;
-    const bool larger = repr.seq == peer_wnd_.seq && rcv_nxt_ == peer_wnd_.ack &&
-                        (advertised > peer_wnd_.window || advertised == 0);
-    if (newer || larger) {
-      peer_wnd_ = PeerWindowView{repr.seq, rcv_nxt_, advertised};
-      peer_wnd_valid_ = true;
-    }
+    NoteAckSent(repr.seq, syn ? repr.window : uint32_t{repr.window} << rcv_wscale_);
   }
   UpdatePersistTimer(now);
   return total;
+}
+
+// What sending an ACK of rcv_nxt_ with window `advertised` (bytes) from `seq` changes.
+inline void TcpEngine::NoteAckSent(SeqNum32 seq, uint32_t advertised) {
+  ack_now_ = false;
+  unacked_segments_ = 0;
+  delack_timer_.Disarm();
+  last_ack_sent_ = rcv_nxt_;
+  if (rcv_nxt_ + advertised > rcv_adv_) rcv_adv_ = rcv_nxt_ + advertised;
+  // What the peer's window now is (see WindowPeerKeeps).
+  const bool newer = !peer_wnd_valid_ || seq > peer_wnd_.seq || rcv_nxt_ > peer_wnd_.ack;
+  const bool larger = seq == peer_wnd_.seq && rcv_nxt_ == peer_wnd_.ack &&
+                      (advertised > peer_wnd_.window || advertised == 0);
+  if (newer || larger) {
+    peer_wnd_ = PeerWindowView{seq, rcv_nxt_, advertised};
+    peer_wnd_valid_ = true;
+  }
 }
 
 // Persist timer (RFC 9293 §3.8.6.1): armed while data waits behind a zero window with nothing
