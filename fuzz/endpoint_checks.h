@@ -51,8 +51,11 @@ class Script {
   size_t pos_ = 0;
 };
 
-inline EndpointConfig FuzzEndpointConfig(bool checksum) {
+inline EndpointConfig FuzzEndpointConfig(bool checksum, bool syn_cookies = false) {
   EndpointConfig c;
+  // The server answers every SYN statelessly (RFC 4987 §3.6) and rebuilds the connection
+  // from the third ACK, so the cookie paths meet the same checks.
+  if (syn_cookies) c.syn_cookies = SynCookieMode::kAlways;
   c.connection.send_buffer = 64 * 1024;
   c.connection.recv_buffer = 64 * 1024;
   c.connection.subflow.send_buffer = 32 * 1024;
@@ -78,7 +81,7 @@ inline void CheckEndpointScript(std::span<const uint8_t> data) {
   Script in(data);
   const uint8_t mode = in.Byte();
   const bool forge = (mode & 1) != 0;  // may mutate header bytes / inject packets
-  const EndpointConfig cfg = FuzzEndpointConfig((mode & 2) != 0);
+  const EndpointConfig cfg = FuzzEndpointConfig((mode & 2) != 0, (mode & 4) != 0);
   const uint64_t seed = in.Byte();
   Endpoint client(cfg, seed * 2 + 1), server(cfg, seed * 2 + 2);
   server.Listen(80);
