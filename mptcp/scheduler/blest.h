@@ -6,14 +6,15 @@
 // for about one of its RTTs; meanwhile the fast subflow x_f could send, growing its window
 // by a segment per RTT in congestion avoidance,
 //
-//     X = MSS_f * (CWND_f + (rtts - 1) / 2) * rtts,   rtts = RTT_s / RTT_f   (paper, §III)
+//     X = MSS_f * (CWND_f + (rtts - 1) / 2) * rtts,   rtts = RTT_s / RTT_f
 //
 // bytes. If X * lambda exceeds what the window leaves once x_s holds its data in flight plus
 // one more segment, |M| - (inflight_s + 1) * MSS_s, sending on x_s now would block x_f later
 // (head-of-line blocking at the receiver): BLEST waits for x_f instead.
 //
-// The paper adapts lambda at run time from observed blocking; here it is a constant (1.0, the
-// paper's starting value), since the sender sees no direct signal of the receiver's blocking.
+// The paper adapts lambda at run time from the blocking it observes; here it is a constant
+// (1.0 by default), so BLEST waits more than the adaptive version would when the window turns
+// out large enough for both paths (docs/schedulers.md has the figures).
 // Reinjections are never held back (the receiver already waits for them).
 #ifndef MPTCP_SCHEDULER_BLEST_H_
 #define MPTCP_SCHEDULER_BLEST_H_

@@ -9,7 +9,7 @@
 //     n * RTT_f < (1 + waiting * beta) * (RTT_s + delta)       (x_f would finish first)
 //     and  k / CWND_s * RTT_s >= 2 * RTT_f + delta              (x_s is not quick enough)
 //
-// (paper, Algorithm 1), and otherwise sends on x_s. `waiting` is the hysteresis: set when ECF
+// (the paper's algorithm), and otherwise sends on x_s. `waiting` is the hysteresis: set when ECF
 // decides to wait, cleared when it sends on a slower subflow, with beta = 0.25 as in the
 // paper, so that the choice does not flip on noise.
 //
