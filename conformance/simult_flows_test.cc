@@ -67,7 +67,8 @@ const std::vector<KnownMissCase> kKnownMisses = {
     // Our extra case, not the selftest's: both directions at once, where each direction's data
     // queues ahead of the other's ACKs on the same links (docs/conformance.md).
     {"balanced_bwidth_with_unbalanced_delay/BothWays", 1.15},       // 1,000 seeds: max 1.068
-    {"unbalanced_bwidth_with_unbalanced_delay/BothWays", 1.15},     // max 1.073
+    // (unbalanced_bwidth_with_unbalanced_delay/BothWays left the list when chunks were cut to
+    // whole segments: 20 seeds, max 4.094 s against 4.128 s.)
     {"unbalanced_bwidth_with_opposed_unbalanced_delay/BothWays", 3.0},  // max 2.767, p99 2.54
 };
 

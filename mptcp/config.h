@@ -13,7 +13,12 @@ namespace mptcp {
 enum class SchedulerKind : uint8_t {
   kMinRtt,      // lowest smoothed RTT first among subflows with room (the default, as Linux)
   kRoundRobin,  // rotate among subflows with room
+  kRedundant,   // every chunk on every subflow (lowest latency, capacity of one path)
+  kBlest,       // lowest RTT first, unless a slow subflow would block the shared window
+  kEcf,         // lowest RTT first, unless waiting for the fastest finishes earlier
 };
+// (mptcp/scheduler/: one header per scheduler, with its source; docs/schedulers.md says how
+// to choose; ParseSchedulerKind in mptcp/scheduler/factory.h reads their names.)
 
 struct ConnectionConfig {
   // Each subflow's TCP engine. Its buffers bound per-subflow memory. With MPTCP, a subflow's

@@ -11,6 +11,7 @@
 #define MPTCP_CONNECTION_H_
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -364,11 +365,22 @@ class Connection {
     uint32_t len;
     Source source;
   };
+  static constexpr size_t kMaxCandidates = 16;
   struct SchedulePlan {
     std::optional<Chunk> chunk;
     bool window_limited = false;  // new data waits for the peer's data-level window
+    // What the scheduler was asked and answered (told back to it when the plan is carried
+    // out: Scheduler::OnScheduled, OnWaited).
+    std::array<SubflowCandidate, kMaxCandidates> candidates{};
+    size_t count = 0;
+    SchedulingContext context;
+    size_t pick = 0;
+    bool declined = false;  // some candidate had room, yet the scheduler chose to wait
+    std::span<const SubflowCandidate> offered() const { return {candidates.data(), count}; }
   };
   SchedulePlan NextChunk() const;
+  bool PlanChunk(SchedulePlan& plan, Chunk::Source source, std::optional<Dsn64> from,
+                 Dsn64 end) const;
   std::optional<Chunk> PlanOpportunistic(bool app_limited) const;
   void DropAckedReinjections();
   void Schedule(Timestamp now);

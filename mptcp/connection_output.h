@@ -148,64 +148,101 @@ inline void Connection::WriteToSubflow(Subflow& s, Dsn64 dsn, uint32_t len) {
 // The scheduler's next decision, without acting on it: the one place that says what data may
 // be handed to a subflow now. Schedule() carries decisions out; HasOutput() (hence
 // NextDeadline) asks whether there is one. Reinjections come first, then new data within the
-// peer's data-level window (RFC 8684 §3.3.4), each chunk to the subflow the scheduler picks;
-// with nothing else to send, an opportunistic retransmission may be due.
+// peer's data-level window (RFC 8684 §3.3.4), each chunk to the subflow the scheduler picks
+// (with a redundant scheduler, to every subflow in turn); with nothing else to send, an
+// opportunistic retransmission may be due.
 inline Connection::SchedulePlan Connection::NextChunk() const {
   SchedulePlan plan;
   if (!CanSchedule() || !mptcp()) return plan;
   const Dsn64 data_end = data_una_ + send_buffer_.size();
-  Dsn64 dsn = 0;
-  uint64_t avail = 0;
-  Chunk::Source source = Chunk::Source::kNew;
+  SchedulingContext& ctx = plan.context;
+  ctx.send_window = data_wnd_end_ > data_una_ ? data_wnd_end_ - data_una_ : 0;
+  ctx.window_left = data_wnd_end_ > snd_data_nxt_ ? data_wnd_end_ - snd_data_nxt_ : 0;
+  ctx.unsent = data_end > snd_data_nxt_ ? data_end - snd_data_nxt_ : 0;
   for (const DataRange& r : reinject_) {  // the first range not yet acknowledged
     if (r.dsn + r.len <= data_una_) continue;
-    dsn = std::max(r.dsn, data_una_);
-    avail = r.dsn + r.len - dsn;
-    source = Chunk::Source::kReinject;
-    break;
+    ctx.reinjection = true;
+    PlanChunk(plan, Chunk::Source::kReinject, std::max(r.dsn, data_una_), r.dsn + r.len);
+    return plan;
   }
-  if (source == Chunk::Source::kNew) {
-    dsn = snd_data_nxt_;
-    if (dsn >= data_end) {
-      // Everything buffered is in flight. A full send buffer is held up by the oldest data
-      // like the peer's window; otherwise the application is slow and a faster subflow
-      // idles while the receiver waits for data on a much slower one.
-      if (snd_data_nxt_ > data_una_) {
-        plan.chunk = PlanOpportunistic(send_buffer_.free_space() != 0);
-      }
-      return plan;
+  // RFC 8684 §3.3.4: nothing beyond DATA_ACK + window.
+  const Dsn64 end = std::min(data_end, data_wnd_end_);
+  if (scheduler_->redundant()) {
+    // Each subflow from where it left off (Subflow::next_dsn), DATA_ACK at least.
+    if (PlanChunk(plan, Chunk::Source::kNew, std::nullopt, end)) return plan;
+    plan.window_limited = snd_data_nxt_ < data_end && snd_data_nxt_ >= data_wnd_end_;
+    return plan;
+  }
+  const Dsn64 dsn = snd_data_nxt_;
+  if (dsn >= data_end) {
+    // Everything buffered is in flight. A full send buffer is held up by the oldest data
+    // like the peer's window; otherwise the application is slow and a faster subflow
+    // idles while the receiver waits for data on a much slower one.
+    if (snd_data_nxt_ > data_una_) {
+      plan.chunk = PlanOpportunistic(send_buffer_.free_space() != 0);
     }
-    // RFC 8684 §3.3.4: nothing beyond DATA_ACK + window.
-    if (dsn >= data_wnd_end_) {
-      plan.window_limited = true;
-      plan.chunk = PlanOpportunistic(false);
-      return plan;
-    }
-    avail = std::min(data_end, data_wnd_end_) - dsn;
+    return plan;
   }
-  std::array<SubflowCandidate, 16> cand;
-  std::array<Subflow*, 16> cand_sub;
-  const bool regular_alive = RegularSubflowAlive();
-  size_t n = 0;
-  for (const auto& s : subflows_) {
-    if (n == cand.size()) break;
-    if (!SchedulerMayUse(*s, regular_alive)) continue;
-    cand[n] = SubflowCandidate{s->id,
-                               s->engine.rtt().srtt(),
-                               s->engine.rtt().has_sample(),
-                               SubflowRoom(*s, avail),
-                               s->engine.cwnd(),
-                               s->engine.bytes_in_flight(),
-                               s->backup()};
-    cand_sub[n++] = s.get();
+  if (dsn >= data_wnd_end_) {
+    plan.window_limited = true;
+    plan.chunk = PlanOpportunistic(false);
+    return plan;
   }
-  const auto pick = scheduler_->Pick(std::span<const SubflowCandidate>(cand.data(), n));
-  if (!pick || cand[*pick].room == 0) return plan;
-  const uint32_t len = static_cast<uint32_t>(std::min<uint64_t>(
-      {avail, cand[*pick].room, config_.max_mapping, kMaxMappingLength}));
-  if (len == 0) return plan;
-  plan.chunk = Chunk{cand_sub[*pick], nullptr, dsn, len, source};
+  PlanChunk(plan, Chunk::Source::kNew, dsn, end);
   return plan;
+}
+
+// Offers the subflows the scheduler may use the data [from, end) (or, with `from` unset, each
+// subflow the data from its own next_dsn) and records its pick as plan.chunk. False when it
+// picks none.
+inline bool Connection::PlanChunk(SchedulePlan& plan, Chunk::Source source,
+                                  std::optional<Dsn64> from, Dsn64 end) const {
+  std::array<Subflow*, kMaxCandidates> sub{};
+  std::array<Dsn64, kMaxCandidates> start{};
+  const bool regular_alive = RegularSubflowAlive();
+  const size_t reserve = OptionReserve();
+  size_t n = 0;
+  bool any_room = false;
+  for (const auto& sp : subflows_) {
+    if (n == plan.candidates.size()) break;
+    Subflow& s = *sp;
+    if (!SchedulerMayUse(s, regular_alive)) continue;
+    const Dsn64 dsn = from ? *from : std::max(s.next_dsn, data_una_);
+    const uint64_t avail = end > dsn ? end - dsn : 0;
+    const tcp::TcpEngine& e = s.engine;
+    const uint32_t room = avail > 0 ? SubflowRoom(s, avail) : 0;
+    any_room |= room > 0;
+    plan.candidates[n] = SubflowCandidate{.id = s.id,
+                                          .srtt = e.rtt().srtt(),
+                                          .has_rtt = e.rtt().has_sample(),
+                                          .room = room,
+                                          .cwnd = e.cwnd(),
+                                          .in_flight = e.bytes_in_flight(),
+                                          .backup = s.backup(),
+                                          .rttvar = e.rtt().rttvar(),
+                                          .mss = e.SegmentPayload(reserve),
+                                          .queued = static_cast<uint32_t>(e.unsent_bytes())};
+    sub[n] = &s;
+    start[n++] = dsn;
+  }
+  plan.count = n;
+  const std::optional<size_t> pick = scheduler_->Pick(plan.offered(), plan.context);
+  if (!pick || *pick >= n || plan.candidates[*pick].room == 0) {
+    plan.declined = !pick && any_room;
+    return false;
+  }
+  const SubflowCandidate& c = plan.candidates[*pick];
+  const uint64_t avail = end - start[*pick];
+  uint64_t len = std::min<uint64_t>({avail, c.room, config_.max_mapping, kMaxMappingLength});
+  // Full-sized segments: a segment never spans two mappings (BuildOptions), so a chunk that
+  // leaves data behind ends on a segment boundary, else its last segment goes out short. At
+  // least one segment (SubflowRoom offers no less unless that ends the data), so it never
+  // waits for room it cannot get.
+  if (len < avail && c.mss > 0 && len >= c.mss) len -= len % c.mss;
+  if (len == 0) return false;
+  plan.pick = *pick;
+  plan.chunk = Chunk{sub[*pick], nullptr, start[*pick], static_cast<uint32_t>(len), source};
+  return true;
 }
 
 // Carries out the scheduler's decisions (NextChunk) until it has none.
@@ -219,14 +256,19 @@ inline void Connection::Schedule(Timestamp now) {
     DropAckedReinjections();
     const SchedulePlan plan = NextChunk();
     if (plan.window_limited) ++mib_.snd_wnd_shared;
-    if (!plan.chunk) return;
+    if (!plan.chunk) {
+      if (plan.declined) scheduler_->OnWaited(plan.offered(), plan.context);
+      return;
+    }
     const Chunk& c = *plan.chunk;
     switch (c.source) {
       case Chunk::Source::kNew:
         // RFC 6298 §5.1 in spirit: the data-level timer runs from the first outstanding byte.
         if (snd_data_nxt_ == data_una_) last_data_progress_ = now;
         WriteToSubflow(*c.subflow, c.dsn, c.len);
-        snd_data_nxt_ += c.len;
+        // A redundant scheduler hands a subflow data others already had (c.dsn below it).
+        snd_data_nxt_ = std::max(snd_data_nxt_, c.dsn + c.len);
+        c.subflow->next_dsn = c.dsn + c.len;
         break;
       case Chunk::Source::kReinject: {
         WriteToSubflow(*c.subflow, c.dsn, c.len);
@@ -252,7 +294,10 @@ inline void Connection::Schedule(Timestamp now) {
         WriteToSubflow(*c.subflow, c.dsn, c.len);
         break;
     }
-    scheduler_->OnScheduled(c.subflow->id, c.len);
+    // An opportunistic retransmission is the connection's own choice, not the scheduler's.
+    if (c.source != Chunk::Source::kOpportunistic) {
+      scheduler_->OnScheduled(plan.offered(), plan.context, plan.pick, c.len);
+    }
   }
 }
 

@@ -41,6 +41,9 @@ struct Subflow {
   Timer join_ack_timer;
   // When the connection last penalised it for holding up the shared window.
   Timestamp last_penalty = Timestamp::Never();
+  // The data sequence number after the last new data handed to it: with a redundant scheduler
+  // (mptcp/scheduler/redundant.h) it gets next what it has not had, from DATA_ACK at least.
+  Dsn64 next_dsn = 0;
 
   SubflowId id;
   // MP_JOIN nonces (R-A, R-B of §3.2) and whether the handshake's HMACs checked out.

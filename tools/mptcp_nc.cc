@@ -44,6 +44,7 @@
 #include "io/tun_device.h"
 #include "mptcp/cc/controller.h"
 #include "mptcp/endpoint.h"
+#include "mptcp/scheduler/factory.h"
 
 ABSL_FLAG(int, l, 0, "listen on this port and serve one connection (instead of connecting)");
 ABSL_FLAG(std::string, local, "192.0.2.1",
@@ -62,6 +63,9 @@ ABSL_FLAG(bool, checksum, false, "ask for DSS checksums (RFC 8684 §3.3.1)");
 ABSL_FLAG(std::string, cc, "lia",
           "congestion control of the subflows: lia (RFC 6356, coupled; the default), olia, "
           "balia (coupled), newreno or cubic (uncoupled)");
+ABSL_FLAG(std::string, sched, "default",
+          "the connection's scheduler: default (lowest RTT first), round-robin (rr), redundant, "
+          "blest or ecf (docs/schedulers.md)");
 ABSL_FLAG(int, timeout, 0, "give up after this many seconds (0: never)");
 ABSL_FLAG(std::string, pcap, "", "write every packet our stack sends or receives to this pcap");
 ABSL_FLAG(uint64_t, seed, 0, "seed for keys, nonces and ISNs (0: from the clock and pid)");
@@ -157,6 +161,8 @@ int Main(int argc, char** argv) {
     return Fail(absl::StrFormat("unknown --cc '%s': one of %s", cc_name,
                                 std::string(cc::kCcAlgorithmNames)));
   }
+  const absl::StatusOr<SchedulerKind> sched = ParseSchedulerKind(absl::GetFlag(FLAGS_sched));
+  if (!sched.ok()) return Fail(absl::StrCat("--sched: ", sched.status().message()));
 
   // Our addresses: --local, then any --subflow LOCAL not listed there.
   std::vector<IpAddress> locals;
@@ -209,8 +215,8 @@ int Main(int argc, char** argv) {
     }
     tuns.push_back(std::move(*tun));
   }
-
   EndpointConfig cfg;
+  cfg.connection.scheduler = *sched;
   cfg.connection.checksum = absl::GetFlag(FLAGS_checksum);
   cfg.connection.congestion_control = *cc_algorithm;
   uint64_t seed = absl::GetFlag(FLAGS_seed);

@@ -70,6 +70,9 @@ ABSL_FLAG(std::optional<std::string>, baseline, std::nullopt,
           "and report it alongside; \"none\" for no such run");
 ABSL_FLAG(std::optional<std::string>, cc, std::nullopt,
           "override the scenario's congestion control: newreno, cubic, lia, olia or balia");
+ABSL_FLAG(std::optional<std::string>, sched, std::nullopt,
+          "override the scenario's scheduler: default (min-rtt), round-robin (rr), redundant, "
+          "blest or ecf");
 ABSL_FLAG(bool, fairness, false,
           "instead of a scenario, run the five-flow fairness scenario (two MPTCP connections and "
           "three TCP flows on one bottleneck) for every controller, or the one --cc names, and "
@@ -104,7 +107,7 @@ constexpr int kExitUsage = 2;
 bool PreprocessArgs(int argc, char** argv, std::vector<std::string>& storage,
                     ScenarioOverrides& o, std::string& error) {
   static const char* const kKnown[] = {
-      "scenario", "seed", "duration", "csv", "svg", "pcap", "app", "baseline", "cc",
+      "scenario", "seed", "duration", "csv", "svg", "pcap", "app", "baseline", "cc", "sched",
       "fairness", "nofairness", "suite", "case", "seeds", "shard", "jsonl", "check", "nocheck",
       "quiet", "noquiet", "print_demo", "noprint_demo", "help", "helpfull", "helpshort",
       "helppackage", "version", "only_check_args", "flagfile", "fromenv", "tryfromenv",
@@ -340,6 +343,7 @@ int Main(int argc, char** argv) {
       "  --event key=value,...             (repeatable) replace the events, e.g.\n"
       "                                    --event at_s=10,path=wifi,action=down; --event none\n"
       "  --cc NAME                         congestion control: newreno, cubic, lia, olia, balia\n"
+      "  --sched NAME                      scheduler: default, round-robin, redundant, blest, ecf\n"
       "  --fairness [--cc NAME]            print the five-flow Jain fairness table\n"
       "  --suite S --seeds A-B [--case C] [--shard I/N] [--jsonl FILE]\n"
       "                                    sweep seeds over a conformance suite (simult_flows,\n"
@@ -401,6 +405,7 @@ int Main(int argc, char** argv) {
   o.app = absl::GetFlag(FLAGS_app);
   o.baseline = absl::GetFlag(FLAGS_baseline);
   o.congestion_control = absl::GetFlag(FLAGS_cc);
+  o.scheduler = absl::GetFlag(FLAGS_sched);
   // Flags that replace the demo's paths, events or application make another scenario: give it
   // its own name, so that it does not overwrite the demo's outputs under the demo's name.
   if (file.empty() && (!o.paths.empty() || !o.events.empty() || o.app)) {

@@ -16,6 +16,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "mptcp/scheduler/factory.h"
 #include "testing/tool_test.h"
 #include "tools/demo_scenario.h"
 
@@ -288,11 +289,30 @@ TEST_F(MptcpSimTest, SweepReplaysOneSeed) {
   EXPECT_EQ(without_wall(again.out), without_wall(line));
 }
 
+TEST_F(MptcpSimTest, SchedFlagAndJsonNameEveryScheduler) {
+  for (const char* name : {"default", "min-rtt", "round-robin", "rr", "redundant", "blest", "ecf"}) {
+    Result r = Run(absl::StrCat("--check --sched=", name));
+    EXPECT_EQ(r.code, 0) << name << ": " << r.err;
+    const std::string canonical = std::string(SchedulerKindName(*ParseSchedulerKind(name)));
+    EXPECT_NE(r.out.find(absl::StrCat("scheduler ", canonical, ", ")), std::string::npos)
+        << r.out;
+    Write("sched.json", absl::StrCat(R"({"scheduler": ")", name, R"(",
+        "paths": [{"rate_mbps": 10}], "app": {"type": "bulk", "bytes": 100000}})"));
+    r = Run("--check --scenario sched.json");
+    EXPECT_EQ(r.code, 0) << name << ": " << r.err;
+    EXPECT_NE(r.out.find(absl::StrCat("scheduler ", canonical, ", ")), std::string::npos)
+        << r.out;
+  }
+  const Result bad = Run("--check --sched=fastest");
+  EXPECT_EQ(bad.code, 2) << bad.out;
+  EXPECT_NE(bad.err.find("--sched: unknown scheduler \"fastest\""), std::string::npos) << bad.err;
+}
+
 TEST_F(MptcpSimTest, CcFlagAndJsonNameEveryController) {
   for (const char* name : {"newreno", "cubic", "lia", "olia", "balia"}) {
     Result r = Run(absl::StrCat("--check --cc=", name));
     EXPECT_EQ(r.code, 0) << name << ": " << r.err;
-    EXPECT_NE(r.out.find(absl::StrCat("scheduler minrtt, ", name, "\n")), std::string::npos)
+    EXPECT_NE(r.out.find(absl::StrCat("scheduler min-rtt, ", name, "\n")), std::string::npos)
         << r.out;
     Write("cc.json", absl::StrCat(R"({"congestion_control": ")", name, R"(",
         "paths": [{"rate_mbps": 10}], "app": {"type": "bulk", "bytes": 100000}})"));

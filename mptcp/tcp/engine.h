@@ -286,6 +286,9 @@ class TcpEngine {
   }
   // Bytes cwnd and the peer's window would let us send now (what a scheduler may hand over).
   uint32_t SendableNow() const;
+  // Payload of a full-sized segment with `option_reserve` bytes of options kept free (the
+  // unit a scheduler cuts chunks in, so that segments go out full).
+  uint32_t SegmentPayload(size_t option_reserve) const { return MaxPayload(option_reserve); }
 
   // MPTCP hooks. With an external send window the peer's advertised window does not gate new
   // data (the connection layer enforces the data-level window, RFC 8684 §3.3.4); with an

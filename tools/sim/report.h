@@ -16,6 +16,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
+#include "mptcp/scheduler/factory.h"
 #include "tools/sim/runner.h"
 #include "tools/sim/scenario.h"
 
@@ -134,7 +135,7 @@ inline std::string DescribeScenario(const Scenario& s) {
   std::string out = absl::StrCat("scenario ", s.name, "\n");
   if (!s.description.empty()) absl::StrAppend(&out, "  ", s.description, "\n");
   absl::StrAppend(&out, "  seed ", s.seed, ", at most ", Num(s.duration_s), " s, scheduler ",
-                  s.scheduler == SchedulerKind::kMinRtt ? "minrtt" : "roundrobin", ", ",
+                  std::string(SchedulerKindName(s.scheduler)), ", ",
                   std::string(cc::CcAlgorithmName(s.congestion_control)), "\n");
   for (size_t i = 0; i < s.paths.size(); ++i) {
     const PathSpec& p = s.paths[i];

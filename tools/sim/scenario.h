@@ -7,7 +7,9 @@
 //   name, description        strings (description is free text: JSON has no comments)
 //   seed                     non-negative integer (default 1)
 //   duration_s               the run ends by then at the latest (default 60)
-//   scheduler                "minrtt" (default) or "roundrobin"
+//   scheduler                "min-rtt" (the default; also "default", "minrtt"), "round-robin"
+//                            (also "rr", "roundrobin"), "redundant", "blest" or "ecf"
+//                            (mptcp/scheduler/, docs/schedulers.md)
 //   congestion_control       the subflows' controller: "cubic" (default), "newreno", or the
 //                            coupled "lia", "olia", "balia" (cc::kCcAlgorithmNames)
 //   paths[]                  1 to 8; path i is client 192.0.2.(1+i) <-> server 198.51.100.(1+i)
@@ -39,6 +41,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -54,6 +57,7 @@
 #include "mptcp/cc/controller.h"
 #include "mptcp/cc/factory.h"
 #include "mptcp/config.h"
+#include "mptcp/scheduler/factory.h"
 #include "mptcp/time.h"
 #include "nlohmann/json.hpp"
 
@@ -181,6 +185,7 @@ struct ScenarioOverrides {
   std::optional<std::string> app;   // a key=value spec replacing the app
   std::optional<std::string> baseline;  // a path's name, or "none"
   std::optional<std::string> congestion_control;  // one of cc::kCcAlgorithmNames
+  std::optional<std::string> scheduler;  // a name ParseSchedulerKind takes
 };
 absl::Status ApplyOverrides(const ScenarioOverrides& o, nlohmann::json& doc);
 
@@ -592,8 +597,19 @@ inline absl::StatusOr<Scenario> ScenarioFromJson(const nlohmann::json& j,
   s.description = r.String(j, "description", "").value_or("");
   s.seed = r.Integer(j, "seed", "", 0, UINT64_MAX).value_or(s.seed);
   s.duration_s = r.Positive(j, "duration_s", "", 1e6).value_or(s.duration_s);
-  s.scheduler = static_cast<SchedulerKind>(
-      r.Choice(j, "scheduler", "", {"minrtt", "roundrobin"}).value_or(0));
+  // ParseSchedulerKind's names (mptcp/scheduler/factory.h); "minrtt" and "roundrobin" were
+  // this format's first spellings.
+  static constexpr std::pair<absl::string_view, SchedulerKind> kSchedulers[] = {
+      {"min-rtt", SchedulerKind::kMinRtt},         {"default", SchedulerKind::kMinRtt},
+      {"round-robin", SchedulerKind::kRoundRobin}, {"rr", SchedulerKind::kRoundRobin},
+      {"redundant", SchedulerKind::kRedundant},    {"blest", SchedulerKind::kBlest},
+      {"ecf", SchedulerKind::kEcf},                {"minrtt", SchedulerKind::kMinRtt},
+      {"roundrobin", SchedulerKind::kRoundRobin}};
+  std::vector<absl::string_view> scheduler_names;
+  for (const auto& [name, kind] : kSchedulers) scheduler_names.push_back(name);
+  if (const std::optional<size_t> k = r.Choice(j, "scheduler", "", scheduler_names)) {
+    s.scheduler = kSchedulers[*k].second;
+  }
   std::vector<absl::string_view> cc_names;
   for (cc::CcAlgorithm a : cc::kAllCcAlgorithms) {
     const std::string_view name = cc::CcAlgorithmName(a);
@@ -703,6 +719,11 @@ inline absl::Status ApplyOverrides(const ScenarioOverrides& o, nlohmann::json& d
           std::string(cc::kCcAlgorithmNames), ")"));
     }
     doc["congestion_control"] = *o.congestion_control;
+  }
+  if (o.scheduler) {
+    const absl::StatusOr<SchedulerKind> k = ParseSchedulerKind(*o.scheduler);
+    if (!k.ok()) return absl::InvalidArgumentError(absl::StrCat("--sched: ", k.status().message()));
+    doc["scheduler"] = std::string(SchedulerKindName(*k));
   }
   auto spec = [](absl::string_view flag, const std::string& text)
       -> absl::StatusOr<nlohmann::json> {

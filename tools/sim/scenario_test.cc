@@ -160,7 +160,8 @@ TEST(ScenarioTest, EachBadFieldNamesItself) {
       {"numeric csv", [](json& j) { j["output"] = {{"csv", 3}}; },
        "output.csv: expected a string"},
       {"unknown scheduler", [](json& j) { j["scheduler"] = "fastest"; },
-       "scheduler: expected one of \"minrtt\", \"roundrobin\""},
+       "scheduler: expected one of \"min-rtt\", \"default\", \"round-robin\", \"rr\", "
+       "\"redundant\", \"blest\", \"ecf\", \"minrtt\", \"roundrobin\""},
       {"unknown congestion control", [](json& j) { j["congestion_control"] = "reno"; },
        "congestion_control: expected one of \"newreno\", \"cubic\", \"lia\", \"olia\", "
        "\"balia\""},
