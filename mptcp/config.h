@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "mptcp/path_manager/endpoints.h"
 #include "mptcp/tcp/tcp_config.h"
 #include "mptcp/time.h"
 
@@ -62,6 +63,17 @@ struct ConnectionConfig {
   // Readable / Writable are kept once each, so an application that never polls costs at
   // most this many.
   size_t max_events = 64;
+
+  // Which path manager decides the connection's subflows and announcements
+  // (mptcp/path_manager/; docs/path_management.md). The default, manual, does only what the
+  // application asks.
+  PathManagerConfig path_manager;
+  // ADD_ADDR retransmission (RFC 8684 §3.4.1: resent until echoed), as Linux's
+  // net.mptcp.add_addr_timeout (120 s) and ADD_ADDR_RETRANS_MAX (3): an announcement not
+  // echoed goes again after add_addr_timeout, at most add_addr_retrans_max more times
+  // (a timeout of zero: never again).
+  Duration add_addr_timeout = Duration::Seconds(120);
+  int add_addr_retrans_max = 3;
 };
 
 }  // namespace mptcp

@@ -51,13 +51,22 @@ inline void Connection::AnnounceAddress(Timestamp now, uint8_t address_id,
 }
 
 inline void Connection::WithdrawAddress(Timestamp now, uint8_t address_id) {
-  remove_addr_.push_back(address_id);
+  Withdraw(now, address_id, /*send_remove_addr=*/true);
+}
+
+inline void Connection::Withdraw(Timestamp now, uint8_t address_id, bool send_remove_addr) {
+  // Bounded: IDs are 8 bits and one REMOVE_ADDR carries them all; a repeat adds nothing.
+  if (send_remove_addr && std::find(remove_addr_.begin(), remove_addr_.end(), address_id) ==
+                              remove_addr_.end()) {
+    remove_addr_.push_back(address_id);
+  }
   for (auto it = add_addr_.begin(); it != add_addr_.end();) {
     it = (!it->echo && it->id == address_id) ? add_addr_.erase(it) : it + 1;
   }
   for (auto& s : subflows_) {
     if (s->local_id == address_id && s->alive() && address_id != 0) {
       ++mib_.rm_subflow;
+      s->withdrawn = true;
       ResetSubflow(*s, wire::MpTcpRstReason::kUnspecified);
     }
   }
@@ -600,15 +609,20 @@ inline void Connection::AfterEmit(Timestamp now, Subflow& s, const OutOptions& o
       add_addr_.erase(add_addr_.begin() + out.add_addr_index);
     } else {
       ++mib_.add_addr_tx;
-      // Resent until echoed (RFC 8684 §3.4.1), at most a few times.
-      if (++a.sends >= 5) {
+      // Resent until echoed (RFC 8684 §3.4.1): every add_addr_timeout, at most
+      // add_addr_retrans_max times after the first (Linux's ADD_ADDR timer).
+      if (++a.sends > config_.add_addr_retrans_max ||
+          config_.add_addr_timeout <= Duration::Zero()) {
         add_addr_.erase(add_addr_.begin() + out.add_addr_index);
       } else {
-        a.next = now + config_.signal_retransmit * (int64_t{1} << a.sends);
+        a.next = now + config_.add_addr_timeout;
       }
     }
   }
-  if (out.remove_addr) remove_addr_.clear();
+  if (out.remove_addr) {
+    ++mib_.rm_addr_tx;
+    remove_addr_.clear();
+  }
   if (out.mp_fail) {
     ++mib_.mp_fail_tx;  // per option sent, as Linux counts MPFailTx
     // Our echo of the peer's MP_FAIL goes once; our own MP_FAIL rides on every ACK until the
@@ -692,6 +706,14 @@ inline void Connection::SweepSubflows(Timestamp now) {
     if (!s.up_reported && s.fully_established && s.alive()) {
       s.up_reported = true;
       PushEvent(Event{.type = EventType::kSubflowUp, .subflow = s.id});
+      NotifyPathManager(PmEvent{.type = PmEvent::Type::kSubflowUp,
+                                .subflow = s.id,
+                                .tuple = s.engine.tuple(),
+                                .local_id = s.local_id,
+                                .remote_id = s.remote_id,
+                                .backup = s.backup_local,
+                                .initiator = s.initiator,
+                                .was_up = true});
     }
     if (mptcp() && s.alive()) {
       // The peer closed this subflow while the connection goes on: close our side too.
@@ -719,6 +741,7 @@ inline void Connection::SweepSubflows(Timestamp now) {
     }
     if (!s.alive() && !s.down_reported) {
       s.down_reported = true;
+      NotifySubflowDown(s);
       if (s.up_reported) {
         CloseReason r = CloseReason::kNormal;
         switch (s.engine.close_reason()) {
@@ -744,6 +767,10 @@ inline void Connection::SweepSubflows(Timestamp now) {
   });
   if (rr_cursor_ >= subflows_.size()) rr_cursor_ = 0;
   coupling_.Update(subflows_, mptcp());
+  if (!pm_established_told_ && fully_established_ && established_ && mptcp() && !closed()) {
+    pm_established_told_ = true;
+    NotifyPathManager(PmEvent{.type = PmEvent::Type::kFullyEstablished});
+  }
   MaybeQueueDataFin(now);
 }
 
@@ -820,6 +847,7 @@ inline Timestamp Connection::NextTimer() const {
     }
   }
   if (DataTimerNeeded()) t = Earliest(t, last_data_progress_ + DataRto());
+  if (!winding_down()) t = Earliest(t, pm_->NextDeadline());
   return Earliest(t, MpFailTimer());
 }
 
@@ -879,6 +907,7 @@ inline void Connection::OnTimeout(Timestamp now) {
     last_data_progress_ = now;
   }
   SweepSubflows(now);
+  RunPathManager(now);
   OnMpFailTimeout(now);
   PumpFallback(now);
 }

@@ -374,6 +374,17 @@ inline Harness::Harness(const HarnessConfig& config) : cfg_(config), sim_(config
   // The order of construction fixes every random stream: hosts, then links, then middleboxes.
   const uint64_t client_seed = sim_.random().Next();
   const uint64_t server_seed = sim_.random().Next();
+  // join_all is a join policy: the client's path manager carries it out (the manual manager's
+  // planned joins, opened as soon as the connection is fully established), so that the
+  // simulator, mptcp_nc and embedders run the same code. A test that configures a path
+  // manager of its own gets that instead.
+  PathManagerConfig& pm = cfg_.client.connection.path_manager;
+  if (cfg_.join_all && pm.kind == PathManagerKind::kManual && pm.joins.empty()) {
+    for (size_t p = 1; p < cfg_.paths.size(); ++p) {
+      const FourTuple t = ClientTuple(p);
+      pm.joins.push_back(PlannedJoin{t.local, t.remote, cfg_.paths[p].backup});
+    }
+  }
   client_ = std::make_unique<Host>(sim_, "client", cfg_.client, client_seed);
   server_ = std::make_unique<Host>(sim_, "server", cfg_.server, server_seed);
   server_->endpoint().Listen(cfg_.server_port);
@@ -480,15 +491,14 @@ inline void Harness::Pump(Side& s, Timestamp now, Connection& c) {
   }
   if (!c.established()) return;
   if (s.client && cfg_.join_all && !s.joined && c.fully_established() && !c.fallen_back()) {
+    // The path manager opened the joins the moment the connection became fully established.
     s.joined = true;
-    for (size_t p = 1; p < cfg_.paths.size(); ++p) {
-      const FourTuple t = ClientTuple(p);
-      auto sid = client_->endpoint().OpenSubflow(now, s.id, t.local, t.remote,
-                                                 cfg_.paths[p].backup);
-      if (!sid.ok()) {
+    if (c.path_manager().kind() == PathManagerKind::kManual) {
+      const auto& pm = static_cast<const ManualPathManager&>(c.path_manager());
+      for (const auto& [p, status] : pm.refused()) {
         notes_.push_back(absl::StrFormat("%.6f join over path %u refused: %s",
-                                         (now - Timestamp::Zero()).seconds(), p,
-                                         std::string(sid.status().message())));
+                                         (now - Timestamp::Zero()).seconds(), p + 1,
+                                         std::string(status.message())));
       }
     }
   }
