@@ -44,6 +44,10 @@ struct ConnectionConfig {
   // Interval between retransmissions of a signal (ADD_ADDR until echoed, DATA_FIN, the
   // MP_JOIN third ACK) absent a better estimate.
   Duration signal_retransmit = Duration::Millis(500);
+  // A stale subflow is probed at least this often (TcpEngine::SetProbeInterval), so that it
+  // carries data again within about this long of its path coming back, rather than after a
+  // backed-off RTO of many seconds. Zero: plain RTO backoff.
+  Duration stale_probe_interval = Duration::Millis(500);
 
   // After both DATA_FINs are acknowledged the connection reports Closed at once; subflows
   // still finishing their FIN exchange after this long are reset (Linux's

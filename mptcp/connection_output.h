@@ -700,7 +700,6 @@ inline bool Connection::OtherDataSubflow(const Subflow& s) const {
 }
 
 inline void Connection::SweepSubflows(Timestamp now) {
-  (void)now;
   for (auto& sp : subflows_) {
     Subflow& s = *sp;
     if (!s.up_reported && s.fully_established && s.alive()) {
@@ -723,9 +722,13 @@ inline void Connection::SweepSubflows(Timestamp now) {
       if (!s.stale && s.fully_established && rtos >= config_.stale_rto_threshold) {
         s.stale = true;
         ++mib_.subflow_stale;
+        // Probed so that it carries data soon after its path returns; not once the connection
+        // is closed (it only has its FIN left to finish, within close_timeout).
+        if (!closed()) s.engine.SetProbeInterval(now, config_.stale_probe_interval);
         ReinjectFrom(s);
       } else if (s.stale && rtos == 0) {
         s.stale = false;
+        s.engine.SetProbeInterval(now, Duration::Zero());
         ++mib_.subflow_recover;
       } else if (!s.stale && s.fully_established && rtos > 0 && !s.rto_reinjected &&
                  OtherDataSubflow(s)) {

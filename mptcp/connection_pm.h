@@ -33,6 +33,15 @@ inline std::vector<PmSubflow> Connection::subflows() const {
 }
 
 inline void Connection::NotifyPathManager(const PmEvent& e) {
+  // The manager hears that the connection is fully established before anything it learns
+  // then: a client becomes fully established on the very segment that may carry the server's
+  // first ADD_ADDR (RFC 8684 §3.1), and the announcement must not reach a manager that has
+  // not started.
+  if (e.type != PmEvent::Type::kFullyEstablished && !pm_established_told_ &&
+      fully_established_ && established_ && mptcp() && !closed()) {
+    pm_established_told_ = true;
+    NotifyPathManager(PmEvent{.type = PmEvent::Type::kFullyEstablished});
+  }
   if (pm_inbox_.size() >= kMaxPmInbox) {
     ++mib_.events_dropped;
     return;

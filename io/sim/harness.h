@@ -647,8 +647,14 @@ inline HarnessResult Harness::Run() {
     }
     if (Done()) return true;
     if (sim_.now() - last_progress_ > cfg_.stall_timeout) {
-      Fail(absl::StrFormat("stall: no application progress since %.3fs",
-                           (last_progress_ - Timestamp::Zero()).seconds()));
+      const auto side = [this](const Side& s) {
+        const Connection* c = Conn(s);
+        return absl::StrFormat("%s eof %d closed %s", s.client ? "client" : "server", s.eof,
+                               c == nullptr ? "released" : (c->closed() ? "yes" : "no"));
+      };
+      Fail(absl::StrFormat("stall: no application progress since %.3fs (%s, %s)",
+                           (last_progress_ - Timestamp::Zero()).seconds(), side(sides_[0]),
+                           side(sides_[1])));
       return true;
     }
     return false;

@@ -94,9 +94,9 @@ struct PmCommand {
     kSetLimits,       // ip mptcp limits set
   };
   Type type = Type::kEndpointAdd;
-  PmEndpoint endpoint;  // kEndpointAdd; kEndpointChange reads id, backup and fullmesh
+  PmEndpoint endpoint{};  // kEndpointAdd; kEndpointChange reads id, backup and fullmesh
   uint8_t id = 0;       // kEndpointDelete
-  PmLimits limits;      // kSetLimits
+  PmLimits limits{};      // kSetLimits
 };
 
 class PathManager {
