@@ -4,6 +4,8 @@
 // carrying data); our MP_PRIO and REMOVE_ADDR change the kernel's subflows (its nstat counters
 // and `ss -tni`'s subflow flags); an ADD_ADDR of ours with a port is joined by the kernel on
 // that port. Needs root, /dev/net/tun and kernel MPTCP; skips itself otherwise.
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -11,6 +13,8 @@
 #include <thread>
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -18,6 +22,8 @@
 #include "conformance/interop_fixture.h"
 #include "conformance/interop_harness.h"
 #include "gtest/gtest.h"
+#include "io/stream_pattern.h"
+#include "mptcp/crypto/sha256.h"
 #include "mptcp/path_manager/endpoints.h"
 
 namespace mptcp::interop {
@@ -209,6 +215,86 @@ TEST_F(InteropTest, KernelJoinsOurAddAddrWithPort) {
   EXPECT_EQ(NstatCounter("MPTcpExtMPJoinPortSynAckRx"), port_synack_before + 1) << counters;
   std::printf("%s%s", Describe(o).c_str(), counters.c_str());
   CheckCaptureClean();
+}
+
+// (4) `mptcp_nc -l PORT --local A,B` announces B (its further --local addresses are signal
+// endpoints), which the kernel client joins; a file goes through it byte-exact both ways.
+TEST_F(InteropTest, MptcpNcListenerAnnouncesItsSecondAddress) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const std::string nc =
+      srcdir != nullptr ? std::string(srcdir) + "/mptcp/tools/mptcp_nc" : "tools/mptcp_nc";
+  if (::access(nc.c_str(), X_OK) != 0)
+    MPTCP_SKIP_MISSING_PREREQUISITE("no mptcp_nc binary at " << nc);
+  const uint64_t bytes = 8 << 20;
+  const std::string in = TmpDir() + "/ncl_in", out = TmpDir() + "/ncl_out",
+                    err = TmpDir() + "/ncl_err";
+  {
+    std::FILE* f = std::fopen(in.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::vector<uint8_t> buf(1 << 16);
+    io::StreamPattern p(kOurSeed);
+    for (uint64_t off = 0; off < bytes; off += buf.size()) {
+      p.Fill(off, buf);
+      ASSERT_EQ(std::fwrite(buf.data(), 1, buf.size(), f), buf.size());
+    }
+    std::fclose(f);
+  }
+  const uint64_t add_addr_before = NstatCounter("MPTcpExtAddAddr");
+  const uint64_t synack_before = NstatCounter("MPTcpExtMPJoinSynAckRx");
+  CommandResult r;
+  std::thread server([&] {
+    r = topo_->ours().Exec(absl::StrFormat(
+        "%s -v --mib -l %d --local 192.0.2.1,192.0.2.2 --timeout 60 < %s > %s 2> %s", nc,
+        kServerPort, in, out, err));
+  });
+  // Until it listens (its TUN devices and routes are up).
+  for (int i = 0; i < 100; ++i) {
+    std::string log;
+    if (ReadFile(err, &log) && absl::StrContains(log, "listening")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  KernelPeerConfig kc = KernelClient(bytes);
+  kc.local = {Topology::Path(0).kernel, 0};
+  kc.half_close_delay = Duration::Millis(300);
+  KernelPeer kernel(topo_->kern().name(), kc);
+  const TransferResult k = kernel.Join();
+  server.join();
+  std::string log;
+  ReadFile(err, &log);
+  const std::string counters = topo_->kern().Exec("nstat -asz 'MPTcp*' | awk '$2 != 0'").output;
+  ASSERT_EQ(r.exit_code, 0) << r.output << log;
+  ASSERT_TRUE(k.status.ok()) << k.status << "\n" << log;
+  EXPECT_EQ(k.received, bytes) << log;
+  EXPECT_EQ(io::DigestHex(k.received_digest),
+            io::DigestHex(io::StreamPattern(kOurSeed).Digest(bytes)));
+  crypto::Sha256 h;
+  uint64_t got = 0;
+  if (std::FILE* f = std::fopen(out.c_str(), "rb")) {
+    std::vector<uint8_t> buf(1 << 16);
+    while (size_t n = std::fread(buf.data(), 1, buf.size(), f)) {
+      h.Update(std::span<const uint8_t>(buf.data(), n));
+      got += n;
+    }
+    std::fclose(f);
+  }
+  EXPECT_EQ(got, bytes) << log;
+  EXPECT_EQ(io::DigestHex(h.Final()), io::DigestHex(io::StreamPattern(kKernelSeed).Digest(bytes)));
+  // mptcp_nc --mib prints "MPTcpExt<name> <value>" per counter.
+  auto counter = [&log](const std::string& name) -> int64_t {
+    for (absl::string_view line : absl::StrSplit(log, '\n')) {
+      std::vector<absl::string_view> cols = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      int64_t v = 0;
+      if (cols.size() == 2 && cols[0] == name && absl::SimpleAtoi(cols[1], &v)) return v;
+    }
+    return -1;
+  };
+  EXPECT_EQ(counter("MPTcpExtAddAddrTx"), 1) << log;
+  EXPECT_EQ(counter("MPTcpExtEchoAdd"), 1) << log;
+  EXPECT_EQ(counter("MPTcpExtMPJoinAckRx"), 1) << log;
+  EXPECT_TRUE(absl::StrContains(log, "SubflowUp(2)")) << log;
+  EXPECT_EQ(NstatCounter("MPTcpExtAddAddr"), add_addr_before + 1) << counters << log;
+  EXPECT_EQ(NstatCounter("MPTcpExtMPJoinSynAckRx"), synack_before + 1) << counters << log;
+  std::printf("%s%s", log.c_str(), counters.c_str());
 }
 
 }  // namespace

@@ -371,5 +371,43 @@ TEST(PmJoinTest, ForgedAddAddrIgnored) {
   for (const FourTuple& t : client_tuples) EXPECT_NE(t.remote.ip, forged);
 }
 
+// A subflow the in-kernel manager opened fails while its addresses stay valid: it is opened
+// again after 1 s, and when the peer keeps refusing, after 2 s, then 4 s (doubling), until it
+// is up again. Here the subflow from 192.0.2.2 is reset at 1 s while the server's `subflows`
+// limit is 0 (set at 0.9 s), so the joins at 2 s and 4 s are refused (MPJoinRejected, RST);
+// the limit is 1 again from 5 s, and the join at 8 s comes up.
+TEST(PmJoinTest, FailedSubflowRecreatedWithBackoff) {
+  HarnessConfig cfg = JoinConfig(2, {.subflows = 1}, {.subflows = 1}, 0);
+  cfg.client_bytes = 14 << 20;  // about 11.5 s at 10 Mbit/s
+  cfg.client.connection.path_manager.endpoints = {Ep(C(2), "subflow", 2)};
+  Harness h(cfg);
+  CommandAt(h, 0.9, false, PmCommand{.type = PmCommand::Type::kSetLimits, .limits = {.subflows = 0}});
+  h.At(Timestamp::Zero() + Duration::Seconds(1), [](Harness& hh) {
+    ASSERT_NE(hh.client_conn(), nullptr);
+    bool reset = false;
+    for (const SubflowInfo& s : hh.client_conn()->Subflows()) {
+      if (s.tuple.local.ip == C(2)) reset = hh.InjectResetToClient(s.tuple);
+    }
+    EXPECT_TRUE(reset);
+  });
+  CommandAt(h, 5.0, false, PmCommand{.type = PmCommand::Type::kSetLimits, .limits = {.subflows = 1}});
+  const HarnessResult r = h.Run();
+  ASSERT_TRUE(r.ok) << r.Describe();
+  EXPECT_EQ(r.client_mib.mp_join_syn_tx, 4u) << "first join, refused at 2 s and 4 s, up at 8 s\n"
+                                              << r.Describe();
+  EXPECT_EQ(r.server_mib.mp_join_rejected, 2u);
+  EXPECT_EQ(r.server_mib.mp_join_ack_rx, 2u);
+  std::vector<double> up_at;
+  for (const SimEvent& e : r.events) {
+    if (e.client && e.event.type == EventType::kSubflowUp && e.event.subflow != 1) {
+      up_at.push_back(Seconds(e.at));
+    }
+  }
+  ASSERT_EQ(up_at.size(), 2u) << r.Describe();
+  EXPECT_LT(up_at[0], 0.2);
+  EXPECT_GE(up_at[1], 8.0) << "retries at 1 + 1, + 2, + 4 s";
+  EXPECT_LT(up_at[1], 8.2);
+}
+
 }  // namespace
 }  // namespace mptcp::sim::conformance

@@ -308,7 +308,12 @@ class Harness {
   // Delivers to the client a RST on path i's subflow with the sequence number it expects next
   // (its RCV.NXT), as the server's end would send one: the subflow must go down (RFC 9293
   // §3.10.7.4, RFC 5961 §3.2). False if the client has no such subflow.
-  bool InjectResetToClient(size_t i);
+  bool InjectResetToClient(size_t i) {
+    return i < cfg_.paths.size() && InjectResetToClient(ClientTuple(i));
+  }
+  // The same for the client's subflow on `t` (client address first), e.g. one a path manager
+  // opened from a port of its choosing.
+  bool InjectResetToClient(const FourTuple& t);
 
   // Runs the transfer to its end; call once.
   HarnessResult Run();
@@ -612,10 +617,9 @@ inline std::vector<PathReport> Harness::PathReports() const {
   return v;
 }
 
-inline bool Harness::InjectResetToClient(size_t i) {
+inline bool Harness::InjectResetToClient(const FourTuple& t) {
   Connection* c = client_conn();
-  if (c == nullptr || i >= cfg_.paths.size()) return false;
-  const FourTuple t = ClientTuple(i);
+  if (c == nullptr) return false;
   const std::optional<SubflowInfo> s = c->subflow(t);
   if (!s) return false;
   wire::TcpRepr rst;
