@@ -371,6 +371,86 @@ TEST(PmJoinTest, ForgedAddAddrIgnored) {
   for (const FourTuple& t : client_tuples) EXPECT_NE(t.remote.ip, forged);
 }
 
+// A REMOVE_ADDR for an ID the client never heard of (the server withdraws ID 77 at 1 s) changes
+// nothing: no RmAddr, no AddressRemoved event, every subflow stays (RFC 8684 §3.4.2 removes
+// only what the ID names).
+TEST(PmJoinTest, RemoveAddrForUnknownIdChangesNothing) {
+  HarnessConfig cfg = JoinConfig(2, {.subflows = 1}, {.subflows = 1}, 4 << 20);
+  cfg.client.connection.path_manager.endpoints = {Ep(C(2), "subflow")};
+  Harness h(cfg);
+  size_t subflows_before = 0, subflows_after = 0;
+  h.At(Timestamp::Zero() + Duration::Seconds(1), [&](Harness& hh) {
+    ASSERT_NE(hh.server_conn(), nullptr);
+    subflows_before = hh.client_conn()->subflow_count();
+    hh.server_conn()->WithdrawAddress(hh.sim().now(), 77);
+  });
+  h.At(Timestamp::Zero() + Duration::Millis(1500), [&](Harness& hh) {
+    ASSERT_NE(hh.client_conn(), nullptr);
+    subflows_after = hh.client_conn()->subflow_count();
+  });
+  const HarnessResult r = h.Run();
+  ASSERT_TRUE(r.ok) << r.Describe();
+  EXPECT_JOINS(r, 1, 1, 1);
+  EXPECT_EQ(r.server_mib.rm_addr_tx, 1u) << "the REMOVE_ADDR went out";
+  EXPECT_EQ(r.client_mib.rm_addr, 0u);
+  EXPECT_EQ(r.client_mib.rm_subflow, 0u);
+  for (const SimEvent& e : r.events) EXPECT_NE(e.event.type, EventType::kAddressRemoved);
+  EXPECT_EQ(subflows_before, 2u);
+  EXPECT_EQ(subflows_after, 2u);
+}
+
+// ndiffports: 3 subflows in all over the one address pair, on 3 source ports, each carrying
+// data; the server (in-kernel, subflows 2) accepts the 2 joins.
+TEST(PmJoinTest, NdiffportsThreeSubflowsOverOnePair) {
+  HarnessConfig cfg = JoinConfig(1, {.subflows = 2}, {}, 4 << 20);
+  cfg.client.connection.path_manager.kind = PathManagerKind::kNdiffports;
+  cfg.client.connection.path_manager.ndiffports = 3;
+  Harness h(cfg);
+  std::vector<SubflowInfo> seen;
+  h.At(Timestamp::Zero() + Duration::Seconds(2), [&](Harness& hh) {
+    ASSERT_NE(hh.client_conn(), nullptr);
+    seen = hh.client_conn()->Subflows();
+  });
+  const HarnessResult r = h.Run();
+  ASSERT_TRUE(r.ok) << r.Describe();
+  EXPECT_JOINS(r, 2, 2, 2);
+  ASSERT_EQ(seen.size(), 3u);
+  std::vector<uint16_t> ports;
+  for (const SubflowInfo& s : seen) {
+    EXPECT_EQ(s.tuple.local.ip, C(1));
+    EXPECT_EQ(s.tuple.remote, (SocketAddress{S(1), cfg.server_port}));
+    EXPECT_GT(s.bytes_sent_segments, 100u);
+    ports.push_back(s.tuple.local.port);
+  }
+  std::sort(ports.begin(), ports.end());
+  EXPECT_EQ(ports, (std::vector<uint16_t>{40000, 40001, 40002}));
+}
+
+// RFC 8684 §3.1 flag C (the server's deny_join_initial, Linux's allow_join_initial_addr_port=0):
+// the client's plain `subflow` endpoint has only the server's initial address to go to, so it
+// opens nothing (Linux's fill_remote_addresses_vec with deny_join_id0), while the address the
+// server announces is joined. A join forced to the initial address (the application's own
+// OpenSubflow) is refused by the client's own check before any SYN.
+TEST(PmJoinTest, FlagCKeepsJoinsOffTheInitialAddress) {
+  HarnessConfig cfg = JoinConfig(2, {.subflows = 2}, {.subflows = 2, .add_addr_accepted = 1}, 1 << 20);
+  cfg.server.connection.deny_join_initial = true;
+  cfg.server.connection.path_manager.endpoints = {Ep(S(2), "signal")};
+  cfg.client.connection.path_manager.endpoints = {Ep(C(2), "subflow")};
+  Harness h(cfg);
+  absl::Status forced;
+  h.At(Timestamp::Zero() + Duration::Millis(500), [&](Harness& hh) {
+    ASSERT_NE(hh.client_conn(), nullptr);
+    forced = hh.client_conn()
+                 ->OpenSubflow(hh.sim().now(), FourTuple{{C(2), 45000}, {S(1), cfg.server_port}})
+                 .status();
+  });
+  const HarnessResult r = h.Run();
+  ASSERT_TRUE(r.ok) << r.Describe();
+  EXPECT_JOINS(r, 1, 1, 1);  // the announced address only
+  EXPECT_EQ(r.client_mib.mp_join_syn_tx, 1u);
+  EXPECT_EQ(forced.code(), absl::StatusCode::kFailedPrecondition) << forced;
+}
+
 // A subflow the in-kernel manager opened fails while its addresses stay valid: it is opened
 // again after 1 s, and when the peer keeps refusing, after 2 s, then 4 s (doubling), until it
 // is up again. Here the subflow from 192.0.2.2 is reset at 1 s while the server's `subflows`

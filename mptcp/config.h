@@ -78,6 +78,11 @@ struct ConnectionConfig {
   // (a timeout of zero: never again).
   Duration add_addr_timeout = Duration::Seconds(120);
   int add_addr_retrans_max = 3;
+  // RFC 8684 §3.1 flag C: a server sets it in its SYN/ACK to say it accepts no joins to the
+  // initial subflow's address and port (behind a load balancer, say), and refuses them
+  // (MPJoinRejected); other addresses may still be announced and joined. Linux's
+  // net.mptcp.allow_join_initial_addr_port = 0.
+  bool deny_join_initial = false;
 };
 
 }  // namespace mptcp

@@ -97,6 +97,11 @@ inline Disposition Connection::AcceptJoin(Timestamp now, const FourTuple& tuple,
     return Disposition::Dropped("join refused: connection not joinable");
   }
   if (FindSubflow(tuple) != nullptr) return Disposition::Dropped("join on a tuple in use");
+  // RFC 8684 §3.1: we said (flag C) that the initial address and port take no joins.
+  if (config_.deny_join_initial && role_ == Role::kServer && tuple.local == initial_local_) {
+    ++mib_.mp_join_rejected;
+    return Disposition::Dropped("join refused: flag C (initial address and port)");
+  }
   // The path manager's limit (Linux's `subflows`: extra subflows, created or accepted).
   if (!pm_->AllowIncomingJoin(JoinSubflows())) {
     ++mib_.mp_join_rejected;

@@ -461,8 +461,10 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
     case tcp::TxKind::kSynAck:
       if (s.kind == SubflowKind::kInitial) {
         if (mptcp()) {
-          wire::MpCapable m{1, static_cast<uint8_t>(wire::MpCapable::kFlagH |
-                                                    (checksum_ ? wire::MpCapable::kFlagA : 0))};
+          wire::MpCapable m{
+              1, static_cast<uint8_t>(wire::MpCapable::kFlagH |
+                                      (checksum_ ? wire::MpCapable::kFlagA : 0) |
+                                      (config_.deny_join_initial ? wire::MpCapable::kFlagC : 0))};
           m.sender_key = local_key_;
           out.Add(m);
         }

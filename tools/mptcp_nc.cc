@@ -8,6 +8,11 @@
 // too (exit 0), or on a reset, an abort or an error (exit 1), or on SIGINT/SIGTERM (MP_FASTCLOSE,
 // exit 130).
 //
+// Path management speaks Linux's words (docs/path_management.md): --endpoint
+// ADDR[,port=P][,signal|subflow|backup|fullmesh][,id=N] (repeatable), --limits
+// subflows=N,add_addr_accepted=M, --pm in-kernel|ndiffports|manual, and timed actions such as
+// --at 2s,endpoint-change,id=2,backup. A listener's further --local addresses are announced.
+//
 // Our stack's addresses (--local) live behind TUN devices, one per address (mptcp0, mptcp1,
 // ...): the tool creates them (or attaches to existing ones of that name), brings them up and
 // routes each address to its device, unless --noconfigure. The host must then forward between
