@@ -309,7 +309,9 @@ class Connection final : private PathManagerHost {
 
   // PathManagerHost (connection_pm.h)
   bool is_client() const override { return role_ == Role::kClient; }
-  bool winding_down() const override { return closed() || WeClosed(state_) || !mptcp(); }
+  // Joins stay possible while our side closes (OpenSubflow allows them until Closed), so a
+  // manager keeps opening subflows for the data still in flight.
+  bool winding_down() const override { return closed() || !mptcp(); }
   FourTuple initial_tuple() const override { return FourTuple{initial_local_, initial_remote_}; }
   bool peer_denies_initial_join() const override { return remote_deny_join_initial_; }
   std::vector<PmSubflow> subflows() const override;

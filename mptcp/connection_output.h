@@ -724,9 +724,13 @@ inline void Connection::SweepSubflows(Timestamp now) {
       if (!s.stale && s.fully_established && rtos >= config_.stale_rto_threshold) {
         s.stale = true;
         ++mib_.subflow_stale;
-        // Probed so that it carries data soon after its path returns; not once the connection
-        // is closed (it only has its FIN left to finish, within close_timeout).
-        if (!closed()) s.engine.SetProbeInterval(now, config_.stale_probe_interval);
+        // Probed so that it carries data soon after its path returns, while another subflow
+        // carries the data meanwhile; not once the connection is closed (it only has its FIN
+        // left to finish, within close_timeout), and not as the only subflow (it then backs
+        // off as single-path TCP does).
+        if (!closed() && OtherDataSubflow(s)) {
+          s.engine.SetProbeInterval(now, config_.stale_probe_interval);
+        }
         ReinjectFrom(s);
       } else if (s.stale && rtos == 0) {
         s.stale = false;
