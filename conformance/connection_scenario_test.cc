@@ -664,8 +664,9 @@ constexpr uint8_t kAnnouncedId = 5;
 HarnessConfig AnnounceConfig(uint64_t seed) {
   HarnessConfig cfg = Config(2, 8 << 20, seed);
   cfg.join_all = false;
-  // Resend an unechoed ADD_ADDR soon (after 200 ms), so a lost echo shows within the run.
-  cfg.server.connection.signal_retransmit = Ms(100);
+  // Resend an unechoed ADD_ADDR soon (add_addr_timeout 200 ms, Linux's is 120 s), so a lost
+  // echo shows within the run.
+  cfg.server.connection.add_addr_timeout = Ms(200);
   return cfg;
 }
 

@@ -781,6 +781,7 @@ void OurPeer::Body() {
   crypto::Sha256 hash;
   std::vector<uint8_t> buf(1 << 16);
   bool extra_opened = config_.extra_subflows.empty();
+  std::vector<bool> pm_done(config_.pm_commands.size(), false);
   bool close_called = false;
   uint16_t remote_port = config_.remote.port;
   int joins = 0;
@@ -811,6 +812,13 @@ void OurPeer::Body() {
       return;
     }
     seen = true;
+    for (size_t k = 0; k < config_.pm_commands.size(); ++k) {
+      if (pm_done[k] || now - r.started < config_.pm_commands[k].first) continue;
+      pm_done[k] = true;
+      const absl::Status s = c->PathManagerCommand(now, config_.pm_commands[k].second);
+      r.subflow_log.push_back(absl::StrFormat("path-manager command %d at %.3fs: %s", k,
+                                              (now - r.started).seconds(), s.ToString()));
+    }
     if (config_.server && remote_port == 0 && c->subflow_count() > 0) {
       remote_port = c->Subflows()[0].tuple.remote.port;
     }
@@ -863,7 +871,10 @@ void OurPeer::Body() {
         close_called = true;
       }
     }
-    for (const SubflowInfo& sf : c->Subflows()) r.subflow_out_segs[sf.id] = sf.bytes_sent_segments;
+    for (const SubflowInfo& sf : c->Subflows()) {
+      r.subflow_out_segs[sf.id] = sf.bytes_sent_segments;
+      r.subflow_tuples[sf.id] = sf.tuple;
+    }
     if (c->closed()) snapshot(*c);
     if (c->closed()) {
       // Stop once the subflows' FIN exchanges are done too (as a kernel socket finishes them),

@@ -255,6 +255,9 @@ struct OurPeerConfig {
   bool require_clean_close = true;
   Duration close_grace = Duration::Seconds(3);
   std::optional<CorruptSpec> corrupt;
+  // Path-manager commands (`ip mptcp endpoint ...` in our stack), each run once this long after
+  // the connection started (accepted, for a server).
+  std::vector<std::pair<Duration, PmCommand>> pm_commands;
 };
 
 struct OurResult : TransferResult {
@@ -272,6 +275,7 @@ struct OurResult : TransferResult {
   bool closed_cleanly = false;         // Closed(normal) seen
   double cpu_seconds = 0;              // CPU time of our stack's thread
   std::map<SubflowId, uint64_t> subflow_out_segs;  // OutSegs per subflow, last seen
+  std::map<SubflowId, FourTuple> subflow_tuples;   // every subflow seen (local address first)
   std::vector<std::string> subflow_log;  // per subflow at the end: tuple, state, counters
 };
 

@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "mptcp/path_manager/endpoints.h"
 #include "mptcp/tcp/tcp_config.h"
 #include "mptcp/time.h"
 
@@ -48,6 +49,10 @@ struct ConnectionConfig {
   // Interval between retransmissions of a signal (ADD_ADDR until echoed, DATA_FIN, the
   // MP_JOIN third ACK) absent a better estimate.
   Duration signal_retransmit = Duration::Millis(500);
+  // A stale subflow is probed at least this often (TcpEngine::SetProbeInterval), so that it
+  // carries data again within about this long of its path coming back, rather than after a
+  // backed-off RTO of many seconds. Zero: plain RTO backoff.
+  Duration stale_probe_interval = Duration::Millis(500);
 
   // After both DATA_FINs are acknowledged the connection reports Closed at once; subflows
   // still finishing their FIN exchange after this long are reset (Linux's
@@ -67,6 +72,22 @@ struct ConnectionConfig {
   // Readable / Writable are kept once each, so an application that never polls costs at
   // most this many.
   size_t max_events = 64;
+
+  // Which path manager decides the connection's subflows and announcements
+  // (mptcp/path_manager/; docs/path_management.md). The default, manual, does only what the
+  // application asks.
+  PathManagerConfig path_manager;
+  // ADD_ADDR retransmission (RFC 8684 §3.4.1: resent until echoed), as Linux's
+  // net.mptcp.add_addr_timeout (120 s) and ADD_ADDR_RETRANS_MAX (3): an announcement not
+  // echoed goes again after add_addr_timeout, at most add_addr_retrans_max more times
+  // (a timeout of zero: never again).
+  Duration add_addr_timeout = Duration::Seconds(120);
+  int add_addr_retrans_max = 3;
+  // RFC 8684 §3.1 flag C: a server sets it in its SYN/ACK to say it accepts no joins to the
+  // initial subflow's address and port (behind a load balancer, say), and refuses them
+  // (MPJoinRejected); other addresses may still be announced and joined. Linux's
+  // net.mptcp.allow_join_initial_addr_port = 0.
+  bool deny_join_initial = false;
 };
 
 }  // namespace mptcp

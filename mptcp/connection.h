@@ -29,6 +29,8 @@
 #include "mptcp/event.h"
 #include "mptcp/fifo.h"
 #include "mptcp/mib.h"
+#include "mptcp/path_manager/factory.h"
+#include "mptcp/path_manager/path_manager.h"
 #include "mptcp/poll.h"
 #include "mptcp/random.h"
 #include "mptcp/rcv_window.h"
@@ -126,7 +128,7 @@ struct ConnectionParams {
   tcp::TcpConfig plain_subflow;
 };
 
-class Connection {
+class Connection final : private PathManagerHost {
  public:
   // `local_key` is this side's 64-bit key (the Endpoint keeps its token unique); `seed`
   // drives nonces and ISN secrets, so the same seed gives the same bytes.
@@ -188,7 +190,26 @@ class Connection {
   // REMOVE_ADDR (RFC 8684 §3.4.2); subflows using the address are closed.
   void WithdrawAddress(Timestamp now, uint8_t address_id);
   // MP_PRIO (RFC 8684 §3.3.8): ask the peer to treat `id` as a backup (or regular) subflow.
-  bool SetBackup(Timestamp now, SubflowId id, bool backup);
+  bool SetBackup(Timestamp now, SubflowId id, bool backup) override;
+
+  // --- Path management (mptcp/path_manager/) -------------------------------------------------
+  // The manager config().path_manager named, or the one the application set.
+  PathManager& path_manager() { return *pm_; }
+  const PathManager& path_manager() const { return *pm_; }
+  // Replaces the path manager (best before Connect or AcceptSyn: a later one hears only of
+  // later events).
+  void SetPathManager(std::unique_ptr<PathManager> pm) {
+    if (pm != nullptr) pm_ = std::move(pm);
+  }
+  // An `ip mptcp endpoint`/`limits` change at run time (the in-kernel manager takes them).
+  absl::Status PathManagerCommand(Timestamp now, const PmCommand& c) {
+    pm_busy_ = true;
+    absl::Status s = pm_->Command(now, *this, c);
+    pm_busy_ = false;
+    RunPathManager(now);
+    AfterApiCall(now);
+    return s;
+  }
 
   // --- Output --------------------------------------------------------------------------------
   // The next TCP segment, written at the start of `buf` (which needs 60 bytes of header plus
@@ -301,6 +322,30 @@ class Connection {
     uint8_t id;
     SocketAddress address;
   };
+
+  // PathManagerHost (connection_pm.h)
+  bool is_client() const override { return role_ == Role::kClient; }
+  // Joins stay possible while our side closes (OpenSubflow allows them until Closed), so a
+  // manager keeps opening subflows for the data still in flight.
+  bool winding_down() const override { return closed() || !mptcp(); }
+  FourTuple initial_tuple() const override { return FourTuple{initial_local_, initial_remote_}; }
+  bool peer_denies_initial_join() const override { return remote_deny_join_initial_; }
+  std::vector<PmSubflow> subflows() const override;
+  absl::StatusOr<SubflowId> OpenSubflow(Timestamp now, const FourTuple& tuple, bool backup,
+                                        std::optional<uint8_t> local_id) override;
+  void Announce(Timestamp now, uint8_t id, const SocketAddress& address) override {
+    AnnounceAddress(now, id, address);
+  }
+  void Withdraw(Timestamp now, uint8_t id, bool send_remove_addr) override;
+  // Tells the manager what happened (queued: it runs at the end of the current call).
+  void NotifyPathManager(const PmEvent& e);
+  void NotifySubflowDown(const Subflow& s);
+  void RunPathManager(Timestamp now);
+  size_t JoinSubflows() const {
+    size_t n = 0;
+    for (const auto& s : subflows_) n += s->kind == SubflowKind::kJoin && s->alive() ? 1 : 0;
+    return n;
+  }
 
   // input (connection_input.h)
   Disposition OnSubflowSegment(Timestamp now, Subflow& s, const wire::TcpRepr& arrived);
@@ -477,6 +522,7 @@ class Connection {
   SubflowId next_subflow_id_ = 1;
   uint32_t rr_cursor_ = 0;
   SocketAddress initial_local_;  // address ID 0 (RFC 8684 §3.2)
+  SocketAddress initial_remote_;
   std::vector<std::pair<uint8_t, IpAddress>> local_ids_;
   uint8_t next_local_id_ = 1;
 
@@ -531,6 +577,11 @@ class Connection {
   std::vector<uint8_t> remove_addr_;
 
   Fifo<Event> events_;
+  // The path manager and what it has yet to hear (bounded: drained at the end of every call).
+  std::unique_ptr<PathManager> pm_;
+  std::vector<PmEvent> pm_inbox_;
+  bool pm_busy_ = false;
+  bool pm_established_told_ = false;
   ConnectionOwner* owner_ = nullptr;
   uint64_t owner_cookie_ = 0;
   MptcpMib mib_;
@@ -571,7 +622,8 @@ inline Connection::Connection(std::shared_ptr<const ConnectionParams> params, Ro
       local_idsn_(crypto::KeyIdsn(local_key)),
       checksum_(config_.checksum),
       send_buffer_(config_.send_buffer),
-      recv_buffer_(config_.recv_buffer + params_->recv_slack, config_.max_ooo_ranges) {
+      recv_buffer_(config_.recv_buffer + params_->recv_slack, config_.max_ooo_ranges),
+      pm_(MakePathManager(config_.path_manager)) {
   // RFC 8684 §3.3: the SYN occupies the first octet of the data sequence space, so data
   // starts at IDSN + 1.
   data_una_ = snd_data_nxt_ = data_wnd_end_ = local_idsn_ + 1;
@@ -663,6 +715,7 @@ inline Subflow& Connection::AddSubflow(SubflowKind kind, bool initiator, const F
 
 inline SubflowId Connection::Connect(Timestamp now, const FourTuple& tuple) {
   initial_local_ = tuple.local;
+  initial_remote_ = tuple.remote;
   Subflow& s = AddSubflow(SubflowKind::kInitial, true, tuple, now);
   s.engine.Connect(now);
   ++mib_.mp_capable_syn_tx;
@@ -671,6 +724,7 @@ inline SubflowId Connection::Connect(Timestamp now, const FourTuple& tuple) {
 
 inline void Connection::AfterApiCall(Timestamp now) {
   SweepSubflows(now);
+  RunPathManager(now);
   PumpFallback(now);
   if (owner_ != nullptr) owner_->OnConnectionChanged(owner_cookie_);
 }
@@ -773,5 +827,6 @@ inline size_t Connection::BufferBytes() const {
 #include "mptcp/connection_input.h"   // IWYU pragma: export
 #include "mptcp/connection_output.h"  // IWYU pragma: export
 #include "mptcp/connection_fail.h"    // IWYU pragma: export
+#include "mptcp/connection_pm.h"      // IWYU pragma: export
 
 #endif  // MPTCP_CONNECTION_H_

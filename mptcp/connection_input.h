@@ -68,6 +68,7 @@ inline Disposition Connection::AcceptSyn(Timestamp now, const FourTuple& tuple,
                                          const wire::TcpRepr& syn,
                                          std::optional<SubflowSeed> seed) {
   initial_local_ = tuple.local;
+  initial_remote_ = tuple.remote;
   const ParsedOptions o = ParseOptions(syn);
   // RFC 8684 §3.1: a v1 SYN carries MP_CAPABLE with no key (length 4); a higher version is
   // answered with v1. A v0 SYN (RFC 6824, with a key) is not supported: plain TCP, as Linux.
@@ -106,6 +107,16 @@ inline Disposition Connection::AcceptJoin(Timestamp now, const FourTuple& tuple,
     return Disposition::Dropped("join refused: connection not joinable");
   }
   if (FindSubflow(tuple) != nullptr) return Disposition::Dropped("join on a tuple in use");
+  // RFC 8684 §3.1: we said (flag C) that the initial address and port take no joins.
+  if (config_.deny_join_initial && role_ == Role::kServer && tuple.local == initial_local_) {
+    ++mib_.mp_join_rejected;
+    return Disposition::Dropped("join refused: flag C (initial address and port)");
+  }
+  // The path manager's limit (Linux's `subflows`: extra subflows, created or accepted).
+  if (!pm_->AllowIncomingJoin(JoinSubflows())) {
+    ++mib_.mp_join_rejected;
+    return Disposition::Dropped("join refused: path manager limit");
+  }
   if (subflows_.size() >= config_.max_subflows) {
     // RFC 7430 §2.2, a flood of SYN+MP_JOIN with a guessed or sniffed token: the joins still
     // in their handshake are a SYN queue, bounded by the subflow limit. Its oldest entry makes
@@ -141,6 +152,13 @@ inline Disposition Connection::AcceptJoin(Timestamp now, const FourTuple& tuple,
 
 inline absl::StatusOr<SubflowId> Connection::OpenSubflow(Timestamp now, const FourTuple& tuple,
                                                          bool backup) {
+  return OpenSubflow(now, tuple, backup, std::nullopt);
+}
+
+inline absl::StatusOr<SubflowId> Connection::OpenSubflow(Timestamp now, const FourTuple& wanted,
+                                                         bool backup,
+                                                         std::optional<uint8_t> local_id) {
+  FourTuple tuple = wanted;
   if (!mptcp()) return absl::FailedPreconditionError("connection fell back to TCP");
   // RFC 8684 §3.2: joins need both keys known to both sides, i.e. a fully established
   // connection (the peer may not have our key before that).
@@ -153,18 +171,41 @@ inline absl::StatusOr<SubflowId> Connection::OpenSubflow(Timestamp now, const Fo
   if (subflows_.size() >= config_.max_subflows) {
     return absl::ResourceExhaustedError("subflow limit reached");
   }
-  if (FindSubflow(tuple) != nullptr) return absl::AlreadyExistsError("tuple already in use");
   // RFC 8684 §3.1: flag C asks not to open subflows to the peer's initial address.
-  if (remote_deny_join_initial_ && !subflows_.empty() &&
-      tuple.remote == subflows_.front()->engine.tuple().remote) {
+  if (remote_deny_join_initial_ && tuple.remote == initial_remote_) {
     return absl::FailedPreconditionError("the peer accepts no subflows to its initial address");
   }
-  if (owner_ != nullptr && !owner_->ClaimTuple(owner_cookie_, tuple)) {
-    return absl::AlreadyExistsError("4-tuple in use by another connection");
+  if (tuple.local.port != 0) {
+    if (FindSubflow(tuple) != nullptr) return absl::AlreadyExistsError("tuple already in use");
+    if (owner_ != nullptr && !owner_->ClaimTuple(owner_cookie_, tuple)) {
+      return absl::AlreadyExistsError("4-tuple in use by another connection");
+    }
+  } else {
+    // A source port of our choosing: the next ones after the initial subflow's that are free
+    // here and at the owner (bounded search).
+    bool found = false;
+    for (uint32_t k = 1; k <= 256 && !found; ++k) {
+      uint32_t port = (uint32_t{initial_local_.port} + k) & 0xffff;
+      if (port == 0) continue;
+      tuple.local.port = static_cast<uint16_t>(port);
+      found = FindSubflow(tuple) == nullptr &&
+              (owner_ == nullptr || owner_->ClaimTuple(owner_cookie_, tuple));
+    }
+    if (!found) return absl::ResourceExhaustedError("no free source port");
   }
   Subflow& s = AddSubflow(SubflowKind::kJoin, true, tuple, now);
   s.local_nonce = rng_.Next32();
-  s.local_id = LocalAddressId(tuple.local.ip);
+  if (local_id) {
+    // RFC 8684 §3.2: the ID the path manager gave this address (an endpoint's).
+    s.local_id = *local_id;
+    if (*local_id != 0 && LocalAddressId(tuple.local.ip) != *local_id) {
+      for (auto& [id, a] : local_ids_) {
+        if (a == tuple.local.ip) id = *local_id;
+      }
+    }
+  } else {
+    s.local_id = LocalAddressId(tuple.local.ip);
+  }
   s.backup_local = backup;
   s.engine.Connect(now);
   ++mib_.mp_join_syn_tx;
@@ -189,6 +230,7 @@ inline Disposition Connection::OnSegment(Timestamp now, const FourTuple& path,
   }
   Disposition d = OnSubflowSegment(now, *s, *repr);
   SweepSubflows(now);
+  RunPathManager(now);
   MaybeStartInfiniteMapping(now);
   PumpFallback(now);
   return d;
@@ -604,6 +646,9 @@ inline void Connection::OnSignals(Timestamp now, Subflow& s, const ParsedOptions
           PushEvent(Event{.type = EventType::kAddressAnnounced,
                           .address_id = a.address_id,
                           .address = addr});
+          NotifyPathManager(PmEvent{.type = PmEvent::Type::kAddressAnnounced,
+                                    .address_id = a.address_id,
+                                    .address = addr});
         }
         const bool echo_pending = std::any_of(
             add_addr_.begin(), add_addr_.end(),
@@ -613,16 +658,21 @@ inline void Connection::OnSignals(Timestamp now, Subflow& s, const ParsedOptions
     }
   }
   if (o.remove_addr) {
-    ++mib_.rm_addr;
     for (uint8_t id : o.remove_addr->address_ids()) {
-      // Only IDs we know of (announced, or used by a subflow) are news to the application.
+      // Only IDs we know of (announced, or used by a subflow) are news; an unknown ID changes
+      // nothing and is not counted. Linux counts RmAddr per removed ID.
       bool known = std::erase_if(remote_addrs_, [id](const RemoteAddr& r) { return r.id == id; }) > 0;
-      for (const auto& sub : subflows_) known |= sub->remote_id == id;
-      if (known) PushEvent(Event{.type = EventType::kAddressRemoved, .address_id = id});
-      // RFC 8684 §3.4.2: subflows using the removed address are closed.
+      for (const auto& sub : subflows_) known |= sub->remote_id == id && sub->alive();
+      if (!known) continue;
+      ++mib_.rm_addr;
+      PushEvent(Event{.type = EventType::kAddressRemoved, .address_id = id});
+      NotifyPathManager(PmEvent{.type = PmEvent::Type::kAddressRemoved, .address_id = id});
+      // RFC 8684 §3.4.2: subflows using the removed address are closed (the last one stays:
+      // the connection needs a subflow to go on).
       for (auto& sub : subflows_) {
-        if (sub->remote_id == id && sub->alive() && !(sub->kind == SubflowKind::kInitial && id == 0 && subflows_.size() == 1)) {
-          ++mib_.rm_subflow;
+        if (sub->remote_id == id && sub->alive() &&
+            !(sub->kind == SubflowKind::kInitial && id == 0 && subflows_.size() == 1)) {
+          sub->withdrawn = true;
           ResetSubflow(*sub, wire::MpTcpRstReason::kUnspecified);
         }
       }

@@ -51,13 +51,22 @@ inline void Connection::AnnounceAddress(Timestamp now, uint8_t address_id,
 }
 
 inline void Connection::WithdrawAddress(Timestamp now, uint8_t address_id) {
-  remove_addr_.push_back(address_id);
+  Withdraw(now, address_id, /*send_remove_addr=*/true);
+}
+
+inline void Connection::Withdraw(Timestamp now, uint8_t address_id, bool send_remove_addr) {
+  // Bounded: IDs are 8 bits and one REMOVE_ADDR carries them all; a repeat adds nothing.
+  if (send_remove_addr && std::find(remove_addr_.begin(), remove_addr_.end(), address_id) ==
+                              remove_addr_.end()) {
+    remove_addr_.push_back(address_id);
+  }
   for (auto it = add_addr_.begin(); it != add_addr_.end();) {
     it = (!it->echo && it->id == address_id) ? add_addr_.erase(it) : it + 1;
   }
   for (auto& s : subflows_) {
     if (s->local_id == address_id && s->alive() && address_id != 0) {
       ++mib_.rm_subflow;
+      s->withdrawn = true;
       ResetSubflow(*s, wire::MpTcpRstReason::kUnspecified);
     }
   }
@@ -497,8 +506,10 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
     case tcp::TxKind::kSynAck:
       if (s.kind == SubflowKind::kInitial) {
         if (mptcp()) {
-          wire::MpCapable m{1, static_cast<uint8_t>(wire::MpCapable::kFlagH |
-                                                    (checksum_ ? wire::MpCapable::kFlagA : 0))};
+          wire::MpCapable m{
+              1, static_cast<uint8_t>(wire::MpCapable::kFlagH |
+                                      (checksum_ ? wire::MpCapable::kFlagA : 0) |
+                                      (config_.deny_join_initial ? wire::MpCapable::kFlagC : 0))};
           m.sender_key = local_key_;
           out.Add(m);
         }
@@ -645,15 +656,20 @@ inline void Connection::AfterEmit(Timestamp now, Subflow& s, const OutOptions& o
       add_addr_.erase(add_addr_.begin() + out.add_addr_index);
     } else {
       ++mib_.add_addr_tx;
-      // Resent until echoed (RFC 8684 §3.4.1), at most a few times.
-      if (++a.sends >= 5) {
+      // Resent until echoed (RFC 8684 §3.4.1): every add_addr_timeout, at most
+      // add_addr_retrans_max times after the first (Linux's ADD_ADDR timer).
+      if (++a.sends > config_.add_addr_retrans_max ||
+          config_.add_addr_timeout <= Duration::Zero()) {
         add_addr_.erase(add_addr_.begin() + out.add_addr_index);
       } else {
-        a.next = now + config_.signal_retransmit * (int64_t{1} << a.sends);
+        a.next = now + config_.add_addr_timeout;
       }
     }
   }
-  if (out.remove_addr) remove_addr_.clear();
+  if (out.remove_addr) {
+    ++mib_.rm_addr_tx;
+    remove_addr_.clear();
+  }
   if (out.mp_fail) {
     ++mib_.mp_fail_tx;  // per option sent, as Linux counts MPFailTx
     // Our echo of the peer's MP_FAIL goes once; our own MP_FAIL rides on every ACK until the
@@ -731,12 +747,19 @@ inline bool Connection::OtherDataSubflow(const Subflow& s) const {
 }
 
 inline void Connection::SweepSubflows(Timestamp now) {
-  (void)now;
   for (auto& sp : subflows_) {
     Subflow& s = *sp;
     if (!s.up_reported && s.fully_established && s.alive()) {
       s.up_reported = true;
       PushEvent(Event{.type = EventType::kSubflowUp, .subflow = s.id});
+      NotifyPathManager(PmEvent{.type = PmEvent::Type::kSubflowUp,
+                                .subflow = s.id,
+                                .tuple = s.engine.tuple(),
+                                .local_id = s.local_id,
+                                .remote_id = s.remote_id,
+                                .backup = s.backup_local,
+                                .initiator = s.initiator,
+                                .was_up = true});
     }
     if (mptcp() && s.alive()) {
       // The peer closed this subflow while the connection goes on: close our side too.
@@ -746,9 +769,17 @@ inline void Connection::SweepSubflows(Timestamp now) {
       if (!s.stale && s.fully_established && rtos >= config_.stale_rto_threshold) {
         s.stale = true;
         ++mib_.subflow_stale;
+        // Probed so that it carries data soon after its path returns, while another subflow
+        // carries the data meanwhile; not once the connection is closed (it only has its FIN
+        // left to finish, within close_timeout), and not as the only subflow (it then backs
+        // off as single-path TCP does).
+        if (!closed() && OtherDataSubflow(s)) {
+          s.engine.SetProbeInterval(now, config_.stale_probe_interval);
+        }
         ReinjectFrom(s);
       } else if (s.stale && rtos == 0) {
         s.stale = false;
+        s.engine.SetProbeInterval(now, Duration::Zero());
         ++mib_.subflow_recover;
       } else if (!s.stale && s.fully_established && rtos > 0 && !s.rto_reinjected &&
                  OtherDataSubflow(s)) {
@@ -764,6 +795,7 @@ inline void Connection::SweepSubflows(Timestamp now) {
     }
     if (!s.alive() && !s.down_reported) {
       s.down_reported = true;
+      NotifySubflowDown(s);
       if (s.up_reported) {
         CloseReason r = CloseReason::kNormal;
         switch (s.engine.close_reason()) {
@@ -789,6 +821,10 @@ inline void Connection::SweepSubflows(Timestamp now) {
   });
   if (rr_cursor_ >= subflows_.size()) rr_cursor_ = 0;
   coupling_.Update(subflows_, mptcp());
+  if (!pm_established_told_ && fully_established_ && established_ && mptcp() && !closed()) {
+    pm_established_told_ = true;
+    NotifyPathManager(PmEvent{.type = PmEvent::Type::kFullyEstablished});
+  }
   MaybeQueueDataFin(now);
 }
 
@@ -865,6 +901,7 @@ inline Timestamp Connection::NextTimer() const {
     }
   }
   if (DataTimerNeeded()) t = Earliest(t, last_data_progress_ + DataRto());
+  if (!winding_down()) t = Earliest(t, pm_->NextDeadline());
   return Earliest(t, MpFailTimer());
 }
 
@@ -924,6 +961,7 @@ inline void Connection::OnTimeout(Timestamp now) {
     last_data_progress_ = now;
   }
   SweepSubflows(now);
+  RunPathManager(now);
   OnMpFailTimeout(now);
   PumpFallback(now);
 }

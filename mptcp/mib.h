@@ -45,6 +45,7 @@ namespace mptcp {
   X(echo_add, "EchoAdd")                                                         \
   X(echo_add_tx, "EchoAddTx")                                                    \
   X(rm_addr, "RmAddr")                                                           \
+  X(rm_addr_tx, "RmAddrTx")                                                      \
   X(rm_subflow, "RmSubflow")                                                     \
   X(mp_prio_tx, "MPPrioTx")                                                      \
   X(mp_prio_rx, "MPPrioRx")                                                      \

@@ -80,6 +80,9 @@ struct Subflow {
   // Set when the peer reset the subflow with MP_TCPRST.
   std::optional<wire::MpTcpRst> peer_rst_reason;
 
+  // Closed because its address was withdrawn (REMOVE_ADDR either way): not re-created.
+  bool withdrawn = false;
+
   bool up_reported = false;
   bool down_reported = false;
 

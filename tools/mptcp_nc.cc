@@ -8,6 +8,11 @@
 // too (exit 0), or on a reset, an abort or an error (exit 1), or on SIGINT/SIGTERM (MP_FASTCLOSE,
 // exit 130).
 //
+// Path management speaks Linux's words (docs/path_management.md): --endpoint
+// ADDR[,port=P][,signal|subflow|backup|fullmesh][,id=N] (repeatable), --limits
+// subflows=N,add_addr_accepted=M, --pm in-kernel|ndiffports|manual, and timed actions such as
+// --at 2s,endpoint-change,id=2,backup. A listener's further --local addresses are announced.
+//
 // Our stack's addresses (--local) live behind TUN devices, one per address (mptcp0, mptcp1,
 // ...): the tool creates them (or attaches to existing ones of that name), brings them up and
 // routes each address to its device, unless --noconfigure. The host must then forward between
@@ -44,6 +49,8 @@
 #include "io/tun_device.h"
 #include "mptcp/cc/controller.h"
 #include "mptcp/endpoint.h"
+#include "mptcp/path_manager/endpoints.h"
+#include "mptcp/path_manager/factory.h"
 #include "mptcp/scheduler/factory.h"
 
 ABSL_FLAG(int, l, 0, "listen on this port and serve one connection (instead of connecting)");
@@ -69,6 +76,14 @@ ABSL_FLAG(std::string, sched, "default",
 ABSL_FLAG(int, timeout, 0, "give up after this many seconds (0: never)");
 ABSL_FLAG(std::string, pcap, "", "write every packet our stack sends or receives to this pcap");
 ABSL_FLAG(uint64_t, seed, 0, "seed for keys, nonces and ISNs (0: from the clock and pid)");
+ABSL_FLAG(std::string, pm, "",
+          "path manager: in-kernel (Linux's endpoints and limits), ndiffports or manual "
+          "(default: in-kernel when --endpoint is given or a listener has several --local "
+          "addresses, else manual)");
+ABSL_FLAG(std::string, limits, "",
+          "in-kernel limits, as `ip mptcp limits set`: subflows=N,add_addr_accepted=M "
+          "(Linux's defaults: subflows=2, add_addr_accepted=0)");
+ABSL_FLAG(int, ndiffports, 2, "--pm=ndiffports: subflows in all over the initial address pair");
 
 namespace mptcp::tools {
 namespace {
@@ -82,9 +97,11 @@ void OnSignal(int) {
 }
 
 // absl flags are C identifiers; accept the spelled-out forms (--join-announced) too, and pull
-// out the repeatable --subflow LOCAL[,REMOTE].
+// out the repeatable --subflow LOCAL[,REMOTE], --endpoint SPEC and --at WHEN,ACTION,...
 std::vector<char*> PreprocessArgs(int argc, char** argv, std::vector<std::string>& storage,
-                                  std::vector<std::string>& subflows) {
+                                  std::vector<std::string>& subflows,
+                                  std::vector<std::string>& endpoints,
+                                  std::vector<std::string>& actions) {
   std::vector<std::string> out;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
@@ -92,11 +109,15 @@ std::vector<char*> PreprocessArgs(int argc, char** argv, std::vector<std::string
       const size_t eq = a.find('=');
       std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
       std::replace(name.begin(), name.end(), '-', '_');
-      if (name == "subflow") {
+      std::vector<std::string>* list = name == "subflow"    ? &subflows
+                                       : name == "endpoint" ? &endpoints
+                                       : name == "at"       ? &actions
+                                                            : nullptr;
+      if (list != nullptr) {
         if (eq != std::string::npos) {
-          subflows.push_back(a.substr(eq + 1));
+          list->push_back(a.substr(eq + 1));
         } else if (i + 1 < argc) {
-          subflows.push_back(argv[++i]);
+          list->push_back(argv[++i]);
         }
         continue;
       }
@@ -111,6 +132,84 @@ std::vector<char*> PreprocessArgs(int argc, char** argv, std::vector<std::string
 }
 
 std::optional<IpAddress> ParseIp(const std::string& s) { return IpAddress::Parse(s); }
+
+// A timed path-manager action: `--at 2s,endpoint-change,id=2,backup`.
+struct TimedAction {
+  Duration at;
+  PmCommand command;
+  std::string text;
+  bool done = false;
+};
+
+// Parses WHEN,ACTION[,ARGS]: WHEN is 2s, 1.5s or 500ms after start; ACTION is one of
+// endpoint-add,SPEC  endpoint-del,id=N  endpoint-change,id=N,[no]backup[,[no]fullmesh]
+// endpoint-flush  limits,subflows=N,add_addr_accepted=M (ip-mptcp(8)'s words).
+absl::StatusOr<TimedAction> ParseTimedAction(const std::string& spec) {
+  std::vector<std::string> parts = absl::StrSplit(spec, ',');
+  if (parts.size() < 2) return absl::InvalidArgumentError("--at needs WHEN,ACTION");
+  TimedAction t;
+  t.text = spec;
+  double v = 0;
+  const std::string& when = parts[0];
+  if (when.size() > 2 && when.substr(when.size() - 2) == "ms" &&
+      absl::SimpleAtod(when.substr(0, when.size() - 2), &v) && v >= 0) {
+    t.at = Duration::Micros(static_cast<int64_t>(v * 1000));
+  } else if (when.size() > 1 && when.back() == 's' &&
+             absl::SimpleAtod(when.substr(0, when.size() - 1), &v) && v >= 0) {
+    t.at = Duration::Micros(static_cast<int64_t>(v * 1e6));
+  } else {
+    return absl::InvalidArgumentError("bad --at time '" + when + "' (e.g. 2s, 500ms)");
+  }
+  const std::string& action = parts[1];
+  std::string rest;
+  for (size_t i = 2; i < parts.size(); ++i) rest += (i > 2 ? "," : "") + parts[i];
+  auto id_of = [&](const std::string& p) -> std::optional<uint8_t> {
+    int id = 0;
+    if (p.rfind("id=", 0) == 0 && absl::SimpleAtoi(p.substr(3), &id) && id >= 0 && id <= 255) {
+      return static_cast<uint8_t>(id);
+    }
+    return std::nullopt;
+  };
+  if (action == "endpoint-add") {
+    auto e = ParsePmEndpoint(rest);
+    if (!e.ok()) return e.status();
+    t.command = PmCommand{.type = PmCommand::Type::kEndpointAdd, .endpoint = *e};
+  } else if (action == "endpoint-del" || action == "endpoint-delete") {
+    auto id = parts.size() == 3 ? id_of(parts[2]) : std::nullopt;
+    if (!id) return absl::InvalidArgumentError("--at endpoint-del needs id=N");
+    t.command = PmCommand{.type = PmCommand::Type::kEndpointDelete, .id = *id};
+  } else if (action == "endpoint-change") {
+    auto id = parts.size() >= 3 ? id_of(parts[2]) : std::nullopt;
+    if (!id) return absl::InvalidArgumentError("--at endpoint-change needs id=N");
+    t.command = PmCommand{.type = PmCommand::Type::kEndpointChange};
+    t.command.endpoint.id = *id;
+    for (size_t i = 3; i < parts.size(); ++i) {
+      if (parts[i] == "backup") {
+        t.command.endpoint.backup = true;
+      } else if (parts[i] == "nobackup") {
+        t.command.endpoint.backup = false;
+      } else if (parts[i] == "fullmesh") {
+        t.command.endpoint.fullmesh = true;
+      } else if (parts[i] == "nofullmesh") {
+        t.command.endpoint.fullmesh = false;
+      } else {
+        return absl::InvalidArgumentError("bad endpoint-change word '" + parts[i] +
+                                          "' (backup, nobackup, fullmesh, nofullmesh)");
+      }
+    }
+  } else if (action == "endpoint-flush") {
+    t.command = PmCommand{.type = PmCommand::Type::kFlush};
+  } else if (action == "limits") {
+    auto l = ParsePmLimits(rest);
+    if (!l.ok()) return l.status();
+    t.command = PmCommand{.type = PmCommand::Type::kSetLimits, .limits = *l};
+  } else {
+    return absl::InvalidArgumentError(
+        "unknown --at action '" + action +
+        "' (endpoint-add, endpoint-del, endpoint-change, endpoint-flush, limits)");
+  }
+  return t;
+}
 
 std::string Stamp(Timestamp now, Timestamp start) {
   return absl::StrFormat("[%9.3f]", (now - start).seconds());
@@ -141,14 +240,20 @@ class NonBlocking {
 };
 
 int Main(int argc, char** argv) {
-  std::vector<std::string> storage, subflow_specs;
-  std::vector<char*> args = PreprocessArgs(argc, argv, storage, subflow_specs);
+  std::vector<std::string> storage, subflow_specs, endpoint_specs, action_specs;
+  std::vector<char*> args =
+      PreprocessArgs(argc, argv, storage, subflow_specs, endpoint_specs, action_specs);
   absl::SetProgramUsageMessage(
       "netcat over userspace MPTCP behind TUN devices.\n"
       "  mptcp_nc [flags] -l PORT     serve one connection\n"
       "  mptcp_nc [flags] ADDR PORT   connect\n"
       "  --subflow LOCAL[,REMOTE]     (repeatable) client: an extra subflow from LOCAL to\n"
-      "                               REMOTE (default ADDR) once the connection is up");
+      "                               REMOTE (default ADDR) once the connection is up\n"
+      "  --endpoint ADDR[,port=P][,signal|subflow|backup|fullmesh][,id=N]\n"
+      "                               (repeatable) an `ip mptcp endpoint` of this host\n"
+      "  --at WHEN,ACTION[,ARGS]      (repeatable) e.g. 2s,endpoint-change,id=2,backup;\n"
+      "                               3s,endpoint-del,id=3; 1s,endpoint-add,SPEC;\n"
+      "                               4s,endpoint-flush; 1s,limits,subflows=3");
   std::vector<char*> positional =
       absl::ParseCommandLine(static_cast<int>(args.size()), args.data());
   const bool verbose = absl::GetFlag(FLAGS_v);
@@ -186,6 +291,61 @@ int Main(int argc, char** argv) {
   } else if (positional.size() != 1 || listen_port < 0 || listen_port > 65535) {
     return Fail("usage: mptcp_nc [flags] -l PORT");
   }
+  // Path management: --endpoint and --limits in Linux's words, --pm, timed --at actions.
+  PathManagerConfig pmc;
+  for (const std::string& spec : endpoint_specs) {
+    auto e = ParsePmEndpoint(spec);
+    if (!e.ok()) return Fail(absl::StrFormat("bad --endpoint '%s': %s", spec,
+                                             std::string(e.status().message())));
+    pmc.endpoints.push_back(*e);
+  }
+  // Old flags mapped onto endpoints: a listener's further --local addresses are signal
+  // endpoints (announced with ADD_ADDR), unless --endpoint says otherwise.
+  if (server && endpoint_specs.empty()) {
+    for (size_t i = 1; i < locals.size(); ++i) {
+      PmEndpoint e;
+      e.address = locals[i];
+      e.signal = true;
+      pmc.endpoints.push_back(e);
+    }
+  }
+  if (absl::Status st = NormalizePmEndpoints(pmc.endpoints); !st.ok()) {
+    return Fail(absl::StrFormat("--endpoint: %s", std::string(st.message())));
+  }
+  if (!absl::GetFlag(FLAGS_limits).empty()) {
+    auto l = ParsePmLimits(absl::GetFlag(FLAGS_limits));
+    if (!l.ok()) return Fail(absl::StrFormat("--limits: %s", std::string(l.status().message())));
+    pmc.limits = *l;
+  }
+  if (!absl::GetFlag(FLAGS_pm).empty()) {
+    auto k = ParsePathManagerKind(absl::GetFlag(FLAGS_pm));
+    if (!k.ok()) return Fail(absl::StrFormat("--pm: %s", std::string(k.status().message())));
+    pmc.kind = *k;
+  } else {
+    pmc.kind = pmc.endpoints.empty() && absl::GetFlag(FLAGS_limits).empty()
+                   ? PathManagerKind::kManual
+                   : PathManagerKind::kInKernel;
+  }
+  pmc.ndiffports = static_cast<uint32_t>(std::max(0, absl::GetFlag(FLAGS_ndiffports)));
+  if (absl::Status st = ValidatePathManagerConfig(pmc); !st.ok()) {
+    return Fail(std::string(st.message()));
+  }
+  std::vector<TimedAction> timed;
+  for (const std::string& spec : action_specs) {
+    auto t = ParseTimedAction(spec);
+    if (!t.ok()) return Fail(absl::StrFormat("bad --at '%s': %s", spec,
+                                             std::string(t.status().message())));
+    timed.push_back(*t);
+  }
+  // Endpoint addresses (configured now or added later) live behind TUN devices too.
+  auto add_local = [&](const IpAddress& ip) {
+    if (std::find(locals.begin(), locals.end(), ip) == locals.end()) locals.push_back(ip);
+  };
+  for (const PmEndpoint& e : pmc.endpoints) add_local(e.address);
+  for (const TimedAction& t : timed) {
+    if (t.command.type == PmCommand::Type::kEndpointAdd) add_local(t.command.endpoint.address);
+  }
+
   std::vector<std::pair<IpAddress, IpAddress>> extra;
   for (const std::string& spec : subflow_specs) {
     std::vector<std::string> parts = absl::StrSplit(spec, ',');
@@ -219,6 +379,7 @@ int Main(int argc, char** argv) {
   cfg.connection.scheduler = *sched;
   cfg.connection.checksum = absl::GetFlag(FLAGS_checksum);
   cfg.connection.congestion_control = *cc_algorithm;
+  cfg.connection.path_manager = pmc;
   uint64_t seed = absl::GetFlag(FLAGS_seed);
   if (seed == 0) {
     seed = static_cast<uint64_t>(io::EventLoop::MonotonicNow().nanos()) ^
@@ -328,6 +489,15 @@ int Main(int argc, char** argv) {
       snapshot(*c);
     } else {
       last_reason = c->close_reason();
+    }
+    for (TimedAction& t : timed) {
+      if (t.done || now - start < t.at) continue;
+      t.done = true;
+      const absl::Status st = c->PathManagerCommand(now, t.command);
+      if (verbose || !st.ok()) {
+        std::fprintf(stderr, "%s --at %s: %s\n", Stamp(now, start).c_str(), t.text.c_str(),
+                     st.ok() ? "done" : std::string(st.message()).c_str());
+      }
     }
     while (auto ev = c->PollEvent()) {
       log_event(now, *ev);

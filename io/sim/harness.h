@@ -308,7 +308,12 @@ class Harness {
   // Delivers to the client a RST on path i's subflow with the sequence number it expects next
   // (its RCV.NXT), as the server's end would send one: the subflow must go down (RFC 9293
   // §3.10.7.4, RFC 5961 §3.2). False if the client has no such subflow.
-  bool InjectResetToClient(size_t i);
+  bool InjectResetToClient(size_t i) {
+    return i < cfg_.paths.size() && InjectResetToClient(ClientTuple(i));
+  }
+  // The same for the client's subflow on `t` (client address first), e.g. one a path manager
+  // opened from a port of its choosing.
+  bool InjectResetToClient(const FourTuple& t);
 
   // Runs the transfer to its end; call once.
   HarnessResult Run();
@@ -374,6 +379,17 @@ inline Harness::Harness(const HarnessConfig& config) : cfg_(config), sim_(config
   // The order of construction fixes every random stream: hosts, then links, then middleboxes.
   const uint64_t client_seed = sim_.random().Next();
   const uint64_t server_seed = sim_.random().Next();
+  // join_all is a join policy: the client's path manager carries it out (the manual manager's
+  // planned joins, opened as soon as the connection is fully established), so that the
+  // simulator, mptcp_nc and embedders run the same code. A test that configures a path
+  // manager of its own gets that instead.
+  PathManagerConfig& pm = cfg_.client.connection.path_manager;
+  if (cfg_.join_all && pm.kind == PathManagerKind::kManual && pm.joins.empty()) {
+    for (size_t p = 1; p < cfg_.paths.size(); ++p) {
+      const FourTuple t = ClientTuple(p);
+      pm.joins.push_back(PlannedJoin{t.local, t.remote, cfg_.paths[p].backup});
+    }
+  }
   client_ = std::make_unique<Host>(sim_, "client", cfg_.client, client_seed);
   server_ = std::make_unique<Host>(sim_, "server", cfg_.server, server_seed);
   server_->endpoint().Listen(cfg_.server_port);
@@ -480,15 +496,14 @@ inline void Harness::Pump(Side& s, Timestamp now, Connection& c) {
   }
   if (!c.established()) return;
   if (s.client && cfg_.join_all && !s.joined && c.fully_established() && !c.fallen_back()) {
+    // The path manager opened the joins the moment the connection became fully established.
     s.joined = true;
-    for (size_t p = 1; p < cfg_.paths.size(); ++p) {
-      const FourTuple t = ClientTuple(p);
-      auto sid = client_->endpoint().OpenSubflow(now, s.id, t.local, t.remote,
-                                                 cfg_.paths[p].backup);
-      if (!sid.ok()) {
+    if (c.path_manager().kind() == PathManagerKind::kManual) {
+      const auto& pm = static_cast<const ManualPathManager&>(c.path_manager());
+      for (const auto& [p, status] : pm.refused()) {
         notes_.push_back(absl::StrFormat("%.6f join over path %u refused: %s",
-                                         (now - Timestamp::Zero()).seconds(), p,
-                                         std::string(sid.status().message())));
+                                         (now - Timestamp::Zero()).seconds(), p + 1,
+                                         std::string(status.message())));
       }
     }
   }
@@ -602,10 +617,9 @@ inline std::vector<PathReport> Harness::PathReports() const {
   return v;
 }
 
-inline bool Harness::InjectResetToClient(size_t i) {
+inline bool Harness::InjectResetToClient(const FourTuple& t) {
   Connection* c = client_conn();
-  if (c == nullptr || i >= cfg_.paths.size()) return false;
-  const FourTuple t = ClientTuple(i);
+  if (c == nullptr) return false;
   const std::optional<SubflowInfo> s = c->subflow(t);
   if (!s) return false;
   wire::TcpRepr rst;
@@ -637,8 +651,14 @@ inline HarnessResult Harness::Run() {
     }
     if (Done()) return true;
     if (sim_.now() - last_progress_ > cfg_.stall_timeout) {
-      Fail(absl::StrFormat("stall: no application progress since %.3fs",
-                           (last_progress_ - Timestamp::Zero()).seconds()));
+      const auto side = [this](const Side& s) {
+        const Connection* c = Conn(s);
+        return absl::StrFormat("%s eof %d closed %s", s.client ? "client" : "server", s.eof,
+                               c == nullptr ? "released" : (c->closed() ? "yes" : "no"));
+      };
+      Fail(absl::StrFormat("stall: no application progress since %.3fs (%s, %s)",
+                           (last_progress_ - Timestamp::Zero()).seconds(), side(sides_[0]),
+                           side(sides_[1])));
       return true;
     }
     return false;

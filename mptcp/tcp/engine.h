@@ -265,6 +265,20 @@ class TcpEngine {
   }
   // Retransmission timeouts since data was last acknowledged (a failing path shows here).
   int consecutive_rtos() const { return consecutive_rtos_; }
+  // Probe a path that may come back at least every `interval` (zero: off), as MPTCP does for a
+  // stale subflow (RFC 8684 §3.3.6) so that it carries data again soon after its path
+  // returns, not one backed-off RTO later. The retransmission timer then fires no later than
+  // `interval` after it is armed; an expiry before the backed-off RTO is due resends from
+  // SND.UNA without backing off or counting towards max_retransmits, so a dead path is given
+  // up at the same time as without probing.
+  void SetProbeInterval(Timestamp now, Duration interval) {
+    probe_interval_ = interval;
+    if (interval > Duration::Zero() && rto_timer_.armed() &&
+        rto_timer_.deadline() > now + interval) {
+      rto_timer_.Arm(now + interval);
+    }
+  }
+  Duration probe_interval() const { return probe_interval_; }
   // The MSS we announce: the configured one on IPv4, 20 bytes less on IPv6 (tcp_config.h).
   uint16_t OwnMss() const {
     return tuple_.local.ip.is_v4() ? config_->mss
@@ -389,6 +403,13 @@ class TcpEngine {
   int dupacks_ = 0;
   SeqNum32 recovery_point_;
   int consecutive_rtos_ = 0;
+  Duration probe_interval_ = Duration::Zero();
+  Timestamp rto_due_ = Timestamp::Never();  // when the backed-off RTO falls due
+  void ArmRtoTimer(Timestamp now) {
+    rto_due_ = now + rtt_.rto();
+    rto_timer_.Arm(probe_interval_ > Duration::Zero() ? std::min(rto_due_, now + probe_interval_)
+                                                      : rto_due_);
+  }
 
   // ACK state.
   int unacked_segments_ = 0;

@@ -530,7 +530,7 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
     if (rtq_.empty()) {
       rto_timer_.Disarm();
     } else {
-      rto_timer_.Arm(now + rtt_.rto());
+      ArmRtoTimer(now);
     }
   }
 

@@ -278,7 +278,7 @@ inline size_t TcpEngine::Emit(Timestamp now, const Transmission& tx,
       snd_nxt_ = iss_ + 1;
       syn_pending_ = false;
       syn_sent_time_ = now;
-      rto_timer_.Arm(now + rtt_.rto());
+      ArmRtoTimer(now);
       break;
     case TxKind::kNewData: {
       const uint32_t seq_len = payload_len + (fin ? 1 : 0);
@@ -286,7 +286,7 @@ inline size_t TcpEngine::Emit(Timestamp now, const Transmission& tx,
       snd_nxt_ = tx.seq + seq_len;
       if (fin) fin_sent_ = true;
       cc_->OnPacketSent(now, payload_len, rtq_.pipe());
-      if (!rto_timer_.armed()) rto_timer_.Arm(now + rtt_.rto());
+      if (!rto_timer_.armed()) ArmRtoTimer(now);
       break;
     }
     case TxKind::kRetransmit: {
@@ -296,14 +296,14 @@ inline size_t TcpEngine::Emit(Timestamp now, const Transmission& tx,
       retransmit_now_ = false;
       ++mib_->retrans_segs;
       ++segments_retransmitted_;
-      if (!rto_timer_.armed()) rto_timer_.Arm(now + rtt_.rto());
+      if (!rto_timer_.armed()) ArmRtoTimer(now);
       break;
     }
     case TxKind::kFin:
       rtq_.OnSent(tx.seq, 1, true, now);
       snd_nxt_ = tx.seq + 1;
       fin_sent_ = true;
-      if (!rto_timer_.armed()) rto_timer_.Arm(now + rtt_.rto());
+      if (!rto_timer_.armed()) ArmRtoTimer(now);
       break;
     case TxKind::kProbe:
       probe_pending_ = false;
@@ -394,6 +394,15 @@ inline void TcpEngine::OnRetransmissionTimeout(Timestamp now) {
     return;
   }
   if (rtq_.empty()) return;
+  if (probe_interval_ > Duration::Zero() && now < rto_due_) {
+    // A probe (SetProbeInterval): resend from SND.UNA; the backoff and the count wait for the
+    // RTO proper.
+    ++mib_->probes;
+    rtq_.MarkAllLost();
+    retransmit_now_ = false;
+    rto_timer_.Arm(std::min(rto_due_, now + probe_interval_));
+    return;
+  }
   // RFC 9293 §3.8.3 R2: give up after too many retransmissions of the same data.
   if (++consecutive_rtos_ > config_->max_retransmits) {
     ++mib_->abort_on_timeout;
@@ -410,7 +419,7 @@ inline void TcpEngine::OnRetransmissionTimeout(Timestamp now) {
   recovery_point_ = snd_nxt_;
   dupacks_ = 0;
   rtt_.Backoff();
-  rto_timer_.Arm(now + rtt_.rto());
+  ArmRtoTimer(now);
 }
 
 }  // namespace mptcp::tcp

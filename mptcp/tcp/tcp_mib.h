@@ -36,6 +36,8 @@ namespace mptcp::tcp {
   X(zero_window_drop, "TCPZeroWindowDrop")                                          \
   X(delayed_acks, "DelayedACKs")                                                    \
   X(timeouts, "TCPTimeouts")                                                        \
+  /* Ours: retransmissions of a stale subflow's probe timer (TcpEngine::SetProbeInterval) */ \
+  X(probes, "TCPStaleProbes")                                                       \
   X(syn_retrans, "TCPSynRetrans")                                                   \
   X(fast_retrans, "TCPFastRetrans")                                                 \
   X(lost_retransmit, "TCPLostRetransmit")                                           \

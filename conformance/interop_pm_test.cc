@@ -1,0 +1,301 @@
+// Path management against the Linux kernel's MPTCP (the topology of interop_harness.h, on
+// documentation addresses only): our listener's in-kernel path manager announces its second
+// address to a kernel client whose two addresses are `fullmesh` endpoints (4 subflows, each
+// carrying data); our MP_PRIO and REMOVE_ADDR change the kernel's subflows (its nstat counters
+// and `ss -tni`'s subflow flags); an ADD_ADDR of ours with a port is joined by the kernel on
+// that port. Needs root, /dev/net/tun and kernel MPTCP; skips itself otherwise.
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "conformance/interop_fixture.h"
+#include "conformance/interop_harness.h"
+#include "gtest/gtest.h"
+#include "io/stream_pattern.h"
+#include "mptcp/crypto/sha256.h"
+#include "mptcp/path_manager/endpoints.h"
+
+namespace mptcp::interop {
+namespace {
+
+PmEndpoint Endpoint(const std::string& spec) {
+  auto e = ParsePmEndpoint(spec);
+  EXPECT_TRUE(e.ok()) << spec << ": " << e.status();
+  return e.ok() ? *e : PmEndpoint{};
+}
+
+// Our listener with the in-kernel manager: `endpoints` and limits subflows=4.
+OurPeerConfig OurPmServer(uint64_t bytes, std::vector<PmEndpoint> endpoints) {
+  OurPeerConfig o;
+  o.server = true;
+  o.listen_port = kServerPort;
+  o.send_bytes = bytes;
+  o.seed = kOurSeed;
+  PathManagerConfig& pm = o.endpoint.connection.path_manager;
+  pm.kind = PathManagerKind::kInKernel;
+  pm.endpoints = std::move(endpoints);
+  pm.limits = PmLimits{.subflows = 4, .add_addr_accepted = 0};
+  return o;
+}
+
+// The kernel's MPTCP subflows (ss -tni in its namespace) whose peer is `ip`: one line each,
+// with the `flags:` of tcp-ulp-mptcp (M/m MP_CAPABLE, J/j MP_JOIN, B/b backup asked by the
+// remote / local end, e fully established, c connected, v mapping valid).
+std::vector<std::string> KernelSubflowsTo(Netns& kern, const IpAddress& ip) {
+  const CommandResult r =
+      kern.Exec(absl::StrCat("ss -tniH state established dst ", ip.ToString()));
+  std::vector<std::string> out;
+  std::string current;
+  for (absl::string_view line : absl::StrSplit(r.output, '\n')) {
+    if (line.empty()) continue;
+    if (line[0] != ' ' && line[0] != '\t') {
+      if (!current.empty()) out.push_back(current);
+      current = std::string(line);
+    } else {
+      absl::StrAppend(&current, " ", line);
+    }
+  }
+  if (!current.empty()) out.push_back(current);
+  return out;
+}
+
+std::string FlagsOf(const std::string& subflow) {
+  const size_t at = subflow.find("flags:");
+  if (at == std::string::npos) return "";
+  const size_t end = subflow.find_first_of(" \t", at);
+  return subflow.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
+}
+
+// (1) A kernel client whose two addresses are `fullmesh` endpoints reaches our listener, which
+// announces its second address: every kernel address reaches every one of ours, 4 subflows,
+// each carrying our data.
+TEST_F(InteropTest, KernelFullmeshClientAndOurSignalEndpoints) {
+  const uint64_t bytes = TransferBytes();
+  ASSERT_TRUE(topo_->kern()
+                  .ExecOk("ip mptcp endpoint add 198.51.100.1 dev b0 subflow fullmesh && "
+                          "ip mptcp endpoint add 203.0.113.1 dev b1 subflow fullmesh")
+                  .ok());
+  const uint64_t add_addr_before = NstatCounter("MPTcpExtAddAddr");
+  const uint64_t synack_before = NstatCounter("MPTcpExtMPJoinSynAckRx");
+  StartCapture();
+  OurPeer ours(topo_->ours().name(),
+               OurPmServer(bytes, {Endpoint(Topology::Path(1).ours.ToString() + ",signal")}));
+  ASSERT_TRUE(ours.WaitReady().ok());
+  KernelPeerConfig kc = KernelClient(bytes);
+  kc.local = {Topology::Path(0).kernel, 0};
+  KernelPeer kernel(topo_->kern().name(), kc);
+  const TransferResult k = kernel.Join();
+  const OurResult o = ours.Join();
+  ExpectExact(o, k, bytes);
+  const std::string counters = topo_->kern().Exec("nstat -asz 'MPTcp*' | awk '$2 != 0'").output;
+  EXPECT_EQ(o.mib.add_addr_tx, 1u) << Describe(o);
+  EXPECT_EQ(o.mib.echo_add, 1u) << Describe(o);
+  EXPECT_EQ(NstatCounter("MPTcpExtAddAddr"), add_addr_before + 1) << counters;
+  EXPECT_EQ(o.mib.mp_join_ack_rx, 3u) << Describe(o) << counters;
+  EXPECT_EQ(NstatCounter("MPTcpExtMPJoinSynAckRx"), synack_before + 3) << counters;
+  EXPECT_EQ(o.max_subflows, 4u) << Describe(o);
+  ASSERT_EQ(o.subflow_tuples.size(), 4u) << Describe(o);
+  std::vector<std::string> pairs;
+  for (const auto& [id, t] : o.subflow_tuples) {
+    pairs.push_back(absl::StrCat(t.remote.ip.ToString(), "->", t.local.ip.ToString()));
+    EXPECT_GT(o.subflow_out_segs.at(id), 100u) << pairs.back() << " carried no data\n" << Describe(o);
+  }
+  std::sort(pairs.begin(), pairs.end());
+  EXPECT_EQ(pairs, (std::vector<std::string>{"198.51.100.1->192.0.2.1", "198.51.100.1->192.0.2.2",
+                                             "203.0.113.1->192.0.2.1", "203.0.113.1->192.0.2.2"}))
+      << Describe(o);
+  std::printf("%s%s", Describe(o).c_str(), counters.c_str());
+  CheckCaptureClean();
+}
+
+// (2) Our MP_PRIO and REMOVE_ADDR change the kernel's subflows. The kernel client joins the
+// address we announce; at 0.5 s `endpoint change id 5 backup` sends MP_PRIO on that subflow
+// (the kernel marks it B: backup asked by the remote end, and counts MPPrioRx); at 1.2 s
+// `endpoint delete id 5` sends REMOVE_ADDR (RmAddr) and the kernel's subflow to that address
+// goes. Both paths are shaped to 20 Mbit/s so that the transfer is under way meanwhile.
+TEST_F(InteropTest, OurMpPrioAndRemoveAddrChangeTheKernelsSubflows) {
+  if (!HaveTool("tc")) MPTCP_SKIP_MISSING_PREREQUISITE("no tc: cannot shape the paths");
+  for (const char* dev : {"a0", "a1"}) {
+    ASSERT_TRUE(topo_->ours()
+                    .ExecOk(absl::StrFormat(
+                        "tc qdisc add dev %s root tbf rate 20mbit burst 30kb latency 50ms", dev))
+                    .ok());
+  }
+  for (const char* dev : {"b0", "b1"}) {
+    ASSERT_TRUE(topo_->kern()
+                    .ExecOk(absl::StrFormat(
+                        "tc qdisc add dev %s root tbf rate 20mbit burst 30kb latency 50ms", dev))
+                    .ok());
+  }
+  const uint64_t bytes = 8 << 20;
+  const IpAddress second = Topology::Path(1).ours;
+  const uint64_t prio_before = NstatCounter("MPTcpExtMPPrioRx");
+  const uint64_t rm_before = NstatCounter("MPTcpExtRmAddr");
+  OurPeerConfig cfg = OurPmServer(bytes, {Endpoint(second.ToString() + ",signal,id=5")});
+  PmCommand to_backup{.type = PmCommand::Type::kEndpointChange};
+  to_backup.endpoint.id = 5;
+  to_backup.endpoint.backup = true;
+  cfg.pm_commands.emplace_back(Duration::Millis(500), to_backup);
+  cfg.pm_commands.emplace_back(Duration::Millis(1200),
+                               PmCommand{.type = PmCommand::Type::kEndpointDelete, .id = 5});
+  OurPeer ours(topo_->ours().name(), cfg);
+  ASSERT_TRUE(ours.WaitReady().ok());
+  KernelPeerConfig kc = KernelClient(bytes);
+  kc.local = {Topology::Path(0).kernel, 0};
+  kc.half_close_delay = Duration::Seconds(2);  // the connection outlives both commands
+  KernelPeer kernel(topo_->kern().name(), kc);
+  for (int i = 0; i < 200 && ours.received_so_far() == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  const std::vector<std::string> before = KernelSubflowsTo(topo_->kern(), second);
+  std::this_thread::sleep_for(std::chrono::milliseconds(650));  // ~0.9 s: after MP_PRIO
+  const std::vector<std::string> backup = KernelSubflowsTo(topo_->kern(), second);
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // ~1.7 s: after REMOVE_ADDR
+  const std::vector<std::string> after = KernelSubflowsTo(topo_->kern(), second);
+  const TransferResult k = kernel.Join();
+  const OurResult o = ours.Join();
+  ExpectExact(o, k, bytes);
+  const std::string counters = topo_->kern().Exec("nstat -asz 'MPTcp*' | awk '$2 != 0'").output;
+  auto show = [](const std::vector<std::string>& v) { return absl::StrJoin(v, "\n"); };
+  std::printf("kernel subflows to %s:\nbefore MP_PRIO:\n%s\nafter MP_PRIO:\n%s\nafter "
+              "REMOVE_ADDR:\n%s\n",
+              second.ToString().c_str(), show(before).c_str(), show(backup).c_str(),
+              show(after).c_str());
+  ASSERT_EQ(before.size(), 1u) << "the kernel joined our announced address\n" << counters;
+  EXPECT_EQ(FlagsOf(before[0]).find('B'), std::string::npos) << before[0];
+  ASSERT_EQ(backup.size(), 1u) << counters;
+  EXPECT_NE(FlagsOf(backup[0]).find('B'), std::string::npos)
+      << "MP_PRIO made it a backup at the kernel: " << backup[0];
+  EXPECT_TRUE(after.empty()) << "REMOVE_ADDR closed it:\n" << show(after);
+  EXPECT_EQ(o.mib.mp_prio_tx, 1u) << Describe(o);
+  EXPECT_EQ(NstatCounter("MPTcpExtMPPrioRx"), prio_before + 1) << counters;
+  EXPECT_EQ(o.mib.rm_addr_tx, 1u) << Describe(o);
+  EXPECT_EQ(o.mib.rm_subflow, 1u) << Describe(o);
+  EXPECT_EQ(NstatCounter("MPTcpExtRmAddr"), rm_before + 1) << counters;
+  std::printf("%s%s", Describe(o).c_str(), counters.c_str());
+}
+
+// (3) Our ADD_ADDR with a port (endpoint `192.0.2.2,signal,port=5202`) is joined by the kernel
+// on that port (its MPJoinPortSynAckRx, and our subflow's local port).
+TEST_F(InteropTest, KernelJoinsOurAddAddrWithPort) {
+  const uint64_t bytes = TransferBytes() / 4;
+  const uint64_t port_add_before = NstatCounter("MPTcpExtPortAdd");
+  const uint64_t port_synack_before = NstatCounter("MPTcpExtMPJoinPortSynAckRx");
+  StartCapture();
+  OurPeer ours(topo_->ours().name(),
+               OurPmServer(bytes, {Endpoint(Topology::Path(1).ours.ToString() +
+                                            ",signal,port=5202")}));
+  ASSERT_TRUE(ours.WaitReady().ok());
+  KernelPeerConfig kc = KernelClient(bytes);
+  kc.local = {Topology::Path(0).kernel, 0};
+  KernelPeer kernel(topo_->kern().name(), kc);
+  const TransferResult k = kernel.Join();
+  const OurResult o = ours.Join();
+  ExpectExact(o, k, bytes);
+  const std::string counters = topo_->kern().Exec("nstat -asz 'MPTcp*' | awk '$2 != 0'").output;
+  EXPECT_EQ(o.mib.mp_join_ack_rx, 1u) << Describe(o) << counters;
+  bool on_port = false;
+  for (const auto& [id, t] : o.subflow_tuples) {
+    on_port |= t.local.ip == Topology::Path(1).ours && t.local.port == 5202;
+  }
+  EXPECT_TRUE(on_port) << Describe(o);
+  EXPECT_EQ(NstatCounter("MPTcpExtPortAdd"), port_add_before + 1) << counters;
+  EXPECT_EQ(NstatCounter("MPTcpExtMPJoinPortSynAckRx"), port_synack_before + 1) << counters;
+  std::printf("%s%s", Describe(o).c_str(), counters.c_str());
+  CheckCaptureClean();
+}
+
+// (4) `mptcp_nc -l PORT --local A,B` announces B (its further --local addresses are signal
+// endpoints), which the kernel client joins; a file goes through it byte-exact both ways.
+TEST_F(InteropTest, MptcpNcListenerAnnouncesItsSecondAddress) {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  const std::string nc =
+      srcdir != nullptr ? std::string(srcdir) + "/mptcp/tools/mptcp_nc" : "tools/mptcp_nc";
+  if (::access(nc.c_str(), X_OK) != 0)
+    MPTCP_SKIP_MISSING_PREREQUISITE("no mptcp_nc binary at " << nc);
+  const uint64_t bytes = 8 << 20;
+  const std::string in = TmpDir() + "/ncl_in", out = TmpDir() + "/ncl_out",
+                    err = TmpDir() + "/ncl_err";
+  {
+    std::FILE* f = std::fopen(in.c_str(), "wb");
+    ASSERT_NE(f, nullptr);
+    std::vector<uint8_t> buf(1 << 16);
+    io::StreamPattern p(kOurSeed);
+    for (uint64_t off = 0; off < bytes; off += buf.size()) {
+      p.Fill(off, buf);
+      ASSERT_EQ(std::fwrite(buf.data(), 1, buf.size(), f), buf.size());
+    }
+    std::fclose(f);
+  }
+  const uint64_t add_addr_before = NstatCounter("MPTcpExtAddAddr");
+  const uint64_t synack_before = NstatCounter("MPTcpExtMPJoinSynAckRx");
+  CommandResult r;
+  std::thread server([&] {
+    r = topo_->ours().Exec(absl::StrFormat(
+        "%s -v --mib -l %d --local 192.0.2.1,192.0.2.2 --timeout 60 < %s > %s 2> %s", nc,
+        kServerPort, in, out, err));
+  });
+  // Until it listens (its TUN devices and routes are up).
+  for (int i = 0; i < 100; ++i) {
+    std::string log;
+    if (ReadFile(err, &log) && absl::StrContains(log, "listening")) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  KernelPeerConfig kc = KernelClient(bytes);
+  kc.local = {Topology::Path(0).kernel, 0};
+  kc.half_close_delay = Duration::Millis(300);
+  KernelPeer kernel(topo_->kern().name(), kc);
+  const TransferResult k = kernel.Join();
+  server.join();
+  std::string log;
+  ReadFile(err, &log);
+  const std::string counters = topo_->kern().Exec("nstat -asz 'MPTcp*' | awk '$2 != 0'").output;
+  ASSERT_EQ(r.exit_code, 0) << r.output << log;
+  ASSERT_TRUE(k.status.ok()) << k.status << "\n" << log;
+  EXPECT_EQ(k.received, bytes) << log;
+  EXPECT_EQ(io::DigestHex(k.received_digest),
+            io::DigestHex(io::StreamPattern(kOurSeed).Digest(bytes)));
+  crypto::Sha256 h;
+  uint64_t got = 0;
+  if (std::FILE* f = std::fopen(out.c_str(), "rb")) {
+    std::vector<uint8_t> buf(1 << 16);
+    while (size_t n = std::fread(buf.data(), 1, buf.size(), f)) {
+      h.Update(std::span<const uint8_t>(buf.data(), n));
+      got += n;
+    }
+    std::fclose(f);
+  }
+  EXPECT_EQ(got, bytes) << log;
+  EXPECT_EQ(io::DigestHex(h.Final()), io::DigestHex(io::StreamPattern(kKernelSeed).Digest(bytes)));
+  // mptcp_nc --mib prints "MPTcpExt<name> <value>" per counter.
+  auto counter = [&log](const std::string& name) -> int64_t {
+    for (absl::string_view line : absl::StrSplit(log, '\n')) {
+      std::vector<absl::string_view> cols = absl::StrSplit(line, ' ', absl::SkipEmpty());
+      int64_t v = 0;
+      if (cols.size() == 2 && cols[0] == name && absl::SimpleAtoi(cols[1], &v)) return v;
+    }
+    return -1;
+  };
+  EXPECT_EQ(counter("MPTcpExtAddAddrTx"), 1) << log;
+  EXPECT_EQ(counter("MPTcpExtEchoAdd"), 1) << log;
+  EXPECT_EQ(counter("MPTcpExtMPJoinAckRx"), 1) << log;
+  EXPECT_TRUE(absl::StrContains(log, "SubflowUp(2)")) << log;
+  EXPECT_EQ(NstatCounter("MPTcpExtAddAddr"), add_addr_before + 1) << counters << log;
+  EXPECT_EQ(NstatCounter("MPTcpExtMPJoinSynAckRx"), synack_before + 1) << counters << log;
+  std::printf("%s%s", log.c_str(), counters.c_str());
+}
+
+}  // namespace
+}  // namespace mptcp::interop
