@@ -123,14 +123,8 @@ TEST(EndpointCookieTest, ForgedAcksOpenNothing) {
   ack.ack = SeqNum32(0x12345678);
   ack.flags = wire::TcpFlag::kAck;
   ack.window = 1000;
-  std::vector<uint8_t> pkt(60);
-  wire::IpRepr ip;
-  ip.src = kClient.ip;
-  ip.dst = kPairServer0.ip;
-  ip.payload_len = static_cast<uint16_t>(ack.EncodedLength());
-  pkt.resize(ip.PacketLength());
-  ASSERT_TRUE(ip.Emit(pkt).ok());
-  ASSERT_TRUE(ack.Emit(std::span<uint8_t>(pkt).subspan(ip.HeaderLength()), ip.src, ip.dst).ok());
+  std::vector<uint8_t> pkt = IpPacketOf(kClient, kPairServer0, ack);
+  ASSERT_FALSE(pkt.empty());
   EXPECT_EQ(p.server.OnPacket(p.now, pkt).verdict, PacketVerdict::kNoConnection);
   EXPECT_EQ(p.server.stats().syncookies_failed, 1u);
   EXPECT_EQ(p.server.connection_count(), 0u);
@@ -158,11 +152,8 @@ TEST(EndpointCookieTest, ForgedAcksOpenNothing) {
   auto n = wire::EmitMptcpOption(m, b);
   ASSERT_TRUE(n.ok());
   forged.options.AddMptcpOption(std::span<const uint8_t>(b.data(), *n));
-  ip.payload_len = static_cast<uint16_t>(forged.EncodedLength());
-  pkt.assign(ip.PacketLength(), 0);
-  ASSERT_TRUE(ip.Emit(pkt).ok());
-  ASSERT_TRUE(
-      forged.Emit(std::span<uint8_t>(pkt).subspan(ip.HeaderLength()), ip.src, ip.dst).ok());
+  pkt = IpPacketOf(kClient, kPairServer0, forged);
+  ASSERT_FALSE(pkt.empty());
   EXPECT_EQ(p.server.OnPacket(p.now, pkt).verdict, PacketVerdict::kNoConnection);
   EXPECT_EQ(p.server.stats().syncookies_failed, 2u);
   EXPECT_EQ(p.server.connection_count(), 0u);
@@ -189,13 +180,8 @@ std::vector<uint8_t> SpoofedSyn(const SocketAddress& from, const SocketAddress& 
   auto n = wire::EmitMptcpOption(m, buf);
   EXPECT_TRUE(n.ok());
   t.options.AddMptcpOption(std::span<const uint8_t>(buf.data(), *n));
-  wire::IpRepr ip;
-  ip.src = from.ip;
-  ip.dst = to.ip;
-  ip.payload_len = static_cast<uint16_t>(t.EncodedLength());
-  std::vector<uint8_t> p(ip.PacketLength());
-  EXPECT_TRUE(ip.Emit(p).ok());
-  EXPECT_TRUE(t.Emit(std::span<uint8_t>(p).subspan(ip.HeaderLength()), ip.src, ip.dst).ok());
+  std::vector<uint8_t> p = IpPacketOf(from, to, t);
+  EXPECT_FALSE(p.empty());
   return p;
 }
 

@@ -35,13 +35,8 @@ std::vector<uint8_t> SpoofedJoinSyn(const SocketAddress& from, const SocketAddre
       buf);
   EXPECT_TRUE(n.ok());
   t.options.AddMptcpOption(std::span<const uint8_t>(buf.data(), *n));
-  wire::IpRepr ip;
-  ip.src = from.ip;
-  ip.dst = to.ip;
-  ip.payload_len = static_cast<uint16_t>(t.EncodedLength());
-  std::vector<uint8_t> p(ip.PacketLength());
-  EXPECT_TRUE(ip.Emit(p).ok());
-  EXPECT_TRUE(t.Emit(std::span<uint8_t>(p).subspan(ip.HeaderLength()), ip.src, ip.dst).ok());
+  std::vector<uint8_t> p = IpPacketOf(from, to, t);
+  EXPECT_FALSE(p.empty());
   return p;
 }
 

@@ -2,7 +2,7 @@
 # The whole test suite, as README's quickstart and CI run it:
 #   1. installs what it needs (Debian 12),
 #   2. `bazel test //...` (unit, conformance and, as root, interop tests),
-#   3. the same under ASan + UBSan,
+#   3. the core's, io's, the fuzz targets' and the scenario tests again under ASan + UBSan,
 #   4. each libFuzzer target for FUZZ_SECONDS (default 60) under ASan + UBSan,
 #   5. the CMake package: a consumer built with find_package(mptcp) and with pkg-config,
 # and prints the test counts. Exits non-zero on any failure.
@@ -35,9 +35,12 @@ fi
 log_dir="$(mktemp -d)"
 trap 'rm -rf "$log_dir"' EXIT
 
-run_bazel_tests() {  # $1: log name, rest: bazel flags
+run_bazel_tests() {  # $1: log name, rest: bazel flags, then `--` and the target patterns
   local log="$log_dir/$1.log"; shift
-  if bazel test "$@" ${strict_env[@]+"${strict_env[@]}"} //... >"$log" 2>&1; then
+  local flags=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do flags+=("$1"); shift; done
+  [ $# -gt 0 ] && shift
+  if bazel test "${flags[@]}" ${strict_env[@]+"${strict_env[@]}"} -- "$@" >"$log" 2>&1; then
     grep -E "^//.*(PASSED|SKIPPED|FLAKY)" "$log" | sed 's/^/  /' || true
   else
     status=1
@@ -46,20 +49,21 @@ run_bazel_tests() {  # $1: log name, rest: bazel flags
 }
 
 echo "== bazel test //... (gcc, -O2) =="
-run_bazel_tests test
+run_bazel_tests test -- //...
 elapsed
 
-echo "== bazel test --config=asan //... (ASan + UBSan) =="
+echo "== bazel test --config=asan (ASan + UBSan): mptcp, io, fuzz, conformance =="
 # The same tests; the seeded pipe tests run 5 seeds instead of 20 (100 for the TCP pipe), the
 # simulator scenarios 3 instead of 20, and the kernel interop cases move 16 MiB instead of 64:
 # the full counts ran in the pass above, and ASan is about ten times slower. Benchmarks and
 # other non-test targets are not rebuilt under ASan, nor the "timing" tests (interop run times,
 # meaningless under a sanitizer), nor those tagged "no_asan" (long deterministic simulations
-# whose code runs under ASan in smaller tests; the BUILD file says which). CI's 30-minute
-# budget needs this.
+# whose code runs under ASan in smaller tests; the BUILD file says which), nor the tests of the
+# tools' and examples' front ends (the core they drive runs under ASan here; docs/testing.md).
+# CI's 30-minute budget needs this: the pass is nearly all compile time.
 run_bazel_tests asan --config=asan --build_tests_only --test_tag_filters=-timing,-no_asan \
   --test_env=MPTCP_PIPE_SEEDS=5 --test_env=CONFORMANCE_SEEDS=3 --test_env=INTEROP_MIB=16 \
-  --test_env=MEMORY_CYCLES=100000
+  --test_env=MEMORY_CYCLES=100000 -- //mptcp/... //io/... //fuzz/... //conformance/...
 elapsed
 
 echo "== libFuzzer, ${FUZZ_SECONDS}s per target (clang, ASan + UBSan) =="

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "mptcp/endpoint.h"
+#include "mptcp/wire/ip.h"
+#include "mptcp/wire/tcp.h"
 
 namespace mptcp::testing {
 
@@ -70,6 +72,22 @@ inline SocketAddress NthClientAddress(uint32_t n) {
   return SocketAddress{IpAddress::V4(192, 0, 2, static_cast<uint8_t>(1 + (n / 64512) % 254)),
                        static_cast<uint16_t>(1024 + n % 64512)};
 }
+// `t` as the IP packet `from` would send to `to` (checksums filled in): for tests that forge
+// segments. Empty if `t` cannot be encoded.
+inline std::vector<uint8_t> IpPacketOf(const SocketAddress& from, const SocketAddress& to,
+                                       const wire::TcpRepr& t) {
+  wire::IpRepr ip;
+  ip.src = from.ip;
+  ip.dst = to.ip;
+  ip.payload_len = static_cast<uint16_t>(t.EncodedLength());
+  std::vector<uint8_t> p(ip.PacketLength());
+  if (!ip.Emit(p).ok() ||
+      !t.Emit(std::span<uint8_t>(p).subspan(ip.HeaderLength()), ip.src, ip.dst).ok()) {
+    return {};
+  }
+  return p;
+}
+
 inline const SocketAddress kPairServer0{IpAddress::V4(198, 51, 100, 1), 80};
 inline const SocketAddress kPairServer1{IpAddress::V4(198, 51, 100, 2), 80};
 
