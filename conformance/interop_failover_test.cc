@@ -55,20 +55,9 @@ class InteropFailoverTest : public InteropTest {
     if (!HaveTool("iptables"))
       MPTCP_SKIP_MISSING_PREREQUISITE("no iptables: cannot black-hole a path");
     if (!HaveTool("tc")) MPTCP_SKIP_MISSING_PREREQUISITE("no tc: cannot shape the paths");
-    // 20 Mbit/s each way on each path: the router's egress towards the kernel (a0, a1) and the
-    // kernel's egress towards the router (b0, b1). A 50 ms queue at most.
-    for (const char* dev : {"a0", "a1"}) {
-      ASSERT_TRUE(topo_->ours()
-                      .ExecOk(absl::StrFormat(
-                          "tc qdisc add dev %s root tbf rate 20mbit burst 30kb latency 50ms", dev))
-                      .ok());
-    }
-    for (const char* dev : {"b0", "b1"}) {
-      ASSERT_TRUE(topo_->kern()
-                      .ExecOk(absl::StrFormat(
-                          "tc qdisc add dev %s root tbf rate 20mbit burst 30kb latency 50ms", dev))
-                      .ok());
-    }
+    // 20 Mbit/s each way on each path, a 50 ms queue at most.
+    ShapePaths("20mbit");
+    if (HasFatalFailure()) return;
     ASSERT_TRUE(topo_->kcli().ExecOk("ip mptcp limits set subflows 4 add_addr_accepted 4").ok());
   }
 

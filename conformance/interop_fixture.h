@@ -21,6 +21,7 @@
 #include "conformance/interop_harness.h"
 #include "gtest/gtest.h"
 #include "io/stream_pattern.h"
+#include "mptcp/crypto/sha256.h"
 #include "testing/prerequisites.h"
 
 namespace mptcp::interop {
@@ -123,6 +124,48 @@ class InteropTest : public ::testing::Test {
     EXPECT_EQ(io::DigestHex(ours.received_digest),
               io::DigestHex(io::StreamPattern(kKernelSeed).Digest(bytes)))
         << "we received corrupted data";
+  }
+
+  // mptcp_nc (exit code in `nc`) moved `bytes` of kOurSeed's pattern to the kernel and wrote the
+  // kernel's `bytes` of kKernelSeed's pattern to `out_path`; `log` (its stderr) goes into every
+  // failure message.
+  void ExpectNcExact(const CommandResult& nc, const TransferResult& kernel,
+                     const std::string& out_path, uint64_t bytes, const std::string& log) {
+    ASSERT_EQ(nc.exit_code, 0) << nc.output << log;
+    ASSERT_TRUE(kernel.status.ok()) << kernel.status << "\n" << log;
+    EXPECT_EQ(kernel.received, bytes) << log;
+    EXPECT_EQ(io::DigestHex(kernel.received_digest),
+              io::DigestHex(io::StreamPattern(kOurSeed).Digest(bytes)));
+    crypto::Sha256 h;
+    uint64_t got = 0;
+    if (std::FILE* f = std::fopen(out_path.c_str(), "rb")) {
+      std::vector<uint8_t> buf(1 << 16);
+      while (size_t n = std::fread(buf.data(), 1, buf.size(), f)) {
+        h.Update(std::span<const uint8_t>(buf.data(), n));
+        got += n;
+      }
+      std::fclose(f);
+    }
+    EXPECT_EQ(got, bytes) << log;
+    EXPECT_EQ(io::DigestHex(h.Final()),
+              io::DigestHex(io::StreamPattern(kKernelSeed).Digest(bytes)));
+  }
+
+  // Both paths shaped to `rate` each way with tbf (a 50 ms queue): the router's egress towards
+  // the kernel (a0, a1) and the kernel's egress towards the router (b0, b1).
+  void ShapePaths(const std::string& rate) {
+    for (const char* dev : {"a0", "a1"}) {
+      ASSERT_TRUE(topo_->ours()
+                      .ExecOk(absl::StrFormat(
+                          "tc qdisc add dev %s root tbf rate %s burst 30kb latency 50ms", dev, rate))
+                      .ok());
+    }
+    for (const char* dev : {"b0", "b1"}) {
+      ASSERT_TRUE(topo_->kern()
+                      .ExecOk(absl::StrFormat(
+                          "tc qdisc add dev %s root tbf rate %s burst 30kb latency 50ms", dev, rate))
+                      .ok());
+    }
   }
 
   // A kernel client (seed kOurSeed) and a kernel server (kKernelSeed) moved every byte intact.

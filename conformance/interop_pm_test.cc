@@ -126,18 +126,8 @@ TEST_F(InteropTest, KernelFullmeshClientAndOurSignalEndpoints) {
 // goes. Both paths are shaped to 20 Mbit/s so that the transfer is under way meanwhile.
 TEST_F(InteropTest, OurMpPrioAndRemoveAddrChangeTheKernelsSubflows) {
   if (!HaveTool("tc")) MPTCP_SKIP_MISSING_PREREQUISITE("no tc: cannot shape the paths");
-  for (const char* dev : {"a0", "a1"}) {
-    ASSERT_TRUE(topo_->ours()
-                    .ExecOk(absl::StrFormat(
-                        "tc qdisc add dev %s root tbf rate 20mbit burst 30kb latency 50ms", dev))
-                    .ok());
-  }
-  for (const char* dev : {"b0", "b1"}) {
-    ASSERT_TRUE(topo_->kern()
-                    .ExecOk(absl::StrFormat(
-                        "tc qdisc add dev %s root tbf rate 20mbit burst 30kb latency 50ms", dev))
-                    .ok());
-  }
+  ShapePaths("20mbit");
+  if (HasFatalFailure()) return;
   const uint64_t bytes = 8 << 20;
   const IpAddress second = Topology::Path(1).ours;
   const uint64_t prio_before = NstatCounter("MPTcpExtMPPrioRx");
@@ -262,23 +252,8 @@ TEST_F(InteropTest, MptcpNcListenerAnnouncesItsSecondAddress) {
   std::string log;
   ReadFile(err, &log);
   const std::string counters = topo_->kern().Exec("nstat -asz 'MPTcp*' | awk '$2 != 0'").output;
-  ASSERT_EQ(r.exit_code, 0) << r.output << log;
-  ASSERT_TRUE(k.status.ok()) << k.status << "\n" << log;
-  EXPECT_EQ(k.received, bytes) << log;
-  EXPECT_EQ(io::DigestHex(k.received_digest),
-            io::DigestHex(io::StreamPattern(kOurSeed).Digest(bytes)));
-  crypto::Sha256 h;
-  uint64_t got = 0;
-  if (std::FILE* f = std::fopen(out.c_str(), "rb")) {
-    std::vector<uint8_t> buf(1 << 16);
-    while (size_t n = std::fread(buf.data(), 1, buf.size(), f)) {
-      h.Update(std::span<const uint8_t>(buf.data(), n));
-      got += n;
-    }
-    std::fclose(f);
-  }
-  EXPECT_EQ(got, bytes) << log;
-  EXPECT_EQ(io::DigestHex(h.Final()), io::DigestHex(io::StreamPattern(kKernelSeed).Digest(bytes)));
+  ExpectNcExact(r, k, out, bytes, log);
+  if (HasFatalFailure()) return;
   // mptcp_nc --mib prints "MPTcpExt<name> <value>" per counter.
   auto counter = [&log](const std::string& name) -> int64_t {
     for (absl::string_view line : absl::StrSplit(log, '\n')) {
