@@ -94,6 +94,8 @@ struct SubflowInfo {
   uint64_t bytes_sent_segments;  // OutSegs
   uint64_t retransmits;
   uint32_t ssthresh;
+  // Payload bytes the peer acknowledged on this subflow, and bytes received in order on it.
+  uint64_t bytes_acked, bytes_received;
   // Counted by the connection's coupled congestion controller now (mptcp/coupling.h).
   bool coupled;
 };
@@ -778,7 +780,8 @@ inline SubflowInfo Connection::Info(const Subflow& s) const {
                      e.rtt().srtt(), e.rtt().rto(),    e.cwnd(),       e.bytes_in_flight(),
                      e.iss(),        e.snd_una(),      e.snd_nxt(),    e.rcv_nxt(),
                      e.segments_out(), e.segments_retransmitted(),
-                     e.congestion_controller().ssthresh(), coupling_.Contains(s)};
+                     e.congestion_controller().ssthresh(), e.bytes_acked(),
+                     e.bytes_received(), coupling_.Contains(s)};
 }
 
 inline std::vector<SubflowInfo> Connection::Subflows() const {

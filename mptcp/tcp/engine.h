@@ -221,6 +221,10 @@ class TcpEngine {
   // This engine's own segment counts (OutSegs and RetransSegs), shared MIB or not.
   uint64_t segments_out() const { return segments_out_; }
   uint64_t segments_retransmitted() const { return segments_retransmitted_; }
+  // Payload bytes acknowledged by the peer and received in order (Linux's tcpi_bytes_acked
+  // and tcpi_bytes_received, without the SYN and FIN).
+  uint64_t bytes_acked() const { return bytes_acked_; }
+  uint64_t bytes_received() const { return bytes_received_; }
   const TcpConfig& config() const { return *config_; }
   const RttEstimator& rtt() const { return rtt_; }
   const cc::CongestionController& congestion_controller() const { return *cc_; }
@@ -471,6 +475,8 @@ class TcpEngine {
   Timestamp last_now_;         // the latest time any call was given (for Write's timers)
   uint64_t plan_counter_ = 0;  // bumped on every state change that invalidates a plan
   uint64_t segments_out_ = 0;
+  uint64_t bytes_acked_ = 0;
+  uint64_t bytes_received_ = 0;
   uint64_t segments_retransmitted_ = 0;
 };
 

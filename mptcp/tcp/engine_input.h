@@ -481,6 +481,7 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
       const uint32_t n = static_cast<uint32_t>(data_acked_to - buf_seq_);
       send_buffer_.Consume(n);
       buf_seq_ += n;
+      bytes_acked_ += n;
     }
     snd_una_ = ack;
     rtt_sample = acked.rtt;
@@ -625,6 +626,7 @@ inline void TcpEngine::ProcessText(Timestamp now, const wire::TcpRepr& seg, SeqN
   }
   if (w.advanced > 0) {
     rcv_nxt_ += static_cast<uint32_t>(w.advanced);
+    bytes_received_ += w.advanced;
     out.bytes_delivered = static_cast<uint32_t>(w.advanced);
     PushEvent(TcpEventType::kReadable);
     if (had_holes) {

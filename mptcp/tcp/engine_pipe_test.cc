@@ -67,6 +67,11 @@ TEST_P(EnginePipeTest, CleanLinkIsFastAndHasNoRetransmissions) {
   const PipeResult r = pipe.Run();
   ASSERT_TRUE(r.ok) << r.error;
   EXPECT_EQ(r.client_mib.retrans_segs + r.server_mib.retrans_segs, 0u);
+  // tcpi_bytes_acked / tcpi_bytes_received: every payload byte, once, without SYN or FIN.
+  EXPECT_EQ(pipe.client().bytes_acked(), kBytes);
+  EXPECT_EQ(pipe.client().bytes_received(), kBytes);
+  EXPECT_EQ(pipe.server().bytes_acked(), kBytes);
+  EXPECT_EQ(pipe.server().bytes_received(), kBytes);
   // 10 MiB at 200 Mbit/s takes 0.42 s of serialization; slow start adds a few RTTs.
   EXPECT_LT(r.elapsed, Duration::Millis(1500)) << r.elapsed.seconds();
 }
