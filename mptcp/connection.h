@@ -217,7 +217,13 @@ class Connection final : private PathManagerHost {
   // The next TCP segment, written at the start of `buf` (which needs 60 bytes of header plus
   // the segment's payload, at most the MSS), with the path it goes on; Idle when there is
   // nothing to send now; BufferTooSmall (the segment stays queued) when `buf` cannot hold it.
-  TransmitResult PollTransmit(Timestamp now, std::span<uint8_t> buf);
+  //
+  // With gso_max_segments > 1 the segment may be a GSO super-segment of up to that many
+  // segments (Transmit::segment_size), as far as `buf` holds them: only on an MPTCP
+  // connection without DSS checksums, where every cut segment can repeat the one DSS mapping
+  // (with checksums the segments stay MSS-sized, as the issue and Linux's checksum path do).
+  TransmitResult PollTransmit(Timestamp now, std::span<uint8_t> buf,
+                              size_t gso_max_segments = 1);
 
   // --- Time and events -----------------------------------------------------------------------
   // When to call again: Now() when PollTransmit has a segment, else the earliest timer

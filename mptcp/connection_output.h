@@ -16,6 +16,10 @@ namespace mptcp {
 // mapping with 8-octet DSN and checksum: 4 + 8 + 8 + 4 + 2 + 2 = 28 (RFC 8684 §3.3).
 inline constexpr size_t kDssReserve = 28;
 
+// The most payload a GSO super-segment carries: an IPv4 packet of 65,535 bytes with a 60-byte
+// TCP header (IPv6's payload length leaves 20 bytes more).
+inline constexpr uint64_t kMaxGsoPayload = 65535 - 20 - 60;
+
 struct Connection::OutOptions {
   std::array<uint8_t, 40> buf{};
   size_t len = 0;
@@ -544,6 +548,11 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
   bool data_fin = false;
   if (tx.payload_len > 0) {
     const TxMapping* m = s.tx.Find(tx.seq);
+    // The client's first data carries its mapping in MP_CAPABLE (below): one segment.
+    if (m == nullptr ||
+        (s.kind == SubflowKind::kInitial && role_ == Role::kClient && !fully_established_)) {
+      if (tx.segment_size != 0) tx.payload_len = std::min(tx.payload_len, tx.segment_size);
+    }
     if (m != nullptr) {
       tx.payload_len = std::min<uint32_t>(tx.payload_len, static_cast<uint32_t>(m->ssn_end() - tx.seq));
       wire::DssMapping dm;
@@ -560,6 +569,7 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
       }
       mapping = dm;
     }
+    if (tx.payload_len <= tx.segment_size) tx.segment_size = 0;  // no longer a super-segment
   } else if (data_fin_dsn_ && !DataFinAcked()) {
     // RFC 8684 §3.3.3: a DATA_FIN without data: length 1, subflow sequence number 0.
     wire::DssMapping dm;
@@ -691,15 +701,24 @@ inline void Connection::AfterEmit(Timestamp now, Subflow& s, const OutOptions& o
   }
 }
 
-inline TransmitResult Connection::PollTransmit(Timestamp now, std::span<uint8_t> buf) {
+inline TransmitResult Connection::PollTransmit(Timestamp now, std::span<uint8_t> buf,
+                                               size_t gso_max_segments) {
   if (!closed()) {
     Schedule(now);
     MaybeQueueDataFin(now);
   }
   const size_t n = subflows_.size();
+  const size_t reserve = OptionReserve();
+  const bool gso = gso_max_segments > 1 && mptcp() && !checksum_ && buf.size() > 60;
   for (size_t k = 0; k < n; ++k) {
     Subflow& s = *subflows_[(rr_cursor_ + k) % n];
-    auto tx = s.engine.NextTransmission(now, OptionReserve());
+    uint32_t gso_max_payload = 0;
+    if (gso) {
+      gso_max_payload = static_cast<uint32_t>(
+          std::min<uint64_t>({buf.size() - 60, kMaxGsoPayload,
+                              uint64_t{gso_max_segments} * s.engine.SegmentPayload(reserve)}));
+    }
+    auto tx = s.engine.NextTransmission(now, reserve, gso_max_payload);
     if (!tx) continue;
     OutOptions opts;
     BuildOptions(now, s, *tx, opts);
@@ -713,6 +732,7 @@ inline TransmitResult Connection::PollTransmit(Timestamp now, std::span<uint8_t>
     Transmit t;
     t.path = s.engine.tuple();
     t.len = len;
+    t.segment_size = static_cast<uint16_t>(tx->segment_size);
     t.subflow = s.id;
     if (!s.alive()) SweepSubflows(now);  // its last segment (a RST) went out: forget it
     return TransmitResult::Packet(t);

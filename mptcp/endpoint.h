@@ -170,7 +170,13 @@ class Endpoint final : private ConnectionOwner {
   // NextDeadline() is later than now.
   //   if (ep.NextDeadline().DueBy(now)) ep.OnTimeout(now);
   //   while (auto t = ep.PollTransmit(now, buf)) Send(t->path, buf.first(t->len));
-  TransmitResult PollTransmit(Timestamp now, std::span<uint8_t> buf);
+  //
+  // GSO: a loop whose device cuts super-segments (a TUN device with IFF_VNET_HDR, a NIC with
+  // TSO) passes gso_max_segments > 1 and a buffer of up to 64 KiB; a packet with a nonzero
+  // Transmit::segment_size is then one header and up to that many segments' payload, to be
+  // cut into segments of segment_size bytes (see Connection::PollTransmit for when).
+  TransmitResult PollTransmit(Timestamp now, std::span<uint8_t> buf,
+                              size_t gso_max_segments = 1);
   // Now() when PollTransmit has a packet, else the earliest timer of any connection or
   // TIME-WAIT record. O(1) plus the connections touched since the last call.
   PollAt NextDeadline() const;
@@ -760,12 +766,14 @@ inline void Endpoint::Release(Slot* s) {
   connections_.erase(s->id);  // a stale id left in ready_ is skipped
 }
 
-inline TransmitResult Endpoint::PollTransmit(Timestamp now, std::span<uint8_t> buf) {
+inline TransmitResult Endpoint::PollTransmit(Timestamp now, std::span<uint8_t> buf,
+                                             size_t gso_max_segments) {
   constexpr size_t kV4 = 20, kV6 = 40;
   Settle();
   ReleaseFinished();
   if (buf.size() < kV6 + 60) return TransmitResult::BufferTooSmall(kV6 + 60);
-  auto finish = [&](const FourTuple& path, size_t tcp_len, SubflowId subflow) {
+  auto finish = [&](const FourTuple& path, size_t tcp_len, SubflowId subflow,
+                    uint16_t segment_size) {
     // The segment sits after a 20-byte gap; IPv6 needs 20 bytes more in front.
     const size_t hdr = path.local.ip.is_v4() ? kV4 : kV6;
     if (hdr == kV6) std::memmove(buf.data() + kV6, buf.data() + kV4, tcp_len);
@@ -779,6 +787,7 @@ inline TransmitResult Endpoint::PollTransmit(Timestamp now, std::span<uint8_t> b
     Transmit t;
     t.path = path;
     t.len = hdr + tcp_len;
+    t.segment_size = segment_size;
     t.subflow = subflow;
     return TransmitResult::Packet(t);
   };
@@ -789,7 +798,7 @@ inline TransmitResult Endpoint::PollTransmit(Timestamp now, std::span<uint8_t> b
     auto n = r.seg.Emit(tcp_buf, r.tuple.local.ip, r.tuple.remote.ip);
     if (!n.ok()) continue;
     if (r.seg.has_flag(wire::TcpFlag::kRst)) ++stats_.resets_sent;
-    return finish(r.tuple, *n, 0);
+    return finish(r.tuple, *n, 0, 0);
   }
   // In turn: a connection that sends goes to the back of the queue (when settled again).
   while (!ready_.empty()) {
@@ -805,14 +814,14 @@ inline TransmitResult Endpoint::PollTransmit(Timestamp now, std::span<uint8_t> b
       s->ready_queued = false;
       continue;
     }
-    const TransmitResult r = s->conn.PollTransmit(now, tcp_buf);
+    const TransmitResult r = s->conn.PollTransmit(now, tcp_buf, gso_max_segments);
     if (r.status() == TransmitResult::Status::kBufferTooSmall) {
       return TransmitResult::BufferTooSmall(r.needed() + kV6);
     }
     ready_.pop_front();
     s->ready_queued = false;
     MarkDirty(s);
-    if (r) return finish(r->path, r->len, r->subflow);
+    if (r) return finish(r->path, r->len, r->subflow, r->segment_size);
   }
   return TransmitResult::Idle();
 }

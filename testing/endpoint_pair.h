@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mptcp/endpoint.h"
+#include "mptcp/wire/gso.h"
 #include "mptcp/wire/ip.h"
 #include "mptcp/wire/tcp.h"
 
@@ -24,12 +25,27 @@ class EndpointPair {
   }
 
   // Moves every packet one way (less those `drop` takes, a path cut); returns how many went.
+  // With gso_max_segments > 1 the endpoints may send super-segments: cut into segments as
+  // Linux's GSO would (each offered to `drop` and `tap` on its own) unless gso_whole, which
+  // delivers them as they are, as GRO hands a coalesced segment to a receiver.
   uint64_t Shuttle(Endpoint& from, Endpoint& to) {
     uint64_t n = 0;
-    while (const TransmitResult t = from.PollTransmit(now, pkt_)) {
-      if (drop && drop(*t)) continue;
-      to.OnPacket(now, std::span<const uint8_t>(pkt_.data(), t->len));
-      ++n;
+    std::vector<uint8_t>& buf = gso_max_segments > 1 ? big_ : pkt_;
+    while (const TransmitResult t = from.PollTransmit(now, buf, gso_max_segments)) {
+      const std::span<const uint8_t> packet(buf.data(), t->len);
+      if (t->segment_size != 0) ++super_segments;
+      if (t->segment_size == 0 || gso_whole) {
+        n += Deliver(to, *t, packet);
+        continue;
+      }
+      Transmit cut = *t;
+      cut.segment_size = 0;
+      auto r = wire::ForEachGsoSegment(packet, t->segment_size, pkt_,
+                                       [&](std::span<const uint8_t> seg) {
+                                         cut.len = seg.size();
+                                         n += Deliver(to, cut, seg);
+                                       });
+      if (!r.ok()) ++bad_super_segments;
     }
     return n;
   }
@@ -62,9 +78,22 @@ class EndpointPair {
   Timestamp now = Timestamp::Zero();
   // Packets for which this says true are lost (either direction).
   std::function<bool(const Transmit&)> drop;
+  // Sees every packet delivered (after `drop`).
+  std::function<void(const Transmit&, std::span<const uint8_t>)> tap;
+  size_t gso_max_segments = 1;
+  bool gso_whole = false;
+  uint64_t super_segments = 0, bad_super_segments = 0;
 
  private:
+  uint64_t Deliver(Endpoint& to, const Transmit& t, std::span<const uint8_t> packet) {
+    if (drop && drop(t)) return 0;
+    if (tap) tap(t, packet);
+    to.OnPacket(now, packet);
+    return 1;
+  }
+
   std::vector<uint8_t> pkt_ = std::vector<uint8_t>(2048);
+  std::vector<uint8_t> big_ = std::vector<uint8_t>(65536 + 64);
 };
 
 // Client addresses 192.0.2.1-254 and ports 1024-65535: 16 million distinct tuples.

@@ -124,10 +124,17 @@ class TcpEngine {
   // --- Output ----------------------------------------------------------------------------
   // The next segment to send, if any, leaving `option_reserve` bytes of option space (and
   // shrinking the payload accordingly) for the caller's options. Changes nothing.
-  std::optional<Transmission> NextTransmission(Timestamp now, size_t option_reserve = 0) const;
+  //
+  // With `gso_max_payload` above one segment's payload, new data that fills a first segment
+  // may grow into a GSO super-segment of up to that many bytes (Transmission::segment_size):
+  // whole segments within cwnd and the peer's window, exactly what as many calls would send
+  // one by one. Whether there is a transmission at all does not depend on it.
+  std::optional<Transmission> NextTransmission(Timestamp now, size_t option_reserve = 0,
+                                               uint32_t gso_max_payload = 0) const;
   // Writes the planned segment (with `extra_options`, whole kind-30 options, appended) into
   // `buf` and commits its effects. Returns the segment length; 0 if `buf` is too small or
-  // the plan is stale. `buf` needs 60 + MSS bytes at most.
+  // the plan is stale. `buf` needs 60 + MSS bytes at most (60 + payload for a super-segment,
+  // which is recorded as the segments it will be cut into).
   size_t Emit(Timestamp now, const Transmission& tx, std::span<const uint8_t> extra_options,
               std::span<uint8_t> buf);
   // NextTransmission + Emit without extra options. nullopt when there is nothing to send.
@@ -290,6 +297,13 @@ class TcpEngine {
   }
   // Payload bytes per full segment (peer MSS less the timestamp option), RFC 6691.
   uint32_t smss() const { return snd_mss_ - (ts_ok_ ? kTimestampOptionLength : 0); }
+  // How many segments `bytes` received in order count as for the delayed-ACK rule: a
+  // coalesced (GRO) segment counts as the full-sized ones it was made of, as Linux's
+  // "more than one full frame" test does, so it is ACKed at once.
+  int SegmentsIn(uint32_t bytes) const {
+    const uint32_t mss = std::max<uint32_t>(smss(), 1);
+    return bytes > mss ? static_cast<int>(std::min<uint32_t>(bytes / mss, 1024)) : 1;
+  }
   bool sack_enabled() const { return sack_ok_; }
   bool timestamps_enabled() const { return ts_ok_; }
   uint8_t snd_wscale() const { return snd_wscale_; }
@@ -356,7 +370,7 @@ class TcpEngine {
   void PushEvent(TcpEventType t, CloseReason r = CloseReason::kNone);
 
   // --- output helpers (engine_output.h) ---
-  std::optional<Transmission> PlanData(size_t option_reserve) const;
+  std::optional<Transmission> PlanData(size_t option_reserve, uint32_t gso_max_payload) const;
   uint32_t MaxPayload(size_t option_reserve) const;
   size_t SackOptionLength(size_t space) const;
   void FillSackBlocks(wire::TcpOptions& opts, size_t space) const;

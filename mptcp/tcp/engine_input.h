@@ -631,7 +631,8 @@ inline void TcpEngine::ProcessText(Timestamp now, const wire::TcpRepr& seg, SeqN
     PushEvent(TcpEventType::kReadable);
     if (had_holes) {
       ack_now_ = true;  // RFC 5681 §4.2: a segment that fills a gap is ACKed at once
-    } else if (++unacked_segments_ >= config_->delayed_ack_segments) {
+    } else if ((unacked_segments_ += SegmentsIn(static_cast<uint32_t>(w.advanced))) >=
+               config_->delayed_ack_segments) {
       ack_now_ = true;
     } else if (!delack_timer_.armed()) {
       delack_timer_.Arm(now + config_->delayed_ack_timeout);

@@ -87,7 +87,8 @@ inline uint32_t TcpEngine::SendableNow() const {
   return room;
 }
 
-inline std::optional<Transmission> TcpEngine::PlanData(size_t option_reserve) const {
+inline std::optional<Transmission> TcpEngine::PlanData(size_t option_reserve,
+                                                       uint32_t gso_max_payload) const {
   const size_t unsent = unsent_bytes();
   if (unsent == 0) return std::nullopt;
   const uint32_t maxp = MaxPayload(option_reserve);
@@ -113,12 +114,31 @@ inline std::optional<Transmission> TcpEngine::PlanData(size_t option_reserve) co
   tx.kind = TxKind::kNewData;
   tx.seq = snd_nxt_;
   tx.payload_len = len;
-  tx.fin = fin_queued_ && len == unsent;
+  if (gso_max_payload > maxp && len == maxp && unsent > maxp) {
+    // GSO: the segments that would follow this one at once, as one super-segment. Each cut
+    // segment repeats the header's options; for MPTCP that is the one DSS mapping covering
+    // them all, which RFC 8684 §3.3.1 allows (and Linux sends with TSO).
+    uint64_t total = std::min<uint64_t>(unsent, gso_max_payload);
+    if (!external_send_window_) {
+      const SeqNum32 edge = snd_una_ + snd_wnd_;
+      total = std::min<uint64_t>(total, static_cast<uint32_t>(edge - snd_nxt_));
+    }
+    total = std::min<uint64_t>(total, std::max(cwnd > pipe ? cwnd - pipe : 0, maxp));
+    // Whole segments, but for a last short one that ends the data (unless Nagle holds it).
+    const bool short_tail_ok = total == unsent && !(config_->nagle && !nothing_in_flight);
+    if (!short_tail_ok) total -= total % maxp;
+    if (total > maxp) {
+      tx.payload_len = static_cast<uint32_t>(total);
+      tx.segment_size = maxp;
+    }
+  }
+  tx.fin = fin_queued_ && tx.payload_len == unsent;
   return tx;
 }
 
 inline std::optional<Transmission> TcpEngine::NextTransmission(Timestamp now,
-                                                               size_t option_reserve) const {
+                                                               size_t option_reserve,
+                                                               uint32_t gso_max_payload) const {
   (void)now;
   std::optional<Transmission> tx;
   const size_t ts = ts_ok_ ? kTimestampOptionLength : 0;
@@ -151,7 +171,7 @@ inline std::optional<Transmission> TcpEngine::NextTransmission(Timestamp now,
       }
     }
     // 2. New data, then 3. a bare FIN, 4. a window probe, 5. an ACK.
-    if (!tx) tx = PlanData(option_reserve);
+    if (!tx) tx = PlanData(option_reserve, gso_max_payload);
     // (FIN-WAIT-1, LAST-ACK, or CLOSING when the peer's FIN overtook ours.)
     if (!tx && fin_queued_ && !fin_sent_ && unsent_bytes() == 0) {
       tx = Transmission{TxKind::kFin, snd_nxt_, 0, true};
@@ -281,11 +301,21 @@ inline size_t TcpEngine::Emit(Timestamp now, const Transmission& tx,
       ArmRtoTimer(now);
       break;
     case TxKind::kNewData: {
-      const uint32_t seq_len = payload_len + (fin ? 1 : 0);
-      rtq_.OnSent(tx.seq, seq_len, fin, now);
-      snd_nxt_ = tx.seq + seq_len;
+      // A super-segment is recorded as the segments it is cut into, so that SACK, loss
+      // detection and retransmission see exactly what went on the wire.
+      const uint32_t step = tx.segment_size != 0 ? tx.segment_size : payload_len;
+      for (uint32_t off = 0; off < payload_len; off += step) {
+        const uint32_t n = std::min(step, payload_len - off);
+        const bool last_fin = fin && off + n == payload_len;
+        rtq_.OnSent(tx.seq + off, n + (last_fin ? 1 : 0), last_fin, now);
+        cc_->OnPacketSent(now, n, rtq_.pipe());
+        if (off > 0) {
+          ++mib_->out_segs;
+          ++segments_out_;
+        }
+      }
+      snd_nxt_ = tx.seq + payload_len + (fin ? 1 : 0);
       if (fin) fin_sent_ = true;
-      cc_->OnPacketSent(now, payload_len, rtq_.pipe());
       if (!rto_timer_.armed()) ArmRtoTimer(now);
       break;
     }

@@ -149,6 +149,10 @@ struct Transmission {
   bool fin = false;            // FIN rides on this segment if the payload reaches the end
   size_t record = 0;           // retransmission-queue index for kRetransmit
   size_t option_space = 0;     // option bytes left for the caller after the engine's own
+  // GSO: when payload_len exceeds it, the payload goes out as one super-segment that the I/O
+  // layer (or the NIC) cuts into segments of this many bytes, each with the same header and
+  // options; the last may be shorter. 0: an ordinary segment.
+  uint32_t segment_size = 0;
   uint64_t plan_id = 0;        // ties Emit() to the plan it was made from
 };
 
