@@ -695,12 +695,17 @@ class CorruptingDevice : public io::PacketDevice {
   std::vector<uint8_t> copy_;
 };
 
+bool OffloadFromEnvironment() {
+  const char* v = std::getenv("INTEROP_OFFLOAD");
+  return v != nullptr && *v != 0 && std::string_view(v) != "0";
+}
+
 void OurPeer::Body() {
   OurResult& r = result_;
   std::vector<std::unique_ptr<io::TunDevice>> tuns;
   for (int i = 0; i < config_.tun_count; ++i) {
     const PathAddresses p = Topology::Path(i);
-    auto tun = io::TunDevice::Open(p.tun);
+    auto tun = io::TunDevice::Open(p.tun, io::TunOptions{.offload = config_.offload});
     absl::Status st = tun.status();
     if (st.ok()) st = io::SetLinkUp(p.tun, 1500);
     if (st.ok()) st = io::SetTxQueueLength(p.tun, io::kTunTxQueueLength);
@@ -903,6 +908,7 @@ void OurPeer::Body() {
   r.received_digest = hash.Final();
   r.loop = loop.stats();
   r.endpoint_stats = ep.stats();
+  for (const auto& t : tuns) r.gso_packets_in += t->gso_packets_read();
   if (corrupter != nullptr) r.corrupted = corrupter->corrupted();
   // What the kernel dropped at the TUN devices' queues (packets towards us it could not queue
   // while our loop was busy): losses the transfer had to recover from. (`ip` runs in this
@@ -966,12 +972,14 @@ std::string Describe(const OurResult& r) {
   absl::StrAppendFormat(&s,
                         "\n  endpoint: in %u out %u malformed %u bad_csum %u strays %u rsts %u"
                         "\n  loop: iterations %u waits %u timers %u in %u out %u drops %u"
+                        " super-segments out %u, in %u"
                         "\n  TUN queue drops towards us: %u\n",
                         r.endpoint_stats.packets_in, r.endpoint_stats.packets_out,
                         r.endpoint_stats.malformed, r.endpoint_stats.bad_checksum,
                         r.endpoint_stats.strays, r.endpoint_stats.resets_sent, r.loop.iterations,
                         r.loop.waits, r.loop.timer_fires, r.loop.packets_in, r.loop.packets_out,
-                        r.loop.write_drops, r.tun_tx_dropped);
+                        r.loop.write_drops, r.loop.super_segments_out, r.gso_packets_in,
+                        r.tun_tx_dropped);
   for (const auto& [id, segs] : r.subflow_out_segs) {
     absl::StrAppendFormat(&s, "  subflow %u sent %u segments\n", id, segs);
   }

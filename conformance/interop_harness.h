@@ -230,6 +230,9 @@ struct CorruptSpec {
   uint64_t nth = 100;
 };
 
+// INTEROP_OFFLOAD=1 (any value but empty or 0).
+bool OffloadFromEnvironment();
+
 struct OurPeerConfig {
   bool server = false;
   uint16_t listen_port = 0;            // server
@@ -241,6 +244,10 @@ struct OurPeerConfig {
   bool join_announced = false;
   IpAddress join_local;
   int tun_count = 2;                   // tun0 (path 0) and tun1 (path 1) in the "ours" ns
+  // TUN devices with virtio-net headers and TCP offload (io::TunOptions::offload): GSO
+  // super-segments out, coalesced segments in. The environment variable INTEROP_OFFLOAD=1
+  // turns it on for every test.
+  bool offload = OffloadFromEnvironment();
   // Instead of TUN devices: a RawSocket for `local` (io/raw_socket.h), on an address the
   // namespace owns; the caller keeps the kernel's RSTs away (the iptables rule documented there).
   bool raw_socket = false;
@@ -270,6 +277,7 @@ struct OurResult : TransferResult {
   EndpointStats endpoint_stats;
   io::EventLoopStats loop;
   uint64_t tun_tx_dropped = 0;         // packets the kernel dropped at our TUN devices' queues
+  uint64_t gso_packets_in = 0;         // offload: packets the kernel handed over unsegmented
   size_t max_subflows = 0;             // most subflows alive at once
   uint64_t corrupted = 0;              // segments the CorruptSpec rewrote
   bool closed_cleanly = false;         // Closed(normal) seen

@@ -233,24 +233,30 @@ PacketDevice* EventLoop::DeviceFor(const IpAddress& source) {
 }
 
 absl::Status EventLoop::Flush(Timestamp now) {
+  // Super-segments only when every device can take them: the packet's device is known only
+  // once it is built.
+  size_t gso = devices_.empty() ? 1 : std::numeric_limits<size_t>::max();
+  for (const Device& d : devices_) gso = std::min(gso, d.device->gso_max_segments());
   size_t k = 0;
   for (; k < options_.max_writes; ++k) {
-    const TransmitResult t = endpoint_->PollTransmit(now, buf_);
+    const TransmitResult t = endpoint_->PollTransmit(now, buf_, gso);
     if (t.status() == TransmitResult::Status::kBufferTooSmall) {
       return absl::InternalError(absl::StrFormat(
           "event loop: the endpoint needs a %u-byte buffer", t.needed()));
     }
     if (!t) break;
-    const std::span<const uint8_t> pkt(buf_.data(), t->len);
+    const std::span<uint8_t> pkt(buf_.data(), t->len);
     PacketDevice* dev = DeviceFor(t->path.local.ip);  // the local address picks the device
     if (dev == nullptr) {
       ++stats_.write_drops;  // no path for this source address
       continue;
     }
     if (capture_ != nullptr) capture_->WritePacket(now, pkt);
-    const absl::Status st = dev->Write(pkt);
+    const absl::Status st =
+        t->segment_size != 0 ? dev->WriteSegments(pkt, t->segment_size) : dev->Write(pkt);
     if (st.ok()) {
       ++stats_.packets_out;
+      if (t->segment_size != 0) ++stats_.super_segments_out;
       stats_.bytes_out += t->len;
     } else if (absl::IsUnavailable(st)) {
       ++stats_.write_drops;

@@ -6,7 +6,9 @@
 // read a bounded batch of packets from each readable device into Endpoint::OnPacket, fire the
 // endpoint's timers when due, call the application's hook, then write what
 // Endpoint::PollTransmit produces (bounded) to the device that owns each packet's source
-// address. Several devices (or several addresses on one) give several paths.
+// address. Several devices (or several addresses on one) give several paths. When every
+// device offloads segmentation (PacketDevice::gso_max_segments), the endpoint may hand out
+// GSO super-segments, which go to the device whole (PacketDevice::WriteSegments).
 //
 // Run() returns on Stop() (from any thread), on a device error (device gone), or when a bound
 // in EventLoopOptions is reached; it never blocks longer than the run_for bound.
@@ -54,6 +56,7 @@ struct EventLoopStats {
   uint64_t packets_out = 0;
   uint64_t bytes_in = 0;
   uint64_t bytes_out = 0;
+  uint64_t super_segments_out = 0;  // GSO packets among packets_out
   uint64_t write_drops = 0;    // a device could not take a packet (kUnavailable)
   uint64_t invalid_out = 0;    // a packet a device rejected as invalid
 };

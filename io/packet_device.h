@@ -11,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "mptcp/address.h"
+#include "mptcp/wire/gso.h"
 
 namespace mptcp::io {
 
@@ -29,7 +30,31 @@ class PacketDevice {
   // Sends one packet without blocking. kUnavailable means "not now" (the packet is dropped,
   // TCP will retransmit); any other error means the device is unusable or the packet invalid.
   virtual absl::Status Write(std::span<const uint8_t> packet) = 0;
+
+  // Segmentation offload (GSO). How many segments one WriteSegments call may carry: 1 when
+  // the device has no offload (the event loop then asks the endpoint for plain segments).
+  virtual size_t gso_max_segments() const { return 1; }
+  // Sends a super-segment (Transmit::segment_size): one IP and TCP header and the payload of
+  // several segments, which the device or the kernel cuts into segments of `segment_size`
+  // payload bytes. The device may rewrite the packet's checksum fields. This default cuts it
+  // in software (wire::ForEachGsoSegment) and writes each segment.
+  virtual absl::Status WriteSegments(std::span<uint8_t> packet, uint16_t segment_size);
 };
+
+inline absl::Status PacketDevice::WriteSegments(std::span<uint8_t> packet,
+                                               uint16_t segment_size) {
+  uint8_t scratch[65536];
+  absl::Status first_error;
+  auto cut = wire::ForEachGsoSegment(packet, segment_size, scratch,
+                                     [&](std::span<const uint8_t> segment) {
+                                       absl::Status st = Write(segment);
+                                       if (!st.ok() && first_error.ok()) first_error = st;
+                                     });
+  if (!cut.ok()) {
+    return absl::InvalidArgumentError("cannot cut a super-segment: " + cut.error().ToString());
+  }
+  return first_error;
+}
 
 }  // namespace mptcp::io
 
