@@ -510,9 +510,9 @@ TEST_F(InteropTest, MptcpNcToKernelServer) {
   KernelPeer kernel(topo_->kern().name(), kc);
   ASSERT_TRUE(kernel.WaitListening().ok());
   const CommandResult r = topo_->ours().Exec(absl::StrFormat(
-      "%s -v --mib --join-announced --local 192.0.2.1,192.0.2.2 --timeout 120 "
+      "%s -v --mib --join-announced --local 192.0.2.1,192.0.2.2 --timeout 120%s "
       "198.51.100.1 %d < %s > %s 2> %s",
-      nc, kServerPort, in, out, err));
+      nc, OffloadFromEnvironment() ? " --offload" : "", kServerPort, in, out, err));
   // mptcp_nc has exited: every FIN the kernel sent must have been acknowledged by then, so that
   // the kernel resends none to the devices that went away with it.
   const uint64_t retrans_at_exit = NstatCounter("TcpRetransSegs");

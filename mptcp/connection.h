@@ -219,9 +219,9 @@ class Connection final : private PathManagerHost {
   // nothing to send now; BufferTooSmall (the segment stays queued) when `buf` cannot hold it.
   //
   // With gso_max_segments > 1 the segment may be a GSO super-segment of up to that many
-  // segments (Transmit::segment_size), as far as `buf` holds them: only on an MPTCP
-  // connection without DSS checksums, where every cut segment can repeat the one DSS mapping
-  // (with checksums the segments stay MSS-sized, as the issue and Linux's checksum path do).
+  // segments (Transmit::segment_size), as far as `buf` holds them: on an MPTCP connection
+  // without DSS checksums, where every cut segment repeats the one DSS mapping (with
+  // checksums the segments stay MSS-sized), and on a connection that fell back to TCP.
   TransmitResult PollTransmit(Timestamp now, std::span<uint8_t> buf,
                               size_t gso_max_segments = 1);
 

@@ -709,7 +709,10 @@ inline TransmitResult Connection::PollTransmit(Timestamp now, std::span<uint8_t>
   }
   const size_t n = subflows_.size();
   const size_t reserve = OptionReserve();
-  const bool gso = gso_max_segments > 1 && mptcp() && !checksum_ && buf.size() > 60;
+  // Not with DSS checksums (each segment would need its own mapping), nor while the infinite
+  // mapping (one segment's option) is still to be sent after a fallback.
+  const bool gso = gso_max_segments > 1 && buf.size() > 60 &&
+                   (mptcp() ? !checksum_ : fail_ == nullptr || !fail_->tx_infinite);
   for (size_t k = 0; k < n; ++k) {
     Subflow& s = *subflows_[(rr_cursor_ + k) % n];
     uint32_t gso_max_payload = 0;

@@ -8,10 +8,12 @@
 #include <cstdint>
 #include <optional>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <vector>
 
 #include "mptcp/endpoint.h"
+#include "mptcp/wire/checksum.h"
 #include "mptcp/wire/ip.h"
 #include "mptcp/wire/mptcp_options.h"
 #include "mptcp/wire/tcp.h"
@@ -82,12 +84,38 @@ struct Outcome {
   bool done = false;
   bool exact = false;
   uint64_t super_segments = 0;
+  bool fell_back = false;
   WireStats wire;
 };
 
+// A middlebox that strips MP_CAPABLE from the client's SYN (the options become NOPs): the
+// connection falls back to TCP at once (RFC 8684 §3.7).
+void StripMpCapableFromSyn(std::vector<uint8_t>& packet) {
+  auto ip = wire::ParseIpPacket(packet);
+  if (!ip.ok() || ip->payload.size() < 20) return;
+  const size_t at = packet.size() - ip->payload.size();
+  uint8_t* tcp = packet.data() + at;
+  if ((tcp[13] & wire::TcpFlag::kSyn) == 0 || (tcp[13] & wire::TcpFlag::kAck) != 0) return;
+  const size_t hdr = static_cast<size_t>(tcp[12] >> 4) * 4;
+  for (size_t i = 20; i + 1 < hdr;) {
+    if (tcp[i] == 0) break;
+    if (tcp[i] == 1) {
+      ++i;
+      continue;
+    }
+    const size_t len = tcp[i + 1];
+    if (len < 2 || i + len > hdr) break;
+    if (tcp[i] == 30) std::memset(tcp + i, 1, len);
+    i += len;
+  }
+  wire::FillTcpChecksum(ip->ip.src, ip->ip.dst, std::span<uint8_t>(tcp, packet.size() - at));
+}
+
 // 4 MiB from client to server over one subflow.
-Outcome Transfer(bool checksum, size_t gso, bool whole, uint64_t drop_every = 0) {
+Outcome Transfer(bool checksum, size_t gso, bool whole, uint64_t drop_every = 0,
+                 bool strip_mptcp = false) {
   EndpointPair p(Config(checksum));
+  if (strip_mptcp) p.rewrite = StripMpCapableFromSyn;
   p.gso_max_segments = gso;
   p.gso_whole = whole;
   Outcome out;
@@ -123,6 +151,7 @@ Outcome Transfer(bool checksum, size_t gso, bool whole, uint64_t drop_every = 0)
       },
       200000);
   out.exact = exact && read == kBytes;
+  if (Connection* c = p.client.connection(*cid)) out.fell_back = c->fallen_back();
   out.super_segments = p.super_segments;
   EXPECT_EQ(p.bad_super_segments, 0u);
   return out;
@@ -166,6 +195,16 @@ TEST(EndpointGsoTest, WithDssChecksumsSegmentsStayMssSized) {
   ASSERT_TRUE(o.done);
   EXPECT_TRUE(o.exact);
   EXPECT_EQ(o.super_segments, 0u);
+}
+
+TEST(EndpointGsoTest, AfterFallbackToTcpSuperSegmentsCarryEveryByte) {
+  const Outcome o = Transfer(/*checksum=*/false, kGsoSegments, /*whole=*/false,
+                             /*drop_every=*/0, /*strip_mptcp=*/true);
+  ASSERT_TRUE(o.done);
+  EXPECT_TRUE(o.exact);
+  EXPECT_TRUE(o.fell_back);
+  EXPECT_GT(o.super_segments, 0u);
+  EXPECT_LE(o.wire.largest_payload, 1460u);
 }
 
 TEST(EndpointGsoTest, WithoutGsoNothingChanges) {

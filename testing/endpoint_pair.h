@@ -80,6 +80,8 @@ class EndpointPair {
   std::function<bool(const Transmit&)> drop;
   // Sees every packet delivered (after `drop`).
   std::function<void(const Transmit&, std::span<const uint8_t>)> tap;
+  // May change a packet (a copy) before delivery: a middlebox.
+  std::function<void(std::vector<uint8_t>&)> rewrite;
   size_t gso_max_segments = 1;
   bool gso_whole = false;
   uint64_t super_segments = 0, bad_super_segments = 0;
@@ -87,6 +89,13 @@ class EndpointPair {
  private:
   uint64_t Deliver(Endpoint& to, const Transmit& t, std::span<const uint8_t> packet) {
     if (drop && drop(t)) return 0;
+    if (rewrite) {
+      std::vector<uint8_t> copy(packet.begin(), packet.end());
+      rewrite(copy);
+      if (tap) tap(t, copy);
+      to.OnPacket(now, copy);
+      return 1;
+    }
     if (tap) tap(t, packet);
     to.OnPacket(now, packet);
     return 1;
