@@ -155,7 +155,11 @@ inline void Connection::WriteToSubflow(Subflow& s, Dsn64 dsn, uint32_t len) {
   const auto pieces = send_buffer_.Peek(static_cast<size_t>(dsn - data_una_), len);
   size_t written = s.engine.Write(pieces.first);
   if (written == pieces.first.size()) written += s.engine.Write(pieces.second);
-  if (mptcp()) s.tx.Add(ssn, dsn, static_cast<uint32_t>(written));
+  // Without DSS checksums every segment repeats its whole chunk's mapping (BuildOptions), so a
+  // chunk's mapping must never change once sent: no extending it with the next chunk.
+  if (mptcp()) {
+    s.tx.Add(ssn, dsn, static_cast<uint32_t>(written), checksum_ ? kMaxMappingLength : 0);
+  }
 }
 
 // The scheduler's next decision, without acting on it: the one place that says what data may
@@ -549,17 +553,30 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
   if (tx.payload_len > 0) {
     const TxMapping* m = s.tx.Find(tx.seq);
     // The client's first data carries its mapping in MP_CAPABLE (below): one segment.
-    if (m == nullptr ||
-        (s.kind == SubflowKind::kInitial && role_ == Role::kClient && !fully_established_)) {
+    const bool mpc_data =
+        s.kind == SubflowKind::kInitial && role_ == Role::kClient && !fully_established_;
+    if (m == nullptr || mpc_data) {
       if (tx.segment_size != 0) tx.payload_len = std::min(tx.payload_len, tx.segment_size);
     }
     if (m != nullptr) {
       tx.payload_len = std::min<uint32_t>(tx.payload_len, static_cast<uint32_t>(m->ssn_end() - tx.seq));
       wire::DssMapping dm;
-      dm.dsn = m->dsn + static_cast<uint32_t>(tx.seq - m->ssn);
       dm.dsn_is_64bit = true;
-      dm.subflow_seq = s.RelativeTxSsn(tx.seq);
-      dm.data_len = static_cast<uint16_t>(tx.payload_len);
+      if (!checksum_ && !mpc_data) {
+        // The whole chunk's mapping on each of its segments (RFC 8684 §3.3.1 lets a mapping
+        // cover several segments): the segments the kernel cuts from a GSO super-segment and
+        // any later retransmission of one of them then carry the same mapping, which Linux
+        // requires while it is still consuming that mapping (a different one resets the
+        // subflow: MPTcpExtDSSNotMatching). With DSS checksums, which cover the mapping's
+        // data, and in MP_CAPABLE, each segment maps itself.
+        dm.dsn = m->dsn;
+        dm.subflow_seq = s.RelativeTxSsn(m->ssn);
+        dm.data_len = static_cast<uint16_t>(m->len);
+      } else {
+        dm.dsn = m->dsn + static_cast<uint32_t>(tx.seq - m->ssn);
+        dm.subflow_seq = s.RelativeTxSsn(tx.seq);
+        dm.data_len = static_cast<uint16_t>(tx.payload_len);
+      }
       if (checksum_) {
         const auto pieces = s.engine.PeekSendData(tx.seq, tx.payload_len);
         wire::InternetChecksum sum;
