@@ -682,7 +682,10 @@ class CorruptingDevice : public io::PacketDevice {
     if (!tcp.ok()) return;
     const size_t ip_hdr = p.size() - ip->payload.size();
     const size_t payload = ip->payload.size() - tcp->header_length();
-    if (payload < 500 || ++seen_ < spec_.nth) return;
+    if (payload < 500) return;
+    // A coalesced packet (TUN offload) counts as the full-sized segments it holds.
+    seen_ += std::max<uint64_t>(1, payload / 1400);
+    if (seen_ < spec_.nth) return;
     p[ip_hdr + tcp->header_length() + payload / 2] ^= 0x40;
     wire::FillTcpChecksum(ip->ip.src, ip->ip.dst, p.subspan(ip_hdr));
     ++corrupted_;
