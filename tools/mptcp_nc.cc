@@ -8,6 +8,12 @@
 // too (exit 0), or on a reset, an abort or an error (exit 1), or on SIGINT/SIGTERM (MP_FASTCLOSE,
 // exit 130).
 //
+// At the end it reports on stderr, as iperf3 does (unless -q/--quiet): the time from the
+// connection being established to the last byte (received, or acknowledged by the peer), the
+// bytes the application sent and received with their goodput (MiB/s and Mbit/s), and one line
+// per subflow: its addresses, payload bytes acknowledged and received, retransmitted segments
+// and smoothed RTT. Lines start "mptcp_nc: report:".
+//
 // Path management speaks Linux's words (docs/path_management.md): --endpoint
 // ADDR[,port=P][,signal|subflow|backup|fullmesh][,id=N] (repeatable), --limits
 // subflows=N,add_addr_accepted=M, --pm in-kernel|ndiffports|manual, and timed actions such as
@@ -31,6 +37,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -69,6 +76,7 @@ ABSL_FLAG(bool, backup, false, "open the extra --subflow subflows as backups (MP
 ABSL_FLAG(bool, join_announced, false,
           "client: open a subflow to every address the peer announces with ADD_ADDR");
 ABSL_FLAG(bool, v, false, "log connection events to stderr");
+ABSL_FLAG(bool, quiet, false, "no end-of-run report on stderr (also -q)");
 ABSL_FLAG(bool, mib, false, "print our MIB counters (Linux nstat names) to stderr on exit");
 ABSL_FLAG(bool, checksum, false, "ask for DSS checksums (RFC 8684 §3.3.1)");
 ABSL_FLAG(std::string, cc, "lia",
@@ -109,6 +117,7 @@ std::vector<char*> PreprocessArgs(int argc, char** argv, std::vector<std::string
   std::vector<std::string> out;
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
+    if (i > 0 && a == "-q") a = "--quiet";
     if (i > 0 && a.rfind("--", 0) == 0 && a.size() > 2) {
       const size_t eq = a.find('=');
       std::string name = a.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
@@ -217,6 +226,59 @@ absl::StatusOr<TimedAction> ParseTimedAction(const std::string& spec) {
 
 std::string Stamp(Timestamp now, Timestamp start) {
   return absl::StrFormat("[%9.3f]", (now - start).seconds());
+}
+
+// The end-of-run report (as iperf3 prints one), gathered while the loop runs.
+struct RunReport {
+  uint64_t sent = 0, received = 0;  // application bytes: stdin -> connection -> stdout
+  Timestamp established;            // Timestamp(): not (yet)
+  Timestamp send_done;              // stdin's last byte acknowledged by the peer
+  Timestamp recv_done;              // the peer's last byte written to stdout (EOF)
+  bool fell_back = false;
+  // Each subflow as last seen, including those gone before the end.
+  std::map<SubflowId, SubflowInfo> subflows;
+  Timestamp subflows_at;
+
+  void TakeSubflows(const Connection& c) {
+    fell_back = c.fallen_back();
+    for (const SubflowInfo& s : c.Subflows()) subflows.insert_or_assign(s.id, s);
+  }
+};
+
+// Refresh the per-subflow figures this often while the connection is open (and at its end):
+// cheap, and a subflow that goes away mid-run keeps figures at most this old.
+constexpr Duration kSubflowSnapshotEvery = Duration::Millis(50);
+
+void PrintReport(const RunReport& r, Timestamp end) {
+  if (r.established == Timestamp()) {
+    std::fprintf(stderr, "mptcp_nc: report: the connection was never established\n");
+    return;
+  }
+  auto until = [&](Timestamp done) { return (done == Timestamp() ? end : done) - r.established; };
+  const Duration send_time = until(r.send_done), recv_time = until(r.recv_done);
+  std::fprintf(stderr,
+               "mptcp_nc: report: %.3f s from established to the last byte; %s\n",
+               std::max(send_time, recv_time).seconds(),
+               r.fell_back ? "fell back to TCP" : "MPTCP");
+  auto direction = [](const char* what, uint64_t bytes, Duration d) {
+    const double s = d.seconds();
+    const double bps = s > 0 && bytes > 0 ? static_cast<double>(bytes) / s : 0;
+    std::fprintf(stderr,
+                 "mptcp_nc: report: %s %llu bytes in %.3f s: %.2f MiB/s, %.2f Mbit/s\n", what,
+                 static_cast<unsigned long long>(bytes), bytes > 0 ? s : 0.0, bps / (1 << 20),
+                 bps * 8 / 1e6);
+  };
+  direction("sent", r.sent, send_time);
+  direction("received", r.received, recv_time);
+  for (const auto& [id, s] : r.subflows) {
+    std::fprintf(stderr,
+                 "mptcp_nc: report: subflow %u %s -> %s: acked %llu B, received %llu B, "
+                 "retransmits %llu, srtt %.3f ms\n",
+                 static_cast<unsigned>(id), s.tuple.local.ToString().c_str(),
+                 s.tuple.remote.ToString().c_str(), static_cast<unsigned long long>(s.bytes_acked),
+                 static_cast<unsigned long long>(s.bytes_received),
+                 static_cast<unsigned long long>(s.retransmits), s.srtt.seconds() * 1e3);
+  }
 }
 
 int Fail(const std::string& msg) {
@@ -453,12 +515,14 @@ int Main(int argc, char** argv) {
   MptcpMib last_mib;
   tcp::TcpMib last_tcp;
   CloseReason last_reason = CloseReason::kNone;
+  RunReport report;
   // The Endpoint releases a connection once it is closed, finished and read, so keep what
   // the summary prints before any call that may release it.
   auto snapshot = [&](const Connection& c) {
     last_reason = c.close_reason();
     last_mib = c.mib();
     last_tcp = c.SubflowMib();
+    report.TakeSubflows(c);
   };
 
   g_loop.store(&loop);
@@ -489,10 +553,15 @@ int Main(int argc, char** argv) {
       if (id != 0) loop.Stop();
       return;
     }
+    if (report.established == Timestamp() && c->established()) report.established = now;
     if (c->closed()) {
       snapshot(*c);
     } else {
       last_reason = c->close_reason();
+      if (now - report.subflows_at >= kSubflowSnapshotEvery) {
+        report.TakeSubflows(*c);
+        report.subflows_at = now;
+      }
     }
     for (TimedAction& t : timed) {
       if (t.done || now - start < t.at) continue;
@@ -540,6 +609,7 @@ int Main(int argc, char** argv) {
         out_pending.resize(in_buf.size());
         const size_t n = c->Read(now, out_pending);
         out_pending.resize(n);
+        report.received += n;
         out_off = 0;
         if (n == 0) break;
       }
@@ -569,7 +639,8 @@ int Main(int argc, char** argv) {
         const size_t want = std::min(in_buf.size(), c->write_space());
         const ssize_t n = ::read(0, in_buf.data(), want);
         if (n > 0) {
-          c->Write(now, std::span<const uint8_t>(in_buf.data(), static_cast<size_t>(n)));
+          report.sent +=
+              c->Write(now, std::span<const uint8_t>(in_buf.data(), static_cast<size_t>(n)));
           if (stdin_pollable) stdin_ready = false;  // epoll says when there is more
           continue;
         }
@@ -598,6 +669,12 @@ int Main(int argc, char** argv) {
       if (verbose) std::fprintf(stderr, "%s stdin EOF: DATA_FIN queued\n", Stamp(now, start).c_str());
     }
     const bool stdout_done = out_off == out_pending.size() && c->readable() == 0;
+    // Each direction's end for the report: our last byte acknowledged; the peer's last byte out.
+    if (report.send_done == Timestamp() && stdin_eof && c->send_buffered() == 0 &&
+        (!c->closed() || c->close_reason() == CloseReason::kNormal)) {
+      report.send_done = now;
+    }
+    if (report.recv_done == Timestamp() && c->eof() && stdout_done) report.recv_done = now;
     if (c->closed()) {
       if (c->close_reason() != CloseReason::kNormal) {
         error = absl::StrFormat("connection closed: %s",
@@ -619,6 +696,7 @@ int Main(int argc, char** argv) {
   });
 
   absl::Status st = loop.Run();
+  const Timestamp stopped = io::EventLoop::MonotonicNow();
   g_loop.store(nullptr);
   Connection* c = ep.connection(id);
   if (g_interrupted.load() && c != nullptr && !c->closed()) {
@@ -662,6 +740,7 @@ int Main(int argc, char** argv) {
                  static_cast<unsigned long>(s.strays));
   }
   (void)pcap.Close();
+  if (!absl::GetFlag(FLAGS_quiet) && id != 0) PrintReport(report, stopped);
   if (!error.empty()) {
     std::fprintf(stderr, "mptcp_nc: %s\n", error.c_str());
     return exit_code != 0 ? exit_code : 1;
