@@ -415,7 +415,10 @@ class SocketTransfer {
         break;
       }
       struct pollfd p {fd_, static_cast<short>(POLLIN | (r.sent < total_ ? POLLOUT : 0)), 0};
-      if (::poll(&p, 1, 100) < 0 && errno != EINTR) {
+      // While sending, wait at most 1 ms: on Linux 6.18 a full MPTCP send buffer sometimes
+      // misses its wakeup, and a longer wait is that long a stall in every figure measured
+      // here (docs/performance.md, "why kernel to kernel looked slow").
+      if (::poll(&p, 1, r.sent < total_ ? 1 : 100) < 0 && errno != EINTR) {
         r.status = absl::InternalError("poll: " + ErrnoText(errno));
         break;
       }
