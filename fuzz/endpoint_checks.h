@@ -20,6 +20,7 @@
 #include "io/stream_pattern.h"
 #include "mptcp/endpoint.h"
 #include "mptcp/wire/checksum.h"
+#include "mptcp/wire/gso.h"
 #include "mptcp/wire/ip.h"
 
 namespace mptcp::fuzz {
@@ -83,6 +84,9 @@ inline void CheckEndpointScript(std::span<const uint8_t> data) {
   const uint8_t mode = in.Byte();
   const bool forge = (mode & 1) != 0;  // may mutate header bytes / inject packets
   const EndpointConfig cfg = FuzzEndpointConfig((mode & 2) != 0, (mode & 4) != 0);
+  // Bit 3: the endpoints may send GSO super-segments, which the network cuts as Linux does
+  // (wire::ForEachGsoSegment) before they join the queue.
+  const size_t gso_segments = (mode & 8) != 0 ? 44 : 1;
   const uint64_t seed = in.Byte();
   Endpoint client(cfg, seed * 2 + 1), server(cfg, seed * 2 + 2);
   server.Listen(80);
@@ -128,9 +132,30 @@ inline void CheckEndpointScript(std::span<const uint8_t> data) {
     });
     return server_id ? server.connection(*server_id) : nullptr;
   };
+  static std::vector<uint8_t> super(65536 + 64);
   // One PollTransmit, checked against what NextDeadline said just before.
   auto poll_one = [&](Endpoint& e, bool to_server) {
     const bool said_now = e.NextDeadline().now();
+    if (gso_segments > 1) {
+      const TransmitResult t = e.PollTransmit(now, super, gso_segments);
+      MPTCP_ENDPOINT_CHECK(t.status() != TransmitResult::Status::kBufferTooSmall);
+      MPTCP_ENDPOINT_CHECK(said_now == static_cast<bool>(t));
+      if (!t) return false;
+      MPTCP_ENDPOINT_CHECK(t->len <= super.size());
+      uint8_t scratch[sizeof(Wire::bytes)];
+      auto cut = wire::ForEachGsoSegment(
+          std::span<const uint8_t>(super.data(), t->len), t->segment_size, scratch,
+          [&](std::span<const uint8_t> seg) {
+            MPTCP_ENDPOINT_CHECK(seg.size() <= sizeof(Wire::bytes));
+            if (Wire* w = net_push()) {
+              std::memcpy(w->bytes, seg.data(), seg.size());
+              w->len = static_cast<uint16_t>(seg.size());
+              w->to_server = to_server;
+            }
+          });
+      MPTCP_ENDPOINT_CHECK(cut.ok());
+      return true;
+    }
     Wire* w = net_push();
     uint8_t scratch[sizeof(Wire::bytes)];
     std::span<uint8_t> out = w != nullptr ? std::span<uint8_t>(w->bytes) : scratch;
