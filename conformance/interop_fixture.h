@@ -234,6 +234,10 @@ class InteropTest : public ::testing::Test {
     return 0;
   }
 
+  // The (a) and (b) transfers, with or without TUN offload (defined in interop_test.cc).
+  void OurClientToKernel(uint16_t port, bool offload, const std::string& figure);
+  void KernelClientToOurs(bool offload, const std::string& figure);
+
   void PrintGoodput(const std::string& name, const OurResult& ours, uint64_t bytes) {
     const Duration d = ours.elapsed();
     Figure(name + "_goodput_each_way", MiBps(bytes, d), "MiB/s");

@@ -37,28 +37,43 @@
 namespace mptcp::interop {
 namespace {
 
-// (a) Our client, one subflow, to a kernel MPTCP server.
-TEST_F(InteropTest, OurClientToKernelServer) {
+// (a) our client, one subflow, to a kernel MPTCP server, and (b) a kernel MPTCP client to our
+// server: byte-exact, and tshark finds the capture clean. With `offload` (issue 15) our TUN
+// devices take TCP offload: the kernel cuts our GSO super-segments and its TSO bursts reach us
+// whole, and both must have happened.
+void ExpectOffloadUsed(const OurResult& o, bool offload) {
+  if (!offload) return;
+  EXPECT_GT(o.loop.super_segments_out, 0u) << Describe(o);
+  EXPECT_GT(o.gso_packets_in, 0u) << Describe(o);
+}
+
+}  // namespace
+
+void InteropTest::OurClientToKernel(uint16_t port, bool offload, const std::string& figure) {
   const uint64_t bytes = TransferBytes();
   StartCapture();
   KernelPeer kernel(topo_->kern().name(), KernelServer(bytes));
   ASSERT_TRUE(kernel.WaitListening().ok());
-  OurPeer ours(topo_->ours().name(), OurClient(bytes, 40001));
+  OurPeerConfig cfg = OurClient(bytes, port);
+  cfg.offload = offload;
+  OurPeer ours(topo_->ours().name(), cfg);
   ASSERT_TRUE(ours.WaitReady().ok());
   const OurResult o = ours.Join();
   const TransferResult k = kernel.Join();
   ExpectExact(o, k, bytes);
   EXPECT_FALSE(o.fell_back);
-  PrintGoodput("a_our_client", o, bytes);
+  ExpectOffloadUsed(o, offload);
+  PrintGoodput(figure, o, bytes);
   std::printf("%s", Describe(o).c_str());
   CheckCaptureClean();
 }
 
-// (b) A kernel MPTCP client to our server.
-TEST_F(InteropTest, KernelClientToOurServer) {
+void InteropTest::KernelClientToOurs(bool offload, const std::string& figure) {
   const uint64_t bytes = TransferBytes();
   StartCapture();
-  OurPeer ours(topo_->ours().name(), OurServer(bytes));
+  OurPeerConfig cfg = OurServer(bytes);
+  cfg.offload = offload;
+  OurPeer ours(topo_->ours().name(), cfg);
   ASSERT_TRUE(ours.WaitReady().ok());
   KernelPeer kernel(topo_->kern().name(), KernelClient(bytes));
   const TransferResult k = kernel.Join();
@@ -66,51 +81,25 @@ TEST_F(InteropTest, KernelClientToOurServer) {
   ExpectExact(o, k, bytes);
   EXPECT_FALSE(o.fell_back);
   EXPECT_EQ(o.mib.mp_capable_syn_rx, 1u);
-  PrintGoodput("b_our_server", o, bytes);
+  ExpectOffloadUsed(o, offload);
+  PrintGoodput(figure, o, bytes);
   std::printf("%s", Describe(o).c_str());
   CheckCaptureClean();
 }
 
-// (a) and (b) with TCP offload on our TUN devices (issue 15): our GSO super-segments are cut
-// by the kernel, the kernel's TSO bursts reach us whole; byte-exact, and tshark finds the
-// capture clean.
+namespace {
+
+TEST_F(InteropTest, OurClientToKernelServer) {
+  OurClientToKernel(40001, OffloadFromEnvironment(), "a_our_client");
+}
+TEST_F(InteropTest, KernelClientToOurServer) {
+  KernelClientToOurs(OffloadFromEnvironment(), "b_our_server");
+}
 TEST_F(InteropTest, OurClientToKernelServerWithOffload) {
-  const uint64_t bytes = TransferBytes();
-  StartCapture();
-  KernelPeer kernel(topo_->kern().name(), KernelServer(bytes));
-  ASSERT_TRUE(kernel.WaitListening().ok());
-  OurPeerConfig cfg = OurClient(bytes, 40003);
-  cfg.offload = true;
-  OurPeer ours(topo_->ours().name(), cfg);
-  ASSERT_TRUE(ours.WaitReady().ok());
-  const OurResult o = ours.Join();
-  const TransferResult k = kernel.Join();
-  ExpectExact(o, k, bytes);
-  EXPECT_FALSE(o.fell_back);
-  EXPECT_GT(o.loop.super_segments_out, 0u) << Describe(o);
-  EXPECT_GT(o.gso_packets_in, 0u) << Describe(o);
-  PrintGoodput("a_our_client_offload", o, bytes);
-  std::printf("%s", Describe(o).c_str());
-  CheckCaptureClean();
+  OurClientToKernel(40003, true, "a_our_client_offload");
 }
-
 TEST_F(InteropTest, KernelClientToOurServerWithOffload) {
-  const uint64_t bytes = TransferBytes();
-  StartCapture();
-  OurPeerConfig cfg = OurServer(bytes);
-  cfg.offload = true;
-  OurPeer ours(topo_->ours().name(), cfg);
-  ASSERT_TRUE(ours.WaitReady().ok());
-  KernelPeer kernel(topo_->kern().name(), KernelClient(bytes));
-  const TransferResult k = kernel.Join();
-  const OurResult o = ours.Join();
-  ExpectExact(o, k, bytes);
-  EXPECT_FALSE(o.fell_back);
-  EXPECT_GT(o.loop.super_segments_out, 0u) << Describe(o);
-  EXPECT_GT(o.gso_packets_in, 0u) << Describe(o);
-  PrintGoodput("b_our_server_offload", o, bytes);
-  std::printf("%s", Describe(o).c_str());
-  CheckCaptureClean();
+  KernelClientToOurs(true, "b_our_server_offload");
 }
 
 // (c) Two subflows: our client joins over the second path; the kernel counts the MP_JOIN ACK.

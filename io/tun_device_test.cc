@@ -104,6 +104,28 @@ std::vector<uint8_t> UdpPacket(const IpAddress& src, const IpAddress& dst) {
   return p;
 }
 
+// Lets the kernel forward what a test writes: on in the test's own namespace only.
+void EnableIpv4Forwarding() {
+  const int fd = ::open("/proc/sys/net/ipv4/ip_forward", O_WRONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "1", 1), 1);
+  ::close(fd);
+}
+
+// Reads until an IPv4 packet of `protocol` comes (skipping what the kernel sends on its own,
+// such as IPv6 router solicitations on link up), for at most about a second: its length, or
+// 0 if none came.
+size_t ReadIpv4Protocol(TunDevice& tun, std::vector<uint8_t>& buf, uint8_t protocol) {
+  for (int i = 0; i < 1000; ++i) {
+    auto r = tun.Read(buf);
+    EXPECT_TRUE(r.ok()) << r.status();
+    if (!r.ok()) return 0;
+    if (*r > 0 && buf[0] >> 4 == 4 && buf[9] == protocol) return *r;
+    if (*r == 0) ::usleep(1000);
+  }
+  return 0;
+}
+
 TEST(TunDeviceTest, PacketsRoundTripAndDeviceLossIsAnError) {
   const std::string why = Prerequisite();
   if (!why.empty()) MPTCP_SKIP_MISSING_PREREQUISITE(why);
@@ -126,24 +148,10 @@ TEST(TunDeviceTest, PacketsRoundTripAndDeviceLossIsAnError) {
     ASSERT_TRUE(SetLinkUp("mtest0", 1400).ok());
     ASSERT_TRUE(AddRoute(b, 32, "mtest0").ok());
     ASSERT_TRUE(AddRoute(b, 32, "mtest0").ok());  // idempotent
-    {
-      const int fd = ::open("/proc/sys/net/ipv4/ip_forward", O_WRONLY);
-      ASSERT_GE(fd, 0);
-      ASSERT_EQ(::write(fd, "1", 1), 1);
-      ::close(fd);
-    }
+    EnableIpv4Forwarding();
     // The kernel forwards the packet straight back into the device, one hop older.
     ASSERT_TRUE((*tun)->Write(UdpPacket(a, b)).ok());
-    size_t got = 0;
-    for (int i = 0; i < 1000 && got == 0; ++i) {
-      auto r = (*tun)->Read(buf);
-      ASSERT_TRUE(r.ok()) << r.status();
-      got = *r;
-      // Skip what the kernel sends on its own (IPv6 router solicitations on link up).
-      if (got > 0 && (buf[0] >> 4 != 4 || buf[9] != 17)) got = 0;
-      if (got == 0) ::usleep(1000);
-    }
-    ASSERT_EQ(got, 28u);
+    ASSERT_EQ(ReadIpv4Protocol(**tun, buf, 17), 28u);
     EXPECT_EQ(buf[8], 63);
     EXPECT_EQ(IpAddress::V4FromBytes(&buf[16]), b);
     // Garbage is refused by the kernel as invalid, not as a device failure.
@@ -174,12 +182,7 @@ TEST(TunDeviceTest, OffloadPassesSuperSegmentsBothWays) {
     ASSERT_TRUE(SetLinkUp("mgso0", 1500).ok());
     const IpAddress a = IpAddress::V4(192, 0, 2, 201), b = IpAddress::V4(192, 0, 2, 200);
     ASSERT_TRUE(AddRoute(b, 32, "mgso0").ok());
-    {
-      const int fd = ::open("/proc/sys/net/ipv4/ip_forward", O_WRONLY);
-      ASSERT_GE(fd, 0);
-      ASSERT_EQ(::write(fd, "1", 1), 1);
-      ::close(fd);
-    }
+    EnableIpv4Forwarding();
     std::vector<uint8_t> payload(3 * 1000 + 500);
     for (size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<uint8_t>(i * 13);
     wire::TcpRepr tcp;
@@ -202,14 +205,7 @@ TEST(TunDeviceTest, OffloadPassesSuperSegmentsBothWays) {
     EXPECT_EQ((*tun)->gso_packets_written(), 1u);
 
     std::vector<uint8_t> buf(65536);
-    size_t got = 0;
-    for (int i = 0; i < 1000 && got == 0; ++i) {
-      auto r = (*tun)->Read(buf);
-      ASSERT_TRUE(r.ok()) << r.status();
-      got = *r;
-      if (got > 0 && (buf[0] >> 4 != 4 || buf[9] != 6)) got = 0;  // not our TCP packet
-      if (got == 0) ::usleep(1000);
-    }
+    const size_t got = ReadIpv4Protocol(**tun, buf, 6);
     ASSERT_EQ(got, pkt.size()) << "the kernel should hand the super-segment back whole";
     EXPECT_GE((*tun)->gso_packets_read(), 1u);
     auto back = wire::ParseIpPacket(std::span<const uint8_t>(buf.data(), got));
@@ -224,15 +220,7 @@ TEST(TunDeviceTest, OffloadPassesSuperSegmentsBothWays) {
 
     // A plain packet still goes through (with an empty virtio-net header).
     ASSERT_TRUE((*tun)->Write(UdpPacket(a, b)).ok());
-    got = 0;
-    for (int i = 0; i < 1000 && got == 0; ++i) {
-      auto r = (*tun)->Read(buf);
-      ASSERT_TRUE(r.ok()) << r.status();
-      got = *r;
-      if (got > 0 && (buf[0] >> 4 != 4 || buf[9] != 17)) got = 0;
-      if (got == 0) ::usleep(1000);
-    }
-    EXPECT_EQ(got, 28u);
+    EXPECT_EQ(ReadIpv4Protocol(**tun, buf, 17), 28u);
   });
 }
 
