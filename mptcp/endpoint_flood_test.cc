@@ -97,5 +97,34 @@ TEST(EndpointFloodTest, JoinFloodStaysBoundedAndARealJoinStillSucceeds) {
               kFlood, most, static_cast<unsigned long long>(server->mib().mp_join_syn_evicted));
 }
 
+// RFC 8684 §3.1 flag C, the server's side: having said that its initial address and port take
+// no joins (deny_join_initial, Linux's allow_join_initial_addr_port=0), the server refuses a
+// SYN+MP_JOIN there, from a client that ignores the flag, and still takes one to another
+// address of its own.
+TEST(EndpointFloodTest, FlagCRefusesJoinsToTheInitialAddress) {
+  EndpointConfig cfg;
+  cfg.connection.deny_join_initial = true;
+  EndpointPair p(cfg);
+  const SocketAddress client0{IpAddress::V4(192, 0, 2, 1), 40000};
+  auto cid = p.client.Connect(p.now, client0, kPairServer0);
+  ASSERT_TRUE(cid.ok());
+  ASSERT_TRUE(p.RunUntil([&] {
+    Connection* c = p.client.connection(*cid);
+    return c != nullptr && c->fully_established();
+  }));
+  Connection* server = nullptr;
+  p.server.ForEachConnection([&](ConnectionId, Connection& c) { server = &c; });
+  ASSERT_NE(server, nullptr);
+  Random rng(9);
+  const SocketAddress stranger{IpAddress::V4(203, 0, 113, 9), 5000};
+  p.server.OnPacket(p.now, SpoofedJoinSyn(stranger, kPairServer0, server->local_token(), rng));
+  EXPECT_EQ(server->mib().mp_join_rejected, 1u);
+  EXPECT_EQ(server->subflow_count(), 1u);
+  const SocketAddress other{IpAddress::V4(203, 0, 113, 9), 5001};
+  p.server.OnPacket(p.now, SpoofedJoinSyn(other, kPairServer1, server->local_token(), rng));
+  EXPECT_EQ(server->mib().mp_join_rejected, 1u);
+  EXPECT_EQ(server->subflow_count(), 2u) << "a join to the second address is taken";
+}
+
 }  // namespace
 }  // namespace mptcp::testing
