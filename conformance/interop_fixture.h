@@ -5,10 +5,12 @@
 #ifndef MPTCP_CONFORMANCE_INTEROP_FIXTURE_H_
 #define MPTCP_CONFORMANCE_INTEROP_FIXTURE_H_
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -39,6 +41,28 @@ inline uint64_t TransferBytes() {
 inline std::string TmpDir() {
   const char* d = std::getenv("TEST_TMPDIR");
   return d != nullptr ? d : "/tmp";
+}
+
+// The mptcp_nc binary in the test's runfiles (or, run by hand, the workspace's): tests check
+// that it is executable and skip otherwise.
+inline std::string NcPath() {
+  const char* srcdir = std::getenv("TEST_SRCDIR");
+  return srcdir != nullptr ? std::string(srcdir) + "/mptcp/tools/mptcp_nc" : "tools/mptcp_nc";
+}
+
+// Writes `bytes` of io::StreamPattern(seed) to `path`: the input an mptcp_nc run sends.
+inline bool WritePatternFile(const std::string& path, uint64_t bytes, uint64_t seed) {
+  std::FILE* f = std::fopen(path.c_str(), "wb");
+  if (f == nullptr) return false;
+  std::vector<uint8_t> buf(1 << 16);
+  io::StreamPattern p(seed);
+  bool ok = true;
+  for (uint64_t off = 0; off < bytes && ok; off += buf.size()) {
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), bytes - off));
+    p.Fill(off, std::span<uint8_t>(buf.data(), n));
+    ok = std::fwrite(buf.data(), 1, n, f) == n;
+  }
+  return std::fclose(f) == 0 && ok;
 }
 
 inline double MiBps(uint64_t bytes, Duration d) {

@@ -109,9 +109,7 @@ class MptcpNcInterruptTest : public InteropTest, public ::testing::WithParamInte
 
 TEST_P(MptcpNcInterruptTest, CtrlCReachesTheKernelWithinASecond) {
   const bool v6 = GetParam();
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const std::string nc =
-      srcdir != nullptr ? std::string(srcdir) + "/mptcp/tools/mptcp_nc" : "tools/mptcp_nc";
+  const std::string nc = NcPath();
   if (::access(nc.c_str(), X_OK) != 0)
     MPTCP_SKIP_MISSING_PREREQUISITE("no mptcp_nc binary at " << nc);
   const uint64_t fastclose_before = NstatCounter("MPTcpExtMPFastcloseRx");

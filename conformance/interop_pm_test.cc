@@ -210,25 +210,13 @@ TEST_F(InteropTest, KernelJoinsOurAddAddrWithPort) {
 // (4) `mptcp_nc -l PORT --local A,B` announces B (its further --local addresses are signal
 // endpoints), which the kernel client joins; a file goes through it byte-exact both ways.
 TEST_F(InteropTest, MptcpNcListenerAnnouncesItsSecondAddress) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const std::string nc =
-      srcdir != nullptr ? std::string(srcdir) + "/mptcp/tools/mptcp_nc" : "tools/mptcp_nc";
+  const std::string nc = NcPath();
   if (::access(nc.c_str(), X_OK) != 0)
     MPTCP_SKIP_MISSING_PREREQUISITE("no mptcp_nc binary at " << nc);
   const uint64_t bytes = 8 << 20;
   const std::string in = TmpDir() + "/ncl_in", out = TmpDir() + "/ncl_out",
                     err = TmpDir() + "/ncl_err";
-  {
-    std::FILE* f = std::fopen(in.c_str(), "wb");
-    ASSERT_NE(f, nullptr);
-    std::vector<uint8_t> buf(1 << 16);
-    io::StreamPattern p(kOurSeed);
-    for (uint64_t off = 0; off < bytes; off += buf.size()) {
-      p.Fill(off, buf);
-      ASSERT_EQ(std::fwrite(buf.data(), 1, buf.size(), f), buf.size());
-    }
-    std::fclose(f);
-  }
+  ASSERT_TRUE(WritePatternFile(in, bytes, kOurSeed)) << in;
   const uint64_t add_addr_before = NstatCounter("MPTcpExtAddAddr");
   const uint64_t synack_before = NstatCounter("MPTcpExtMPJoinSynAckRx");
   CommandResult r;

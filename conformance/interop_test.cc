@@ -472,26 +472,14 @@ TEST_F(InteropTest, TunPacketRateLimit) {
 // exits only once the subflows' FIN exchanges are done: the kernel, which closes its socket
 // after the transfer, has none of its FINs left to resend.
 TEST_F(InteropTest, MptcpNcToKernelServer) {
-  const char* srcdir = std::getenv("TEST_SRCDIR");
-  const std::string nc =
-      srcdir != nullptr ? std::string(srcdir) + "/mptcp/tools/mptcp_nc" : "tools/mptcp_nc";
+  const std::string nc = NcPath();
   if (::access(nc.c_str(), X_OK) != 0)
     MPTCP_SKIP_MISSING_PREREQUISITE("no mptcp_nc binary at " << nc);
   const uint64_t bytes = std::min<uint64_t>(TransferBytes(), 16 << 20);
   ASSERT_TRUE(topo_->kern().ExecOk("ip mptcp endpoint add 203.0.113.1 dev b1 signal").ok());
   const std::string in = TmpDir() + "/nc_in", out = TmpDir() + "/nc_out",
                     err = TmpDir() + "/nc_err";
-  {
-    std::FILE* f = std::fopen(in.c_str(), "wb");
-    ASSERT_NE(f, nullptr);
-    std::vector<uint8_t> buf(1 << 16);
-    io::StreamPattern p(kOurSeed);
-    for (uint64_t off = 0; off < bytes; off += buf.size()) {
-      p.Fill(off, buf);
-      ASSERT_EQ(std::fwrite(buf.data(), 1, buf.size(), f), buf.size());
-    }
-    std::fclose(f);
-  }
+  ASSERT_TRUE(WritePatternFile(in, bytes, kOurSeed)) << in;
   // The kernel's application half-closes 300 ms after its last byte: its DATA_FIN is the last
   // of the two, so its subflows' FINs follow mptcp_nc's Closed event by a round trip.
   KernelPeerConfig kc = KernelServer(bytes);
