@@ -348,6 +348,8 @@ class Connection final : private PathManagerHost {
   // Tells the manager what happened (queued: it runs at the end of the current call).
   void NotifyPathManager(const PmEvent& e);
   void NotifySubflowDown(const Subflow& s);
+  // A subflow's up or down event for the path manager, with what it knows of the subflow.
+  static PmEvent SubflowPmEvent(PmEvent::Type type, const Subflow& s);
   void RunPathManager(Timestamp now);
   size_t JoinSubflows() const {
     size_t n = 0;

@@ -792,14 +792,7 @@ inline void Connection::SweepSubflows(Timestamp now) {
     if (!s.up_reported && s.fully_established && s.alive()) {
       s.up_reported = true;
       PushEvent(Event{.type = EventType::kSubflowUp, .subflow = s.id});
-      NotifyPathManager(PmEvent{.type = PmEvent::Type::kSubflowUp,
-                                .subflow = s.id,
-                                .tuple = s.engine.tuple(),
-                                .local_id = s.local_id,
-                                .remote_id = s.remote_id,
-                                .backup = s.backup_local,
-                                .initiator = s.initiator,
-                                .was_up = true});
+      NotifyPathManager(SubflowPmEvent(PmEvent::Type::kSubflowUp, s));
     }
     if (mptcp() && s.alive()) {
       // The peer closed this subflow while the connection goes on: close our side too.

@@ -49,17 +49,21 @@ inline void Connection::NotifyPathManager(const PmEvent& e) {
   pm_inbox_.push_back(e);
 }
 
+inline PmEvent Connection::SubflowPmEvent(PmEvent::Type type, const Subflow& s) {
+  return PmEvent{.type = type,
+                 .subflow = s.id,
+                 .tuple = s.engine.tuple(),
+                 .local_id = s.local_id,
+                 .remote_id = s.remote_id,
+                 .backup = s.backup_local,
+                 .initiator = s.initiator,
+                 .was_up = s.up_reported,
+                 .withdrawn = s.withdrawn};
+}
+
 inline void Connection::NotifySubflowDown(const Subflow& s) {
   if (s.kind == SubflowKind::kInitial && !s.up_reported) return;  // the connection never was
-  NotifyPathManager(PmEvent{.type = PmEvent::Type::kSubflowDown,
-                            .subflow = s.id,
-                            .tuple = s.engine.tuple(),
-                            .local_id = s.local_id,
-                            .remote_id = s.remote_id,
-                            .backup = s.backup_local,
-                            .initiator = s.initiator,
-                            .was_up = s.up_reported,
-                            .withdrawn = s.withdrawn});
+  NotifyPathManager(SubflowPmEvent(PmEvent::Type::kSubflowDown, s));
 }
 
 inline void Connection::RunPathManager(Timestamp now) {
