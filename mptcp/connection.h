@@ -326,7 +326,7 @@ class Connection final : private PathManagerHost {
     int sends = 0;   // announcements are resent until echoed
     Timestamp next;  // next (re)send time
   };
-  struct RemoteAddr {  // an address the peer announced
+  struct IdAddress {  // an address with its address ID
     uint8_t id;
     SocketAddress address;
   };
@@ -479,6 +479,7 @@ class Connection final : private PathManagerHost {
   void MarkEstablished(Timestamp now);
   SubflowId NextSubflowId() { return next_subflow_id_++; }
   uint8_t LocalAddressId(const IpAddress& ip);
+  bool TakesJoinsOn(const SocketAddress& local) const;
   Subflow& AddSubflow(SubflowKind kind, bool initiator, const FourTuple& tuple, Timestamp now,
                       std::optional<SubflowSeed> seed = std::nullopt);
 
@@ -583,7 +584,8 @@ class Connection final : private PathManagerHost {
 
   // Signals.
   std::vector<PendingAddAddr> add_addr_;
-  std::vector<RemoteAddr> remote_addrs_;
+  std::vector<IdAddress> remote_addrs_;   // the peer announced
+  std::vector<IdAddress> announced_ports_;  // we announced, with a port of their own
   std::vector<uint8_t> remove_addr_;
 
   Fifo<Event> events_;
@@ -693,6 +695,19 @@ inline Subflow* Connection::FindSubflow(const FourTuple& path) {
     if (s->engine.tuple() == path) return s.get();
   }
   return nullptr;
+}
+
+// RFC 8684 §3.4.1: a join goes to the port an ADD_ADDR named or, without one, to a port the
+// connection already uses. Anywhere else nothing listens for it (Linux: no listener, a RST).
+inline bool Connection::TakesJoinsOn(const SocketAddress& local) const {
+  if (local.port == initial_local_.port) return true;
+  for (const auto& s : subflows_) {
+    if (s->alive() && s->engine.tuple().local.port == local.port) return true;
+  }
+  for (const IdAddress& a : announced_ports_) {
+    if (a.address == local) return true;
+  }
+  return false;
 }
 
 inline uint8_t Connection::LocalAddressId(const IpAddress& ip) {
@@ -821,7 +836,7 @@ inline size_t Connection::StateBytes() const {
   }
   n += local_ids_.capacity() * sizeof(local_ids_[0]);
   n += add_addr_.capacity() * sizeof(PendingAddAddr) + remove_addr_.capacity() +
-       remote_addrs_.capacity() * sizeof(RemoteAddr);
+       (remote_addrs_.capacity() + announced_ports_.capacity()) * sizeof(IdAddress);
   n += reinject_.allocated_bytes() + events_.allocated_bytes() + coupling_.allocated_bytes();
   if (fail_ != nullptr) n += sizeof(MpFailState);
   return n;

@@ -107,6 +107,10 @@ inline Disposition Connection::AcceptJoin(Timestamp now, const FourTuple& tuple,
     return Disposition::Dropped("join refused: connection not joinable");
   }
   if (FindSubflow(tuple) != nullptr) return Disposition::Dropped("join on a tuple in use");
+  if (!TakesJoinsOn(tuple.local)) {
+    ++mib_.mp_join_port_mismatch;
+    return Disposition::Dropped("join refused: a port we neither use nor announced");
+  }
   // RFC 8684 §3.1: we said (flag C) that the initial address and port take no joins.
   if (config_.deny_join_initial && role_ == Role::kServer && tuple.local == initial_local_) {
     ++mib_.mp_join_rejected;
@@ -634,14 +638,14 @@ inline void Connection::OnSignals(Timestamp now, Subflow& s, const ParsedOptions
         // the application once: a second event would open a second subflow to the address.
         // An ID announced again with a different address replaces the old one.
         auto known = std::find_if(remote_addrs_.begin(), remote_addrs_.end(),
-                                  [&](const RemoteAddr& r) { return r.id == a.address_id; });
+                                  [&](const IdAddress& r) { return r.id == a.address_id; });
         if (known != remote_addrs_.end() && known->address == addr) {
           ++mib_.dup_add_addr;
         } else {
           if (known != remote_addrs_.end()) {
             known->address = addr;
           } else {
-            remote_addrs_.push_back(RemoteAddr{a.address_id, addr});  // IDs are 8 bits: bounded
+            remote_addrs_.push_back(IdAddress{a.address_id, addr});  // IDs are 8 bits: bounded
           }
           PushEvent(Event{.type = EventType::kAddressAnnounced,
                           .address_id = a.address_id,
@@ -661,7 +665,7 @@ inline void Connection::OnSignals(Timestamp now, Subflow& s, const ParsedOptions
     for (uint8_t id : o.remove_addr->address_ids()) {
       // Only IDs we know of (announced, or used by a subflow) are news; an unknown ID changes
       // nothing and is not counted. Linux counts RmAddr per removed ID.
-      bool known = std::erase_if(remote_addrs_, [id](const RemoteAddr& r) { return r.id == id; }) > 0;
+      bool known = std::erase_if(remote_addrs_, [id](const IdAddress& r) { return r.id == id; }) > 0;
       for (const auto& sub : subflows_) known |= sub->remote_id == id && sub->alive();
       if (!known) continue;
       ++mib_.rm_addr;

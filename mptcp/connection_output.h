@@ -49,6 +49,9 @@ inline void Connection::AnnounceAddress(Timestamp now, uint8_t address_id,
     if (!a.echo && a.id == address_id) return;
   }
   local_ids_.emplace_back(address_id, address.ip);
+  if (address.port != 0 && address.port != initial_local_.port) {
+    announced_ports_.push_back(IdAddress{address_id, address});
+  }
   add_addr_.push_back(PendingAddAddr{address_id, address, false, 0, now});
   if (Subflow* s = BestSubflowForSignal(); s != nullptr && mptcp()) s->engine.RequestPureAck();
   AfterApiCall(now);
@@ -67,6 +70,7 @@ inline void Connection::Withdraw(Timestamp now, uint8_t address_id, bool send_re
   for (auto it = add_addr_.begin(); it != add_addr_.end();) {
     it = (!it->echo && it->id == address_id) ? add_addr_.erase(it) : it + 1;
   }
+  std::erase_if(announced_ports_, [&](const IdAddress& a) { return a.id == address_id; });
   for (auto& s : subflows_) {
     if (s->local_id == address_id && s->alive() && address_id != 0) {
       ++mib_.rm_subflow;

@@ -126,5 +126,43 @@ TEST(EndpointFloodTest, FlagCRefusesJoinsToTheInitialAddress) {
   EXPECT_EQ(server->subflow_count(), 2u) << "a join to the second address is taken";
 }
 
+// RFC 8684 §3.4.1: joins go to a port the connection uses or one an ADD_ADDR named. Linux has
+// no listener elsewhere and answers with a RST; so do we, though the token is valid.
+TEST(EndpointFloodTest, JoinsGoOnlyToPortsInUseOrAnnounced) {
+  EndpointPair p(EndpointConfig{});
+  const SocketAddress client0{IpAddress::V4(192, 0, 2, 1), 40000};
+  auto cid = p.client.Connect(p.now, client0, kPairServer0);
+  ASSERT_TRUE(cid.ok());
+  ASSERT_TRUE(p.RunUntil([&] {
+    Connection* c = p.client.connection(*cid);
+    return c != nullptr && c->fully_established();
+  }));
+  Connection* server = nullptr;
+  p.server.ForEachConnection([&](ConnectionId, Connection& c) { server = &c; });
+  ASSERT_NE(server, nullptr);
+  Random rng(9);
+  const SocketAddress stray_port{kPairServer1.ip, 9999};
+  const SocketAddress announced{IpAddress::V4(198, 51, 100, 3), 6000};
+  auto join_to = [&](const SocketAddress& local, uint16_t client_port) {
+    const PacketResult r = p.server.OnPacket(
+        p.now, SpoofedJoinSyn({IpAddress::V4(203, 0, 113, 9), client_port}, local,
+                              server->local_token(), rng));
+    return r.verdict != PacketVerdict::kJoinRefused;  // refused: a RST is queued
+  };
+  EXPECT_FALSE(join_to(stray_port, 5000));
+  EXPECT_EQ(server->mib().mp_join_port_mismatch, 1u);
+  EXPECT_EQ(server->subflow_count(), 1u);
+  EXPECT_TRUE(join_to({kPairServer1.ip, kPairServer0.port}, 5001)) << "the connection's port";
+  EXPECT_EQ(server->subflow_count(), 2u);
+  EXPECT_FALSE(join_to(announced, 5002)) << "not announced yet";
+  server->AnnounceAddress(p.now, 7, announced);
+  EXPECT_TRUE(join_to(announced, 5003));
+  EXPECT_EQ(server->subflow_count(), 3u);
+  EXPECT_EQ(server->mib().mp_join_port_mismatch, 2u);
+  server->WithdrawAddress(p.now, 7);  // and with it the subflow that joined there
+  EXPECT_FALSE(join_to(announced, 5004)) << "withdrawn";
+  EXPECT_EQ(server->mib().mp_join_port_mismatch, 3u);
+}
+
 }  // namespace
 }  // namespace mptcp::testing

@@ -24,6 +24,8 @@ namespace mptcp {
   X(mp_join_ack_hmac_failure, "MPJoinAckHMacFailure")                            \
   X(mp_join_no_token_found, "MPJoinNoTokenFound")                                \
   X(mp_join_rejected, "MPJoinRejected")                                          \
+  /* a SYN+MP_JOIN to a port the connection neither uses nor announced (Linux: no listener) */ \
+  X(mp_join_port_mismatch, "MismatchPortSynRx")                                  \
   X(dss_not_matching, "DSSNotMatching")                                          \
   X(dss_no_match_tcp, "DSSNoMatchTCP")                                           \
   X(infinite_map_rx, "InfiniteMapRx")                                            \
