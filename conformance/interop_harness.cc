@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -24,7 +25,6 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "io/net_config.h"
@@ -135,6 +135,18 @@ absl::StatusOr<std::unique_ptr<Netns>> Netns::Create(const std::string& role) {
                            "net.ipv6.conf.all.accept_dad=0");
       !st.ok()) {
     return st;
+  }
+  // INTEROP_KERNEL_CC: the kernel peers' congestion control (the namespaces otherwise take the
+  // host's default, which may be BBR), to compare our controllers with the kernel's same one.
+  // Outside the initial namespace Linux sets only those the host lists in
+  // net.ipv4.tcp_allowed_congestion_control.
+  if (const char* cc = std::getenv("INTEROP_KERNEL_CC"); cc != nullptr && *cc != '\0') {
+    if (auto st = ns->ExecOk(absl::StrCat("sysctl -qw net.ipv4.tcp_congestion_control=", cc));
+        !st.ok()) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "INTEROP_KERNEL_CC=", cc, ": the host must allow it first (sysctl -w ",
+          "net.ipv4.tcp_allowed_congestion_control=\"... ", cc, "\"): ", st.message()));
+    }
   }
   return ns;
 }

@@ -40,24 +40,33 @@ std::vector<uint8_t> SpoofedJoinSyn(const SocketAddress& from, const SocketAddre
   return p;
 }
 
+// Connects the pair's client to kPairServer0 and runs until it is fully established: the
+// server's side of that connection, or nullptr.
+Connection* EstablishedServerConnection(EndpointPair& p) {
+  const SocketAddress client0{IpAddress::V4(192, 0, 2, 1), 40000};
+  auto cid = p.client.Connect(p.now, client0, kPairServer0);
+  if (!cid.ok()) return nullptr;
+  const bool up = p.RunUntil([&] {
+    Connection* c = p.client.connection(*cid);
+    return c != nullptr && c->fully_established();
+  });
+  Connection* server = nullptr;
+  if (up) p.server.ForEachConnection([&](ConnectionId, Connection& c) { server = &c; });
+  return server;
+}
+
 TEST(EndpointFloodTest, JoinFloodStaysBoundedAndARealJoinStillSucceeds) {
   EndpointConfig cfg;
   cfg.connection.max_subflows = 8;
   EndpointPair p(cfg);
-  const SocketAddress client0{IpAddress::V4(192, 0, 2, 1), 40000};
-  auto cid = p.client.Connect(p.now, client0, kPairServer0);
-  ASSERT_TRUE(cid.ok());
-  ASSERT_TRUE(p.RunUntil([&] {
-    Connection* c = p.client.connection(*cid);
-    return c != nullptr && c->fully_established();
-  }));
+  Connection* server = EstablishedServerConnection(p);
+  ASSERT_NE(server, nullptr);
   // Some data both ways, so the server knows the connection works end to end.
   std::array<uint8_t, 1000> data{};
-  p.client.connection(*cid)->Write(p.now, data);
+  ConnectionId cid{};
+  p.client.ForEachConnection([&](ConnectionId id, Connection&) { cid = id; });
+  p.client.connection(cid)->Write(p.now, data);
   p.RunUntil([] { return false; }, 20);
-  Connection* server = nullptr;
-  p.server.ForEachConnection([&](ConnectionId, Connection& c) { server = &c; });
-  ASSERT_NE(server, nullptr);
   const uint32_t token = server->local_token();
 
   Random rng(7);
@@ -83,10 +92,10 @@ TEST(EndpointFloodTest, JoinFloodStaysBoundedAndARealJoinStillSucceeds) {
 
   // A real join from the client, right after the flood.
   const SocketAddress client1{IpAddress::V4(192, 0, 2, 2), 40001};
-  auto sid = p.client.OpenSubflow(p.now, *cid, client1, kPairServer1);
+  auto sid = p.client.OpenSubflow(p.now, cid, client1, kPairServer1);
   ASSERT_TRUE(sid.ok()) << sid.status();
   EXPECT_TRUE(p.RunUntil([&] {
-    auto info = p.client.connection(*cid)->subflow(*sid);
+    auto info = p.client.connection(cid)->subflow(*sid);
     return info.has_value() && info->fully_established;
   })) << "the real join did not complete";
   size_t up = 0;
@@ -105,15 +114,7 @@ TEST(EndpointFloodTest, FlagCRefusesJoinsToTheInitialAddress) {
   EndpointConfig cfg;
   cfg.connection.deny_join_initial = true;
   EndpointPair p(cfg);
-  const SocketAddress client0{IpAddress::V4(192, 0, 2, 1), 40000};
-  auto cid = p.client.Connect(p.now, client0, kPairServer0);
-  ASSERT_TRUE(cid.ok());
-  ASSERT_TRUE(p.RunUntil([&] {
-    Connection* c = p.client.connection(*cid);
-    return c != nullptr && c->fully_established();
-  }));
-  Connection* server = nullptr;
-  p.server.ForEachConnection([&](ConnectionId, Connection& c) { server = &c; });
+  Connection* server = EstablishedServerConnection(p);
   ASSERT_NE(server, nullptr);
   Random rng(9);
   const SocketAddress stranger{IpAddress::V4(203, 0, 113, 9), 5000};
@@ -130,15 +131,7 @@ TEST(EndpointFloodTest, FlagCRefusesJoinsToTheInitialAddress) {
 // no listener elsewhere and answers with a RST; so do we, though the token is valid.
 TEST(EndpointFloodTest, JoinsGoOnlyToPortsInUseOrAnnounced) {
   EndpointPair p(EndpointConfig{});
-  const SocketAddress client0{IpAddress::V4(192, 0, 2, 1), 40000};
-  auto cid = p.client.Connect(p.now, client0, kPairServer0);
-  ASSERT_TRUE(cid.ok());
-  ASSERT_TRUE(p.RunUntil([&] {
-    Connection* c = p.client.connection(*cid);
-    return c != nullptr && c->fully_established();
-  }));
-  Connection* server = nullptr;
-  p.server.ForEachConnection([&](ConnectionId, Connection& c) { server = &c; });
+  Connection* server = EstablishedServerConnection(p);
   ASSERT_NE(server, nullptr);
   Random rng(9);
   const SocketAddress stray_port{kPairServer1.ip, 9999};
