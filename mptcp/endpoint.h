@@ -18,17 +18,21 @@
 #include <memory>
 #include <optional>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "mptcp/address.h"
 #include "mptcp/config.h"
 #include "mptcp/connection.h"
 #include "mptcp/crypto/keys.h"
 #include "mptcp/deadline_heap.h"
 #include "mptcp/fifo.h"
+#include "mptcp/path_manager/path_manager.h"
 #include "mptcp/poll.h"
 #include "mptcp/random.h"
 #include "mptcp/syn_cookie.h"
@@ -195,6 +199,14 @@ class Endpoint final : private ConnectionOwner {
   // closed it (not needed otherwise: see connection()). Returns how many.
   size_t Reap();
 
+  // An `ip mptcp endpoint`/`limits` change for the whole Endpoint, as Linux applies one to a
+  // network namespace: to the configuration of later connections and to every connection whose
+  // manager is the in-kernel one (Connection::PathManagerCommand for one connection). Refused,
+  // changing nothing, when the Endpoint's manager is not in-kernel or the command does not fit
+  // its endpoints. A connection whose own endpoints were changed apart may refuse it: it keeps
+  // its state, and the error says how many did.
+  absl::Status PathManagerCommand(Timestamp now, const PmCommand& command);
+
   const EndpointStats& stats() const { return stats_; }
   const EndpointConfig& config() const { return config_; }
   // Bytes of the Endpoint's own tables (for the per-connection footprint).
@@ -325,6 +337,32 @@ inline uint64_t Endpoint::NewUniqueKey() {
     if (!by_token_.contains(crypto::KeyToken(key))) return key;
     ++stats_.token_collisions;
   }
+}
+
+inline absl::Status Endpoint::PathManagerCommand(Timestamp now, const PmCommand& command) {
+  PathManagerConfig pm = config_.connection.path_manager;
+  if (pm.kind != PathManagerKind::kInKernel) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the endpoint's path manager is ", std::string(PathManagerKindName(pm.kind)),
+                     ": only in-kernel has endpoints and limits"));
+  }
+  PmCommand c = command;  // with the ID a new endpoint gets, the same for every connection
+  if (auto applied = ApplyPmCommand(c, pm.endpoints, pm.limits); !applied.ok()) {
+    return applied.status();
+  }
+  config_.connection.path_manager = std::move(pm);
+  params_ = std::make_shared<const ConnectionParams>(config_.connection);
+  size_t refused = 0;
+  absl::Status first;
+  for (auto& [id, slot] : connections_) {
+    if (slot->conn.path_manager().kind() != PathManagerKind::kInKernel) continue;
+    if (absl::Status st = slot->conn.PathManagerCommand(now, c); !st.ok()) {
+      if (refused++ == 0) first = st;
+    }
+  }
+  if (refused == 0) return absl::OkStatus();
+  return absl::Status(first.code(), absl::StrCat(refused, " connection(s) refused the command: ",
+                                                 first.message()));
 }
 
 inline Endpoint::Slot* Endpoint::AddConnection(Role role, std::optional<uint64_t> fixed_key) {

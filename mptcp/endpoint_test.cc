@@ -1,6 +1,7 @@
 // The Endpoint around its connections: letting closed connections go with compact TIME-WAIT
 // records, the accept backlog, the path and buffer check of PollTransmit, tuples claimed by
-// subflows opened on the Connection directly, and turns among busy connections.
+// subflows opened on the Connection directly, turns among busy connections, and path-manager
+// commands for the whole Endpoint.
 #include "mptcp/endpoint.h"
 
 #include <gtest/gtest.h>
@@ -217,6 +218,57 @@ TEST(EndpointTest, BusyConnectionsTakeTurns) {
   }
   ASSERT_EQ(per_path.size(), 3u);
   for (const auto& [path, n] : per_path) EXPECT_EQ(n, 10) << path;
+}
+
+// `ip mptcp endpoint add/delete` for the whole Endpoint, as Linux applies them to a namespace:
+// every running connection announces the new address and later withdraws it (RFC 8684 §3.4),
+// and a connection that starts in between announces it too.
+TEST(EndpointTest, PathManagerCommandReachesEveryConnectionAndLaterOnes) {
+  EndpointConfig cfg;
+  cfg.connection.path_manager.kind = PathManagerKind::kInKernel;
+  EndpointPair p(cfg);
+  std::vector<ConnectionId> clients;
+  auto connect = [&](uint16_t port) {
+    auto id = p.client.Connect(p.now, {IpAddress::V4(192, 0, 2, 1), port}, kPairServer0);
+    ASSERT_TRUE(id.ok()) << id.status();
+    clients.push_back(*id);
+    ASSERT_TRUE(p.RunUntil([&] { return p.client.connection(*id)->fully_established(); }));
+  };
+  auto server_mibs = [&] {
+    std::vector<MptcpMib> mibs;
+    p.server.ForEachConnection([&](ConnectionId, Connection& c) { mibs.push_back(c.mib()); });
+    return mibs;
+  };
+  connect(40000);
+  connect(40001);
+  PmCommand add;
+  add.type = PmCommand::Type::kEndpointAdd;
+  add.endpoint = PmEndpoint{kPairServer1.ip, 0, 0, /*signal=*/true};
+  ASSERT_TRUE(p.server.PathManagerCommand(p.now, add).ok());
+  ASSERT_EQ(p.server.config().connection.path_manager.endpoints.size(), 1u);
+  const uint8_t id = p.server.config().connection.path_manager.endpoints[0].id;
+  EXPECT_EQ(id, 1) << "the first free ID";
+  connect(40002);  // after the command: configured with the endpoint
+  p.RunUntil([] { return false; }, 50);
+  ASSERT_EQ(server_mibs().size(), 3u);
+  for (const MptcpMib& m : server_mibs()) EXPECT_GE(m.add_addr_tx, 1u);
+  for (ConnectionId c : clients) EXPECT_EQ(p.client.connection(c)->mib().add_addr, 1u);
+
+  PmCommand bad;
+  bad.type = PmCommand::Type::kEndpointDelete;
+  bad.id = 9;
+  EXPECT_EQ(p.server.PathManagerCommand(p.now, bad).code(), absl::StatusCode::kNotFound);
+  PmCommand del = bad;
+  del.id = id;
+  ASSERT_TRUE(p.server.PathManagerCommand(p.now, del).ok());
+  EXPECT_TRUE(p.server.config().connection.path_manager.endpoints.empty());
+  p.RunUntil([] { return false; }, 50);
+  for (const MptcpMib& m : server_mibs()) EXPECT_EQ(m.rm_addr_tx, 1u);
+  for (ConnectionId c : clients) EXPECT_EQ(p.client.connection(c)->mib().rm_addr, 1u);
+
+  // The client's Endpoint has the default manual manager: nothing to change there.
+  EXPECT_EQ(EndpointPair(EndpointConfig{}).client.PathManagerCommand(p.now, add).code(),
+            absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

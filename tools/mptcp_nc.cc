@@ -566,7 +566,8 @@ int Main(int argc, char** argv) {
     for (TimedAction& t : timed) {
       if (t.done || now - start < t.at) continue;
       t.done = true;
-      const absl::Status st = c->PathManagerCommand(now, t.command);
+      // For the whole Endpoint, as `ip mptcp` changes a namespace (later connections too).
+      const absl::Status st = ep.PathManagerCommand(now, t.command);
       if (verbose || !st.ok()) {
         std::fprintf(stderr, "%s --at %s: %s\n", Stamp(now, start).c_str(), t.text.c_str(),
                      st.ok() ? "done" : std::string(st.message()).c_str());

@@ -95,62 +95,37 @@ class InKernelPathManager final : public PathManager {
   }
 
   absl::Status Command(Timestamp now, PathManagerHost& host, const PmCommand& c) override {
-    switch (c.type) {
-      case PmCommand::Type::kEndpointAdd: {
-        std::vector<PmEndpoint> next = endpoints_;
-        next.push_back(c.endpoint);
-        if (absl::Status s = NormalizePmEndpoints(next); !s.ok()) return s;
-        endpoints_ = std::move(next);
+    PmCommand cmd = c;
+    std::optional<bool> backup_before;
+    if (cmd.type == PmCommand::Type::kEndpointChange) {
+      for (const PmEndpoint& e : endpoints_) {
+        if (e.id == cmd.endpoint.id) backup_before = e.backup;
+      }
+    }
+    absl::StatusOr<std::vector<PmEndpoint>> gone = ApplyPmCommand(cmd, endpoints_, limits_);
+    if (!gone.ok()) return gone.status();
+    switch (cmd.type) {
+      case PmCommand::Type::kEndpointAdd:
+      case PmCommand::Type::kSetLimits:
         CreateSubflowOrSignal(now, host);
-        return absl::OkStatus();
-      }
-      case PmCommand::Type::kEndpointDelete: {
-        auto it = std::find_if(endpoints_.begin(), endpoints_.end(),
-                               [&](const PmEndpoint& e) { return e.id == c.id; });
-        if (it == endpoints_.end()) {
-          return absl::NotFoundError(absl::StrCat("no endpoint with id ", int{c.id}));
+        break;
+      case PmCommand::Type::kEndpointDelete:
+      case PmCommand::Type::kFlush:
+        for (const PmEndpoint& e : *gone) {
+          Delete(now, host, e, /*flush=*/cmd.type == PmCommand::Type::kFlush);
         }
-        const PmEndpoint gone = *it;
-        endpoints_.erase(it);
-        Delete(now, host, gone, /*flush=*/false);
-        return absl::OkStatus();
-      }
-      case PmCommand::Type::kEndpointChange: {
-        auto it = std::find_if(endpoints_.begin(), endpoints_.end(),
-                               [&](const PmEndpoint& e) { return e.id == c.endpoint.id; });
-        if (it == endpoints_.end()) {
-          return absl::NotFoundError(absl::StrCat("no endpoint with id ", int{c.endpoint.id}));
-        }
-        if (it->signal && c.endpoint.fullmesh) {
-          return absl::InvalidArgumentError("a signal endpoint cannot be fullmesh");
-        }
-        const bool backup_changed = it->backup != c.endpoint.backup;
-        it->backup = c.endpoint.backup;
-        it->fullmesh = c.endpoint.fullmesh;
-        if (backup_changed && established_) {
+        break;
+      case PmCommand::Type::kEndpointChange:
+        if (backup_before != cmd.endpoint.backup && established_) {
           // RFC 8684 §3.3.8: MP_PRIO on every subflow from this endpoint.
-          const uint8_t lid = LocalIdOf(*it);
+          const uint8_t lid = LocalIdOf(cmd.endpoint.id);
           for (const PmSubflow& s : host.subflows()) {
-            if (s.local_id == lid) host.SetBackup(now, s.id, it->backup);
+            if (s.local_id == lid) host.SetBackup(now, s.id, cmd.endpoint.backup);
           }
         }
-        return absl::OkStatus();
-      }
-      case PmCommand::Type::kFlush: {
-        std::vector<PmEndpoint> all = std::move(endpoints_);
-        endpoints_.clear();
-        for (const PmEndpoint& e : all) Delete(now, host, e, /*flush=*/true);
-        return absl::OkStatus();
-      }
-      case PmCommand::Type::kSetLimits:
-        if (c.limits.subflows > kMaxPmLimit || c.limits.add_addr_accepted > kMaxPmLimit) {
-          return absl::InvalidArgumentError("limits are at most 8");
-        }
-        limits_ = c.limits;
-        CreateSubflowOrSignal(now, host);
-        return absl::OkStatus();
+        break;
     }
-    return absl::InvalidArgumentError("unknown command");
+    return absl::OkStatus();
   }
 
  private:
@@ -162,7 +137,8 @@ class InKernelPathManager final : public PathManager {
   }
 
   // The address ID subflows from endpoint `e` carry: 0 for the initial subflow's address.
-  uint8_t LocalIdOf(const PmEndpoint& e) const { return e.id == mpc_id_ ? 0 : e.id; }
+  uint8_t LocalIdOf(uint8_t endpoint_id) const { return endpoint_id == mpc_id_ ? 0 : endpoint_id; }
+  uint8_t LocalIdOf(const PmEndpoint& e) const { return LocalIdOf(e.id); }
 
   bool StillValid(const PmEvent& e) const {
     const bool local_ok =

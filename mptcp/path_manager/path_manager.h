@@ -10,10 +10,12 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
 #include "mptcp/address.h"
 #include "mptcp/event.h"
 #include "mptcp/path_manager/endpoints.h"
@@ -98,6 +100,60 @@ struct PmCommand {
   uint8_t id = 0;       // kEndpointDelete
   PmLimits limits{};      // kSetLimits
 };
+
+// What a command does to a list of endpoints and limits, as `ip mptcp` does to a namespace's:
+// the in-kernel manager applies it to its own, an Endpoint to the configuration of its later
+// connections. Returns the endpoints the command removed (delete, flush); changes nothing on
+// an error. A new endpoint without an ID gets the first free one, written back into `c`, so
+// that the same command then means the same endpoint everywhere.
+inline absl::StatusOr<std::vector<PmEndpoint>> ApplyPmCommand(PmCommand& c,
+                                                              std::vector<PmEndpoint>& endpoints,
+                                                              PmLimits& limits) {
+  auto by_id = [&](uint8_t id) {
+    return std::find_if(endpoints.begin(), endpoints.end(),
+                        [&](const PmEndpoint& e) { return e.id == id; });
+  };
+  switch (c.type) {
+    case PmCommand::Type::kEndpointAdd: {
+      std::vector<PmEndpoint> next = endpoints;
+      next.push_back(c.endpoint);
+      if (absl::Status s = NormalizePmEndpoints(next); !s.ok()) return s;
+      endpoints = std::move(next);
+      c.endpoint.id = endpoints.back().id;
+      return std::vector<PmEndpoint>{};
+    }
+    case PmCommand::Type::kEndpointDelete: {
+      auto it = by_id(c.id);
+      if (it == endpoints.end()) {
+        return absl::NotFoundError(absl::StrCat("no endpoint with id ", int{c.id}));
+      }
+      std::vector<PmEndpoint> gone{*it};
+      endpoints.erase(it);
+      return gone;
+    }
+    case PmCommand::Type::kEndpointChange: {
+      auto it = by_id(c.endpoint.id);
+      if (it == endpoints.end()) {
+        return absl::NotFoundError(absl::StrCat("no endpoint with id ", int{c.endpoint.id}));
+      }
+      if (it->signal && c.endpoint.fullmesh) {
+        return absl::InvalidArgumentError("a signal endpoint cannot be fullmesh");
+      }
+      it->backup = c.endpoint.backup;
+      it->fullmesh = c.endpoint.fullmesh;
+      return std::vector<PmEndpoint>{};
+    }
+    case PmCommand::Type::kFlush:
+      return std::exchange(endpoints, {});
+    case PmCommand::Type::kSetLimits:
+      if (c.limits.subflows > kMaxPmLimit || c.limits.add_addr_accepted > kMaxPmLimit) {
+        return absl::InvalidArgumentError("limits are at most 8");
+      }
+      limits = c.limits;
+      return std::vector<PmEndpoint>{};
+  }
+  return absl::InvalidArgumentError("unknown command");
+}
 
 class PathManager {
  public:
