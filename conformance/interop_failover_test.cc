@@ -1,5 +1,5 @@
 // Failover against the Linux kernel's MPTCP: two paths shaped to 20 Mbit/s each way (tbf on
-// both ends of each link), INTEROP_FAILOVER_MIB MiB (default 16; 24 in docs/conformance.md)
+// both ends of each link), INTEROP_FAILOVER_MIB MiB (default 8; 24 in docs/conformance.md)
 // each way at once, and path 1 silently black-holed (iptables DROP in the router, both
 // directions) once a third of the data has arrived both ways. Measured: the longest time with no new in-order data in each
 // direction, and the whole transfer, for our client with a kernel server, a kernel client with
@@ -202,7 +202,7 @@ class InteropFailoverTest : public InteropTest {
 // (issue 10's start-up corruption came after such a stall).
 TEST_F(InteropFailoverTest, StartupLossOnBothPathsIsByteExact) {
   const uint64_t runs = CountFromEnv("INTEROP_STARTUP_LOSS_RUNS", 1);
-  const uint64_t bytes = CountFromEnv("INTEROP_FAILOVER_MIB", 16) << 20;
+  const uint64_t bytes = CountFromEnv("INTEROP_FAILOVER_MIB", 8) << 20;
   for (uint64_t i = 0; i < runs && !HasFailure(); ++i) {
     const int run = static_cast<int>(i);
     SetEndpoints("");
@@ -236,7 +236,7 @@ TEST_F(InteropFailoverTest, StartupLossOnBothPathsIsByteExact) {
 
 TEST_F(InteropFailoverTest, BlackHoledPathStallsAtMost300Ms) {
   const uint64_t runs = CountFromEnv("INTEROP_FAILOVER_RUNS", 3);
-  const uint64_t bytes = CountFromEnv("INTEROP_FAILOVER_MIB", 16) << 20;
+  const uint64_t bytes = CountFromEnv("INTEROP_FAILOVER_MIB", 8) << 20;
   std::vector<FailoverRun> ours_client, kernel_client, k2k;
   for (uint64_t i = 0; i < runs && !HasFatalFailure(); ++i) {
     const int run = static_cast<int>(i);
