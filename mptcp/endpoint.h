@@ -354,12 +354,13 @@ inline absl::Status Endpoint::PathManagerCommand(Timestamp now, const PmCommand&
   params_ = std::make_shared<const ConnectionParams>(config_.connection);
   size_t refused = 0;
   absl::Status first;
-  for (auto& [id, slot] : connections_) {
-    if (slot->conn.path_manager().kind() != PathManagerKind::kInKernel) continue;
-    if (absl::Status st = slot->conn.PathManagerCommand(now, c); !st.ok()) {
+  // In id order, not the table's: the same inputs give the same outputs.
+  ForEachConnection([&](ConnectionId, Connection& conn) {
+    if (conn.path_manager().kind() != PathManagerKind::kInKernel) return;
+    if (absl::Status st = conn.PathManagerCommand(now, c); !st.ok()) {
       if (refused++ == 0) first = st;
     }
-  }
+  });
   if (refused == 0) return absl::OkStatus();
   return absl::Status(first.code(), absl::StrCat(refused, " connection(s) refused the command: ",
                                                  first.message()));
