@@ -233,6 +233,61 @@ TEST(ConnectionHandshakeTest, ClientMpCapableV1) {
   ExpectNothing(c, Ms(300));
 }
 
+// RFC 8684 §3.1 / §3.3.1: the segments sent before the server's first DSS map themselves. One
+// of them lost and resent once the client is fully established must carry the very mapping its
+// original did, not the larger mapping of the chunk it came from: Linux, reading the following
+// segments under the larger one, would otherwise meet a different mapping for bytes it already
+// holds a mapping for (issue 10).
+TEST(ConnectionHandshakeTest, FirstFlightRetransmissionRepeatsItsOwnMapping) {
+  ConnHarness c(TestConfig(), Role::kClient, kClientKey, kSeed);
+  const uint32_t iss = ClientHandshake(c);
+  const std::vector<uint8_t> data = Pattern(2500, 3);
+  ASSERT_EQ(c->Write(c.now(), data), data.size());
+  struct Out {
+    uint32_t seq;
+    size_t len;
+    std::optional<DssMapping> map;
+  };
+  std::vector<Out> first;
+  for (int i = 0; i < 10; ++i) {
+    auto d = c.Poll(Ms(100));
+    if (!d) break;
+    if (d->payload.empty()) continue;
+    std::optional<DssMapping> map;
+    if (auto dss = d->Get<Dss>()) map = dss->mapping;
+    first.push_back({d->tcp.seq.value(), d->payload.size(), map});
+  }
+  ASSERT_GE(first.size(), 3u);
+  EXPECT_EQ(first[0].seq, iss + 1);
+  EXPECT_FALSE(first[0].map) << "the first carries MP_CAPABLE";
+  for (size_t i = 1; i < first.size(); ++i) {
+    ASSERT_TRUE(first[i].map) << i;
+    EXPECT_EQ(first[i].map->data_len, first[i].len) << "each maps itself";
+  }
+  // The second is lost. The server's first DSS acknowledges the first segment (with a SACK of
+  // the third): the client is fully established.
+  const uint32_t end1 = iss + 1 + static_cast<uint32_t>(first[0].len);
+  c.Send(Ms(150), ClientPath1(),
+         PeerSeg().SeqN(kPeerIss + 1).AckN(end1).Win(30000).Mptcp(
+             AckDss(kClientIdsn + 1 + first[0].len)));
+  ASSERT_TRUE(c->fully_established());
+  // Its retransmission, whenever it comes: the same bytes under the same mapping.
+  std::optional<Sent> again;
+  for (int ms = 150; ms <= 3000 && !again; ms += 10) {
+    while (auto d = c.Poll(Ms(ms))) {
+      if (d->tcp.seq.value() == first[1].seq && !d->payload.empty()) {
+        again = std::move(d);
+        break;
+      }
+    }
+  }
+  ASSERT_TRUE(again) << "no retransmission of the lost segment";
+  EXPECT_EQ(again->payload.size(), first[1].len);
+  ASSERT_TRUE(again->Get<Dss>() && again->Get<Dss>()->mapping) << *again;
+  EXPECT_EQ(*again->Get<Dss>()->mapping, *first[1].map)
+      << "regression: the retransmission carried its chunk's mapping";
+}
+
 TEST(ConnectionHandshakeTest, ClientFirstDataAfterServerDssUsesDss) {
   ConnHarness c(TestConfig(), Role::kClient, kClientKey, kSeed);
   const uint32_t iss = ClientFullyEstablished(c);

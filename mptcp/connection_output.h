@@ -564,6 +564,17 @@ inline size_t Connection::BuildOptions(Timestamp now, Subflow& s, tcp::Transmiss
     }
     if (m != nullptr) {
       tx.payload_len = std::min<uint32_t>(tx.payload_len, static_cast<uint32_t>(m->ssn_end() - tx.seq));
+      if (mpc_data) {
+        // These segments map themselves. Each becomes a mapping of its own, so that its
+        // retransmission once the connection is fully established repeats exactly the
+        // mapping its original carried: no receiver ever sees a second, larger mapping for
+        // bytes it may still be reading under the first (RFC 8684 §3.3.1 allows agreeing
+        // overlaps, but Linux holds one mapping at a time and takes a different one over
+        // the same bytes as DSSNotMatching).
+        s.tx.Split(tx.seq);
+        s.tx.Split(tx.seq + tx.payload_len);
+        m = s.tx.Find(tx.seq);
+      }
       wire::DssMapping dm;
       dm.dsn_is_64bit = true;
       if (!checksum_ && !mpc_data) {

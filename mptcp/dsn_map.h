@@ -45,23 +45,21 @@ class TxMappings {
     q_.push_back(TxMapping{ssn, dsn, len});
   }
 
+  // Cuts the mapping that covers `at` (not at its first byte) in two there, so that the bytes
+  // from `at` on can be described by a mapping of their own; any other `at` changes nothing.
+  void Split(SeqNum32 at) {
+    const std::optional<size_t> i = FindIndex(at);
+    if (!i || q_[*i].ssn == at) return;
+    const TxMapping m = q_[*i];
+    const uint32_t head = static_cast<uint32_t>(at - m.ssn);
+    q_[*i].len = head;
+    q_.insert(*i + 1, TxMapping{at, m.dsn + head, m.len - head});
+  }
+
   // The mapping covering subflow sequence number `ssn`, if any.
   const TxMapping* Find(SeqNum32 ssn) const {
-    // Mappings are sorted by ssn and contiguous in practice; search from the back, where
-    // new data is, then binary search.
-    if (q_.empty()) return nullptr;
-    if (SeqInRange(ssn, q_.back().ssn, q_.back().ssn_end())) return &q_.back();
-    size_t lo = 0, hi = q_.size();
-    while (lo < hi) {
-      const size_t mid = (lo + hi) / 2;
-      if (q_[mid].ssn_end() <= ssn) {
-        lo = mid + 1;
-      } else {
-        hi = mid;
-      }
-    }
-    if (lo < q_.size() && SeqInRange(ssn, q_[lo].ssn, q_[lo].ssn_end())) return &q_[lo];
-    return nullptr;
+    const std::optional<size_t> i = FindIndex(ssn);
+    return i ? &q_[*i] : nullptr;
   }
 
   // Drops mappings the subflow has acknowledged (below `snd_una`) whose data is also
@@ -90,6 +88,24 @@ class TxMappings {
   size_t allocated_bytes() const { return q_.allocated_bytes(); }
 
  private:
+  std::optional<size_t> FindIndex(SeqNum32 ssn) const {
+    // Mappings are sorted by ssn and contiguous in practice; search from the back, where
+    // new data is, then binary search.
+    if (q_.empty()) return std::nullopt;
+    if (SeqInRange(ssn, q_.back().ssn, q_.back().ssn_end())) return q_.size() - 1;
+    size_t lo = 0, hi = q_.size();
+    while (lo < hi) {
+      const size_t mid = (lo + hi) / 2;
+      if (q_[mid].ssn_end() <= ssn) {
+        lo = mid + 1;
+      } else {
+        hi = mid;
+      }
+    }
+    if (lo < q_.size() && SeqInRange(ssn, q_[lo].ssn, q_[lo].ssn_end())) return lo;
+    return std::nullopt;
+  }
+
   Fifo<TxMapping> q_;
 };
 

@@ -33,6 +33,25 @@ TEST(TxMappingsTest, FindWorksAcrossSequenceWrap) {
   EXPECT_EQ(t.Find(SeqNum32(0x15))->dsn, 500u);
 }
 
+TEST(TxMappingsTest, SplitCutsOneMappingInTwoAtAByteInside) {
+  TxMappings t;
+  t.Add(SeqNum32(0xfffffff0u), 100, 0x40, 0);
+  t.Add(SeqNum32(0x30), 900, 0x10, 0);
+  t.Split(SeqNum32(0xfffffff0u));  // a first byte: nothing to cut
+  t.Split(SeqNum32(0x40));         // past the end: nothing
+  ASSERT_EQ(t.size(), 2u);
+  t.Split(SeqNum32(0x8));  // across the wrap
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0].ssn, SeqNum32(0xfffffff0u));
+  EXPECT_EQ(t[0].len, 0x18u);
+  EXPECT_EQ(t[1].ssn, SeqNum32(0x8));
+  EXPECT_EQ(t[1].dsn, 100u + 0x18);
+  EXPECT_EQ(t[1].len, 0x28u);
+  EXPECT_EQ(t.Find(SeqNum32(0x7))->dsn, 100u);
+  EXPECT_EQ(t.Find(SeqNum32(0x8))->dsn, 100u + 0x18);
+  EXPECT_EQ(t.Find(SeqNum32(0x35))->dsn, 900u);
+}
+
 TEST(TxMappingsTest, PruneNeedsBothSubflowAndDataAck) {
   TxMappings t;
   t.Add(SeqNum32(0), 1000, 100);
