@@ -104,6 +104,8 @@ class InteropFailoverTest : public InteropTest {
     oc.extra_subflows.push_back({{Topology::Path(1).ours, static_cast<uint16_t>(42001 + 2 * run)},
                                  {Topology::Path(1).kernel, port}});
     oc.require_clean_close = false;  // the subflow on the dead path may hold the close back
+    oc.check_stream = true;
+    oc.peer_seed = kKernelSeed;
     if (const char* d = std::getenv("INTEROP_PCAP_DIR")) {
       oc.pcap = absl::StrFormat("%s/failover_client_%d.pcap", d, run);
     }
@@ -131,6 +133,8 @@ class InteropFailoverTest : public InteropTest {
     OurPeerConfig oc = OurServer(bytes);
     oc.listen_port = port;
     oc.require_clean_close = false;
+    oc.check_stream = true;
+    oc.peer_seed = kKernelSeed;
     if (const char* d = std::getenv("INTEROP_PCAP_DIR")) {
       oc.pcap = absl::StrFormat("%s/failover_server_%d.pcap", d, run);
     }
@@ -223,6 +227,8 @@ TEST_F(InteropFailoverTest, StartupLossOnBothPathsIsByteExact) {
     if (const char* d = std::getenv("INTEROP_PCAP_DIR")) {
       oc.pcap = absl::StrFormat("%s/startup_loss_%d.pcap", d, run);
     }
+    oc.check_stream = true;
+    oc.peer_seed = kKernelSeed;
     OurPeer ours(topo_->ours().name(), oc);
     EXPECT_TRUE(ours.WaitReady().ok());
     ::usleep(1'000'000);

@@ -148,6 +148,19 @@ class InteropTest : public ::testing::Test {
     EXPECT_EQ(io::DigestHex(ours.received_digest),
               io::DigestHex(io::StreamPattern(kKernelSeed).Digest(bytes)))
         << "we received corrupted data";
+    ExpectStreamChecked(ours);
+  }
+
+  // With OurPeerConfig::check_stream: every data segment carried its mapping's bytes.
+  static void ExpectStreamChecked(const OurResult& ours) {
+    EXPECT_EQ(ours.stream_error_out, "") << "we sent a segment whose payload is not its mapping's";
+    EXPECT_EQ(ours.stream_error_in, "") << "the kernel sent a segment whose payload is not its "
+                                           "mapping's";
+    // RFC 8684 §3.3.1: data needs a mapping; a receiver would take unmapped bytes as the
+    // continuation of the mapping before them. Only a fallback to TCP sends data without one.
+    if (!ours.fell_back) {
+      EXPECT_EQ(ours.stream_unmapped_out, 0u) << "we sent data without a mapping";
+    }
   }
 
   // mptcp_nc (exit code in `nc`) moved `bytes` of kOurSeed's pattern to the kernel and wrote the

@@ -27,6 +27,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "conformance/stream_check.h"
 #include "io/net_config.h"
 #include "io/pcap_writer.h"
 #include "io/raw_socket.h"
@@ -683,27 +684,30 @@ class CorruptingDevice : public io::PacketDevice {
   absl::Status Write(std::span<const uint8_t> packet) override {
     if (!spec_.outgoing || corrupted_ > 0) return inner_.Write(packet);
     copy_.assign(packet.begin(), packet.end());
-    MaybeCorrupt(copy_);
+    if (MaybeCorrupt(copy_) && spec_.drop) return absl::OkStatus();  // lost on the way
     return inner_.Write(copy_);
   }
   uint64_t corrupted() const { return corrupted_; }
 
  private:
-  void MaybeCorrupt(std::span<uint8_t> p) {
-    if (corrupted_ > 0) return;
+  // True when `p` is the segment chosen (rewritten unless the spec drops it).
+  bool MaybeCorrupt(std::span<uint8_t> p) {
+    if (corrupted_ > 0) return false;
     auto ip = wire::ParseIpPacket(p);
-    if (!ip.ok() || ip->ip.protocol != wire::kIpProtoTcp) return;
+    if (!ip.ok() || ip->ip.protocol != wire::kIpProtoTcp) return false;
     auto tcp = wire::TcpHeaderView::Check(ip->payload);
-    if (!tcp.ok()) return;
+    if (!tcp.ok()) return false;
     const size_t ip_hdr = p.size() - ip->payload.size();
     const size_t payload = ip->payload.size() - tcp->header_length();
-    if (payload < 500) return;
+    if (payload < 500) return false;
     // A coalesced packet (TUN offload) counts as the full-sized segments it holds.
     seen_ += std::max<uint64_t>(1, payload / 1400);
-    if (seen_ < spec_.nth) return;
+    if (seen_ < spec_.nth) return false;
+    ++corrupted_;
+    if (spec_.drop) return true;
     p[ip_hdr + tcp->header_length() + payload / 2] ^= 0x40;
     wire::FillTcpChecksum(ip->ip.src, ip->ip.dst, p.subspan(ip_hdr));
-    ++corrupted_;
+    return true;
   }
 
   io::PacketDevice& inner_;
@@ -711,6 +715,69 @@ class CorruptingDevice : public io::PacketDevice {
   uint64_t seen_ = 0;
   uint64_t corrupted_ = 0;
   std::vector<uint8_t> copy_;
+};
+
+// CorruptSpec::drop_stream_offset: every outgoing copy of one stream offset is lost, on every
+// path, for a while from the first. One shared state (the mappings) across the devices.
+struct StreamDropper {
+  explicit StreamDropper(const CorruptSpec& s) : spec(s), track(0) {}
+  bool Drop(std::span<const uint8_t> packet) {
+    const auto r = track.OnPacket(packet);
+    if (!r || *spec.drop_stream_offset < r->first || *spec.drop_stream_offset >= r->end) {
+      return false;
+    }
+    const Timestamp now = io::EventLoop::MonotonicNow();
+    if (dropped == 0) first = now;
+    if (now - first >= spec.drop_for) return false;
+    ++dropped;
+    return true;
+  }
+  CorruptSpec spec;
+  StreamCheck track;  // only its mapping tracking: the seed does not matter
+  Timestamp first;
+  uint64_t dropped = 0;
+};
+
+class StreamDropDevice : public io::PacketDevice {
+ public:
+  StreamDropDevice(io::PacketDevice& inner, StreamDropper& dropper)
+      : inner_(inner), dropper_(dropper) {}
+  int fd() const override { return inner_.fd(); }
+  std::string_view name() const override { return inner_.name(); }
+  absl::StatusOr<size_t> Read(std::span<uint8_t> buf) override { return inner_.Read(buf); }
+  absl::Status Write(std::span<const uint8_t> packet) override {
+    if (dropper_.Drop(packet)) return absl::OkStatus();  // lost on the way
+    return inner_.Write(packet);
+  }
+
+ private:
+  io::PacketDevice& inner_;
+  StreamDropper& dropper_;
+};
+
+// StreamCheck on both directions through one of our TUN devices.
+class CheckingDevice : public io::PacketDevice {
+ public:
+  CheckingDevice(io::PacketDevice& inner, StreamCheck& out, StreamCheck* in)
+      : inner_(inner), out_(out), in_(in), start_(io::EventLoop::MonotonicNow()) {}
+  int fd() const override { return inner_.fd(); }
+  std::string_view name() const override { return inner_.name(); }
+  absl::StatusOr<size_t> Read(std::span<uint8_t> buf) override {
+    absl::StatusOr<size_t> n = inner_.Read(buf);
+    if (in_ != nullptr && n.ok() && *n > 0) in_->OnPacket(buf.first(*n), Since());
+    return n;
+  }
+  absl::Status Write(std::span<const uint8_t> packet) override {
+    out_.OnPacket(packet, Since());
+    return inner_.Write(packet);
+  }
+
+ private:
+  double Since() const { return (io::EventLoop::MonotonicNow() - start_).seconds(); }
+  io::PacketDevice& inner_;
+  StreamCheck& out_;
+  StreamCheck* in_;
+  Timestamp start_;
 };
 
 bool OffloadFromEnvironment() {
@@ -761,11 +828,27 @@ void OurPeer::Body() {
   }
   io::EventLoop& loop = **loop_or;
   std::unique_ptr<CorruptingDevice> corrupter;
+  std::unique_ptr<StreamDropper> dropper;
+  std::vector<std::unique_ptr<StreamDropDevice>> drop_devices;
+  if (config_.corrupt && config_.corrupt->drop_stream_offset) {
+    dropper = std::make_unique<StreamDropper>(*config_.corrupt);
+  }
+  // One check per direction across every device (a connection's subflows use them all).
+  StreamCheck check_out(config_.seed), check_in(config_.peer_seed.value_or(0));
+  std::vector<std::unique_ptr<CheckingDevice>> checkers;
   for (int i = 0; i < config_.tun_count; ++i) {
     io::PacketDevice* dev = tuns[static_cast<size_t>(i)].get();
-    if (config_.corrupt && config_.corrupt->path == i) {
+    if (dropper != nullptr) {
+      drop_devices.push_back(std::make_unique<StreamDropDevice>(*dev, *dropper));
+      dev = drop_devices.back().get();
+    } else if (config_.corrupt && config_.corrupt->path == i) {
       corrupter = std::make_unique<CorruptingDevice>(*dev, *config_.corrupt);
       dev = corrupter.get();
+    }
+    if (config_.check_stream) {
+      checkers.push_back(std::make_unique<CheckingDevice>(
+          *dev, check_out, config_.peer_seed ? &check_in : nullptr));
+      dev = checkers.back().get();
     }
     if (auto st = loop.AddDevice(dev,
                                  {Topology::Path(i).ours, Topology::Path(i, true).ours});
@@ -928,6 +1011,17 @@ void OurPeer::Body() {
   r.endpoint_stats = ep.stats();
   for (const auto& t : tuns) r.gso_packets_in += t->gso_packets_read();
   if (corrupter != nullptr) r.corrupted = corrupter->corrupted();
+  if (dropper != nullptr) r.corrupted = dropper->dropped;
+  if (config_.check_stream) {
+    r.stream_error_out = check_out.first_error();
+    r.stream_error_in = check_in.first_error();
+    r.stream_checked_out = check_out.checked_segments();
+    r.stream_checked_in = check_in.checked_segments();
+    r.stream_unmapped_out = check_out.unmapped_segments();
+    r.stream_unmapped_in = check_in.unmapped_segments();
+    r.stream_overlaps_out = check_out.overlapping_mappings();
+    r.stream_first_overlap_out = check_out.first_overlap();
+  }
   // What the kernel dropped at the TUN devices' queues (packets towards us it could not queue
   // while our loop was busy): losses the transfer had to recover from. (`ip` runs in this
   // thread's namespace; /sys/class/net would show the mount's.)
@@ -1002,6 +1096,17 @@ std::string Describe(const OurResult& r) {
     absl::StrAppendFormat(&s, "  subflow %u sent %u segments\n", id, segs);
   }
   for (const std::string& l : r.subflow_log) absl::StrAppend(&s, "  ", l, "\n");
+  if (r.stream_checked_out + r.stream_checked_in > 0) {
+    absl::StrAppendFormat(&s,
+                          "  stream check: %u segments out, %u in (%u, %u without a mapping; "
+                          "%u of ours overlapping an earlier mapping%s%s); out: %s; in: %s\n",
+                          r.stream_checked_out, r.stream_checked_in, r.stream_unmapped_out,
+                          r.stream_unmapped_in, r.stream_overlaps_out,
+                          r.stream_overlaps_out > 0 ? ", first " : "",
+                          r.stream_first_overlap_out,
+                          r.stream_error_out.empty() ? "ok" : r.stream_error_out,
+                          r.stream_error_in.empty() ? "ok" : r.stream_error_in);
+  }
   return s;
 }
 

@@ -228,6 +228,26 @@ struct CorruptSpec {
   bool outgoing = true;  // our packets to the kernel, or the kernel's to us
   // The n-th TCP segment (counted from 1) with at least 500 payload bytes in that direction.
   uint64_t nth = 100;
+  // Drop that segment instead (once; outgoing only): a loss at an exact point of the stream.
+  bool drop = false;
+  // Instead of the n-th segment: drop (outgoing) every segment whose mapped data covers this
+  // stream offset, on any path, for `drop_for` from the first one: every copy of that data
+  // (subflow retransmissions, reinjections) is lost until then.
+  std::optional<uint64_t> drop_stream_offset;
+  Duration drop_for = Duration::Zero();
+
+  static CorruptSpec Rewrite(int path, bool outgoing, uint64_t nth) {
+    CorruptSpec c;
+    c.path = path;
+    c.outgoing = outgoing;
+    c.nth = nth;
+    return c;
+  }
+  static CorruptSpec Drop(int path, uint64_t nth) {
+    CorruptSpec c = Rewrite(path, true, nth);
+    c.drop = true;
+    return c;
+  }
 };
 
 // INTEROP_OFFLOAD=1 (any value but empty or 0).
@@ -262,6 +282,10 @@ struct OurPeerConfig {
   bool require_clean_close = true;
   Duration close_grace = Duration::Seconds(3);
   std::optional<CorruptSpec> corrupt;
+  // Check every data segment both ways against the stream its mapping names (StreamCheck):
+  // ours against `seed`, the peer's against `peer_seed` when set.
+  bool check_stream = false;
+  std::optional<uint64_t> peer_seed;
   // Path-manager commands (`ip mptcp endpoint ...` in our stack), each run once this long after
   // the connection started (accepted, for a server).
   std::vector<std::pair<Duration, PmCommand>> pm_commands;
@@ -280,6 +304,13 @@ struct OurResult : TransferResult {
   uint64_t gso_packets_in = 0;         // offload: packets the kernel handed over unsegmented
   size_t max_subflows = 0;             // most subflows alive at once
   uint64_t corrupted = 0;              // segments the CorruptSpec rewrote
+  // check_stream: the first segment that did not carry its mapping's bytes, each way (empty:
+  // none), and how many were checked.
+  std::string stream_error_out, stream_error_in;
+  uint64_t stream_checked_out = 0, stream_checked_in = 0;
+  uint64_t stream_unmapped_out = 0, stream_unmapped_in = 0;  // data segments without a mapping
+  uint64_t stream_overlaps_out = 0;  // our mappings overlapping an earlier, different one
+  std::string stream_first_overlap_out;
   bool closed_cleanly = false;         // Closed(normal) seen
   double cpu_seconds = 0;              // CPU time of our stack's thread
   std::map<SubflowId, uint64_t> subflow_out_segs;  // OutSegs per subflow, last seen

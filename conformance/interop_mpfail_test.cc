@@ -72,7 +72,7 @@ TEST_F(InteropMpFailTest, OneSubflowOurDataCorruptedFallsBackToTcp) {
   const uint64_t inf_before = NstatCounter("MPTcpExtInfiniteMapRx");
   KernelPeer kernel(topo_->kern().name(), KernelServer(bytes));
   ASSERT_TRUE(kernel.WaitListening().ok());
-  OurPeer ours(topo_->ours().name(), Client(bytes, 40071, false, CorruptSpec{0, true, 200}));
+  OurPeer ours(topo_->ours().name(), Client(bytes, 40071, false, CorruptSpec::Rewrite(0, true, 200)));
   ASSERT_TRUE(ours.WaitReady().ok());
   const OurResult o = ours.Join();
   const TransferResult k = kernel.Join();
@@ -101,7 +101,7 @@ TEST_F(InteropMpFailTest, OneSubflowKernelDataCorruptedNeverDeliversAWrongByte) 
   kc.timeout = Duration::Seconds(15);
   KernelPeer kernel(topo_->kern().name(), kc);
   ASSERT_TRUE(kernel.WaitListening().ok());
-  OurPeer ours(topo_->ours().name(), Client(bytes, 40073, false, CorruptSpec{0, false, 200}));
+  OurPeer ours(topo_->ours().name(), Client(bytes, 40073, false, CorruptSpec::Rewrite(0, false, 200)));
   ASSERT_TRUE(ours.WaitReady().ok());
   const OurResult o = ours.Join();
   const TransferResult k = kernel.Join();
@@ -127,7 +127,7 @@ TEST_F(InteropMpFailTest, TwoSubflowsOurDataCorruptedIsResentOnTheOther) {
   const uint64_t bytes = Bytes();
   KernelPeer kernel(topo_->kern().name(), KernelServer(bytes));
   ASSERT_TRUE(kernel.WaitListening().ok());
-  OurPeer ours(topo_->ours().name(), Client(bytes, 40075, true, CorruptSpec{1, true, 100}));
+  OurPeer ours(topo_->ours().name(), Client(bytes, 40075, true, CorruptSpec::Rewrite(1, true, 100)));
   ASSERT_TRUE(ours.WaitReady().ok());
   const OurResult o = ours.Join();
   const TransferResult k = kernel.Join();
@@ -143,7 +143,7 @@ TEST_F(InteropMpFailTest, TwoSubflowsKernelDataCorruptedIsResentOnTheOther) {
   const uint64_t fail_before = NstatCounter("MPTcpExtMPFailRx");
   KernelPeer kernel(topo_->kern().name(), KernelServer(bytes));
   ASSERT_TRUE(kernel.WaitListening().ok());
-  OurPeer ours(topo_->ours().name(), Client(bytes, 40077, true, CorruptSpec{1, false, 100}));
+  OurPeer ours(topo_->ours().name(), Client(bytes, 40077, true, CorruptSpec::Rewrite(1, false, 100)));
   ASSERT_TRUE(ours.WaitReady().ok());
   const OurResult o = ours.Join();
   const TransferResult k = kernel.Join();
