@@ -61,7 +61,8 @@ ABSL_FLAG(std::optional<std::string>, duration, std::nullopt,
 ABSL_FLAG(std::optional<std::string>, csv, std::nullopt, "write the per-second CSV here");
 ABSL_FLAG(std::optional<std::string>, svg, std::nullopt, "write the SVG plot here");
 ABSL_FLAG(std::optional<std::string>, pcap, std::nullopt,
-          "record every packet at the client end of each path to this pcap");
+          "record every packet at the client end of each path to this pcap (with --suite: of "
+          "the one run --case and --seed name)");
 ABSL_FLAG(std::optional<std::string>, app, std::nullopt,
           "replace the application: key=value,... e.g. type=bulk,bytes=16777216 or "
           "type=media,bitrate_mbps=4,length_s=20");
@@ -292,6 +293,12 @@ int RunSuiteSweep(const std::string& suite_name, bool quiet) {
     const absl::StatusOr<Shard> s = ParseShard(*shard);
     if (!s.ok()) return Usage(std::string(s.status().message()));
     o.shard = *s;
+  }
+  if (const std::optional<std::string> pcap = absl::GetFlag(FLAGS_pcap)) {
+    if (o.cases.size() * o.seeds.size() != 1 || o.shard.count != 1) {
+      return Usage("--pcap with --suite captures one run: give one --case and --seed");
+    }
+    o.pcap = *pcap;
   }
   if (absl::GetFlag(FLAGS_check)) {
     const uint64_t total = o.cases.size() * o.seeds.size();

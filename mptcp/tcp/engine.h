@@ -470,6 +470,10 @@ class TcpEngine {
   bool ts_ok_ = false;
   bool in_recovery_ = false;
   bool rto_recovery_ = false;  // the recovery episode began with an RTO, not fast retransmit
+  // RFC 3522 §3.2 (Eifel detection): the timestamp value a retransmission after the episode's
+  // first RTO carries at the least, until the first ACK of new data decides whether the
+  // timeout was spurious (that ACK echoes an earlier transmission).
+  std::optional<uint32_t> eifel_tsval_;
   // RFC 6675 §5 step 4.3 / RFC 6582 §3.2 step 5: this retransmission goes out regardless of
   // cwnd (the first on entering recovery, and after each NewReno partial ACK).
   bool retransmit_now_ = false;

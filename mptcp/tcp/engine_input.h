@@ -473,6 +473,13 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
   std::optional<Duration> rtt_sample;
 
   if (ack > snd_una_) {
+    // RFC 3522 §3.2: the first ACK of new data after a timeout echoes a timestamp older than
+    // the retransmission's when the original, merely delayed, arrived first.
+    const bool spurious_rto = eifel_tsval_ && rto_recovery_ && seg.options.timestamps &&
+                              seg.options.timestamps->tsecr != 0 &&
+                              static_cast<int32_t>(seg.options.timestamps->tsecr -
+                                                   *eifel_tsval_) < 0;
+    eifel_tsval_.reset();
     const auto acked = rtq_.OnCumulativeAck(ack, now);
     out.bytes_acked = static_cast<uint32_t>(ack - snd_una_);
     // Release acknowledged bytes from the send buffer (the FIN has no byte there).
@@ -499,7 +506,17 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
       write_blocked_ = false;
       PushEvent(TcpEventType::kWritable);
     }
-    if (in_recovery_ && ack >= recovery_point_) {
+    if (spurious_rto) {
+      // RFC 4015 §3: undo the timeout's reduction and its go-back-N (what it marked lost and
+      // has not resent yet is in flight), and carry on with new data. The echoed timestamp
+      // timed the original above, so the RTO already follows the longer path delay.
+      ++mib_->spurious_rtos;
+      cc_->OnSpuriousRto(now);
+      rtq_.UnmarkLost();
+      in_recovery_ = false;
+      rto_recovery_ = false;
+      retransmit_now_ = false;
+    } else if (in_recovery_ && ack >= recovery_point_) {
       // RFC 6675 §5 / RFC 6582: recovery ends when RecoveryPoint is acknowledged.
       in_recovery_ = false;
       if (!rto_recovery_) cc_->OnRecoveryExit(now);

@@ -1,6 +1,7 @@
 // Conversation tests of loss recovery: RTO timing with exponential backoff and Karn's rule
 // (RFC 6298), fast retransmit and NewReno partial ACKs (RFC 5681, RFC 6582), SACK-based
-// recovery (RFC 6675), and giving up after too many retransmissions (RFC 9293 §3.8.3).
+// recovery (RFC 6675), giving up after too many retransmissions (RFC 9293 §3.8.3), and
+// spurious timeouts found by their echoed timestamps (RFC 3522, RFC 4015).
 #include <gtest/gtest.h>
 
 #include "mptcp/tcp/engine.h"
@@ -152,6 +153,86 @@ TEST(EngineRecoveryTest, RtoDuringSackRecoveryResendsEverythingUnsacked) {
                         .Bytes(C::PatternBytes(3000, 1000)),
            "the unsacked tail");
   c.ExpectNothing(Ms(500));
+}
+
+// With timestamps: three segments (988 payload bytes each, MSS 1000 less the option) sent
+// at 100 ms with TSval 100; the RTO fires at 400 ms and resends the first with TSval 400.
+class SpuriousRtoTest : public ::testing::Test {
+ protected:
+  static TcpConfig Config() {
+    TcpConfig cfg = C::DefaultConfig();
+    cfg.timestamps = true;
+    return cfg;
+  }
+  static constexpr uint32_t kSeg = 988;
+
+  void SetUp() override {
+    c_.engine().Connect(Ms(0));
+    c_.Poll(Ms(0));
+    c_.Send(Ms(100), Seg().Flags(kSyn).SeqN(5000).AckN(1001).Win(30000).Mss(1460).SackOk()
+                         .Ts(5000, 0));
+    c_.Poll(Ms(100));  // the third ACK
+    c_.WritePattern(3 * kSeg);
+    for (uint32_t i = 0; i < 3; ++i) {
+      const auto seg = c_.Poll(Ms(100));
+      ASSERT_TRUE(seg.has_value());
+      EXPECT_EQ(seg->seq, SeqNum32(1001 + i * kSeg));
+    }
+    cwnd_before_ = c_.engine().cwnd();
+    const auto rto = c_.Poll(Ms(400));
+    ASSERT_TRUE(rto.has_value()) << "RTO 300 ms";
+    EXPECT_EQ(rto->seq, SeqNum32(1001));
+    ASSERT_TRUE(rto->options.timestamps.has_value());
+    EXPECT_EQ(rto->options.timestamps->tsval, 400u);
+    EXPECT_EQ(c_.engine().cwnd(), kSeg) << "RFC 5681 §3.1: loss window";
+    c_.ExpectNothing(Ms(400), "one segment: cwnd is one");
+  }
+
+  C c_{Config()};
+  uint32_t cwnd_before_ = 0;
+};
+
+TEST_F(SpuriousRtoTest, AnAckEchoingTheOriginalUndoesTheTimeout) {
+  // The original was only delayed: its ACK echoes TSval 100, older than the retransmission's.
+  c_.Send(Ms(450), Seg().SeqN(5001).AckN(1001 + kSeg).Win(30000).Ts(5050, 100));
+  EXPECT_EQ(c_.engine().mib().spurious_rtos, 1u);
+  EXPECT_GE(c_.engine().cwnd(), cwnd_before_) << "RFC 4015 §3: the reduction undone";
+  c_.ExpectNothing(Ms(450), "no go-back-N: the other two segments are still in flight");
+  c_.Send(Ms(460), Seg().SeqN(5001).AckN(1001 + 3 * kSeg).Win(30000).Ts(5060, 100));
+  EXPECT_EQ(c_.engine().mib().retrans_segs, 1u);
+  EXPECT_EQ(c_.engine().mib().timeouts, 1u);
+  EXPECT_TRUE(c_.engine().NextDeadline().never()) << "all acknowledged";
+}
+
+TEST_F(SpuriousRtoTest, AnAckEchoingTheRetransmissionKeepsTheTimeout) {
+  // The original was lost: the ACK echoes the retransmission's TSval 400.
+  c_.Send(Ms(450), Seg().SeqN(5001).AckN(1001 + kSeg).Win(30000).Ts(5050, 400));
+  EXPECT_EQ(c_.engine().mib().spurious_rtos, 0u);
+  EXPECT_LT(c_.engine().cwnd(), cwnd_before_);
+  const auto next = c_.Poll(Ms(450));
+  ASSERT_TRUE(next.has_value()) << "go-back-N goes on";
+  EXPECT_EQ(next->seq, SeqNum32(1001 + kSeg));
+  EXPECT_EQ(c_.engine().mib().retrans_segs, 2u);
+}
+
+TEST_F(SpuriousRtoTest, OnlyTheFirstAckOfNewDataDecides) {
+  // The retransmission's ACK comes first; a later one echoing an old TSval (reordered) proves
+  // nothing about the timeout.
+  c_.Send(Ms(450), Seg().SeqN(5001).AckN(1001 + kSeg).Win(30000).Ts(5050, 400));
+  c_.Send(Ms(455), Seg().SeqN(5001).AckN(1001 + 2 * kSeg).Win(30000).Ts(5055, 100));
+  EXPECT_EQ(c_.engine().mib().spurious_rtos, 0u);
+}
+
+TEST(EngineRecoveryTest, WithoutTimestampsATimeoutIsNeverCalledSpurious) {
+  C c;
+  c.EstablishActive();
+  c.WritePattern(2000);
+  c.Poll(Ms(100));
+  c.Poll(Ms(100));
+  c.Expect(Ms(400), DataSeg(1001, 0, 1000), "RTO");
+  c.Send(Ms(450), Seg().SeqN(5001).AckN(2001).Win(30000));
+  EXPECT_EQ(c.engine().mib().spurious_rtos, 0u);
+  c.Expect(Ms(450), DataSeg(2001, 1000, 1000).Flags(kAck | kPsh), "go-back-N");
 }
 
 }  // namespace

@@ -230,6 +230,21 @@ class RetransmitQueue {
     return newly;
   }
 
+  // RFC 4015 §3 (the Eifel response): a timeout proved spurious marked lost segments that are
+  // in flight after all. Those not resent yet count in the pipe again; SACK loss detection,
+  // which runs next, marks any that really were lost.
+  uint32_t UnmarkLost() {
+    uint32_t undone = 0;
+    for (SentSegment& s : q_) {
+      if (!s.lost) continue;
+      s.lost = false;
+      lost_bytes_ -= s.len;
+      pipe_ += s.len;
+      undone += s.len;
+    }
+    return undone;
+  }
+
   // RFC 2018 §8: after a timeout the receiver may have reneged; forget SACK marks so that
   // everything outstanding counts again.
   void ClearSacks() {

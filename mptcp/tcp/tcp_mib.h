@@ -36,6 +36,7 @@ namespace mptcp::tcp {
   X(zero_window_drop, "TCPZeroWindowDrop")                                          \
   X(delayed_acks, "DelayedACKs")                                                    \
   X(timeouts, "TCPTimeouts")                                                        \
+  X(spurious_rtos, "TCPSpuriousRTOs")                                               \
   /* Ours: retransmissions of a stale subflow's probe timer (TcpEngine::SetProbeInterval) */ \
   X(probes, "TCPStaleProbes")                                                       \
   X(syn_retrans, "TCPSynRetrans")                                                   \

@@ -237,8 +237,17 @@ inline std::string JoinViolations(const std::vector<sim::conformance::Violation>
   return absl::StrJoin(parts, "; ");
 }
 
-// Runs one (case, seed) of a suite; `case_id` must be one of SuiteCases(suite).
-inline absl::StatusOr<SweepRecord> RunSweepItem(Suite suite, const SweepItem& item) {
+// Runs one (case, seed) of a suite; `case_id` must be one of SuiteCases(suite). With a
+// `pcap_path`, every path is captured at its client end to that file (to look at one run).
+inline absl::StatusOr<SweepRecord> RunSweepItem(Suite suite, const SweepItem& item,
+                                                const std::string& pcap_path = "") {
+  const auto capture = [&pcap_path](sim::HarnessConfig cfg) {
+    if (!pcap_path.empty()) {
+      cfg.capture = true;
+      cfg.pcap_path = pcap_path;
+    }
+    return cfg;
+  };
   namespace cf = sim::conformance;
   SweepRecord rec;
   rec.suite = suite;
@@ -248,7 +257,7 @@ inline absl::StatusOr<SweepRecord> RunSweepItem(Suite suite, const SweepItem& it
   if (suite == Suite::kSimultFlows) {
     const std::optional<cf::SelftestRun> run = cf::FindSelftestRun(item.case_id);
     if (!run) return absl::NotFoundError(absl::StrCat("no simult_flows case ", item.case_id));
-    sim::Harness h(cf::SelftestConfig(run->c, run->t, item.seed));
+    sim::Harness h(capture(cf::SelftestConfig(run->c, run->t, item.seed)));
     const sim::HarnessResult r = h.Run();
     const cf::SelftestJudgement j = cf::JudgeSelftestRun(run->c, run->t, r);
     rec.ok = j.ok();
@@ -265,7 +274,7 @@ inline absl::StatusOr<SweepRecord> RunSweepItem(Suite suite, const SweepItem& it
     if (c == nullptr) {
       return absl::NotFoundError(absl::StrCat("no link_failure case ", item.case_id));
     }
-    const cf::FailureRun run = cf::RunFailureCase(*c, cf::FailureConfig(*c, item.seed), item.seed);
+    const cf::FailureRun run = cf::RunFailureCase(*c, capture(cf::FailureConfig(*c, item.seed)), item.seed);
     const cf::FailureJudgement j = cf::JudgeFailureRun(*c, run);
     rec.ok = j.ok();
     rec.error = JoinViolations(j.violations);
@@ -345,6 +354,7 @@ struct SweepOptions {
   SeedRange seeds;
   Shard shard;
   bool quiet = false;
+  std::string pcap;  // one run only: capture it here (RunSweepItem)
 };
 
 struct SweepTotals {
@@ -367,7 +377,7 @@ inline absl::StatusOr<SweepTotals> RunSweep(const SweepOptions& o, std::FILE* ou
                          items.size(), err);
   progress.Update(0, 0, 0);
   for (const SweepItem& item : items) {
-    absl::StatusOr<SweepRecord> rec = RunSweepItem(o.suite, item);
+    absl::StatusOr<SweepRecord> rec = RunSweepItem(o.suite, item, o.pcap);
     if (!rec.ok()) return rec.status();
     ++t.runs;
     const std::string line = ToJsonLine(*rec);

@@ -1,11 +1,15 @@
 // The seed sweep's parts: seed ranges and shards parsed with clear errors, the shard partition
 // disjoint with the whole sweep as its union, case selection, the JSON line, and real runs of
-// each suite (one within its limit, one over it with its replay command on stderr).
+// each suite (one within its limit, one over it with its replay command on stderr), and one
+// run captured to a pcap.
 #include "tools/sim/sweep.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <set>
 #include <string>
@@ -225,6 +229,24 @@ TEST(SweepTest, RunsALinkFailure) {
   EXPECT_GT(r->limit_s, 0.2);  // an RTO + 200 ms
   EXPECT_GT(r->time_s, 1.0);   // finished after the cut
   EXPECT_FALSE(RunSweepItem(Suite::kLinkFailure, SweepItem{"nope", 1}).ok());
+}
+
+// --pcap with one (case, seed): the run, captured. The same run with and without a capture
+// gives the same record.
+TEST(SweepTest, CapturesOneRun) {
+  const std::string pcap = ::testing::TempDir() + "/sweep_capture.pcap";
+  const SweepItem item{"two_paths_join_fails", 1};
+  const absl::StatusOr<SweepRecord> plain = RunSweepItem(Suite::kLinkFailure, item);
+  const absl::StatusOr<SweepRecord> captured = RunSweepItem(Suite::kLinkFailure, item, pcap);
+  ASSERT_TRUE(plain.ok() && captured.ok());
+  EXPECT_EQ(captured->value_s, plain->value_s);
+  EXPECT_EQ(captured->time_s, plain->time_s);
+  std::ifstream in(pcap, std::ios::binary);
+  std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(bytes.size(), 24u + 100 * 40) << "a pcap header and the run's packets";
+  uint32_t magic = 0;
+  std::memcpy(&magic, bytes.data(), sizeof magic);
+  EXPECT_TRUE(magic == 0xa1b2c3d4u || magic == 0xa1b23c4du) << std::hex << magic;
 }
 
 }  // namespace
