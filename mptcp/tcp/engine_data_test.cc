@@ -82,6 +82,44 @@ TEST(EngineDataTest, OutOfOrderSegmentsAreSackedAndAckedAtOnce) {
   EXPECT_EQ(c.engine().mib().ofo_queue, 2u);
 }
 
+// A burst loss that leaves every other segment of a window missing (a queue overflowing in
+// slow start): each arrival is one more disjoint range, and every one of them must be kept
+// and SACKed. With a bound of 32 ranges the segments past the 32nd hole were dropped unSACKed,
+// so the sender had nothing above them to call them lost and waited for its RTO (2 s and
+// more on a path whose queue had grown its RTT).
+TEST(EngineDataTest, FortyHolesAreAllKept) {
+  C c;
+  c.EstablishActive();
+  const auto chunk = [](size_t i) {
+    return Seg().SeqN(5001 + static_cast<uint32_t>(i) * 100).AckN(1001).Win(30000)
+        .Bytes(C::PatternBytes(i * 100, 100));
+  };
+  for (size_t i = 1; i < 80; i += 2) {
+    EXPECT_EQ(c.Send(Ms(100), chunk(i)).drop, DropReason::kNone) << "chunk " << i;
+    while (c.Poll(Ms(100))) {}
+  }
+  EXPECT_EQ(c.engine().mib().ofo_drop, 0u);
+  for (size_t i = 0; i < 80; i += 2) c.Send(Ms(110), chunk(i));
+  std::vector<uint8_t> got(8000);
+  ASSERT_EQ(c.engine().Read(got), 8000u);
+  EXPECT_EQ(got, C::PatternBytes(0, 8000));
+}
+
+// The bound itself (TcpConfig::max_ooo_ranges): a segment that would need one range more is
+// dropped and counted, and the ranges held stay.
+TEST(EngineDataTest, OutOfOrderRangesAreBounded) {
+  TcpConfig cfg = C::DefaultConfig();
+  cfg.max_ooo_ranges = 4;
+  C c(cfg);
+  c.EstablishActive();
+  for (uint32_t i = 1; i <= 9; i += 2) {
+    c.Send(Ms(100), Seg().SeqN(5001 + i * 100).AckN(1001).Win(30000)
+                        .Bytes(C::PatternBytes(i * 100, 100)));
+  }
+  EXPECT_EQ(c.engine().mib().ofo_drop, 1u) << "the fifth range";
+  EXPECT_EQ(c.engine().mib().ofo_queue, 4u);
+}
+
 TEST(EngineDataTest, OverlappingAndDuplicateDataIsTrimmed) {
   C c;
   c.EstablishActive();

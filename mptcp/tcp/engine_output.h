@@ -441,8 +441,9 @@ inline void TcpEngine::OnRetransmissionTimeout(Timestamp now) {
   }
   ++mib_->timeouts;
   // RFC 3522 §3.2: the first timeout of an episode arms the check; after a backoff, the first
-  // retransmission's stamp still decides.
-  if (ts_ok_ && !rto_recovery_) eifel_tsval_ = TsVal(now);
+  // retransmission's stamp still decides. Only when this timeout sends the first copy again:
+  // after a fast retransmit or a probe, an echo older than now may be that earlier copy's.
+  if (ts_ok_ && !rto_recovery_ && !rtq_.AnyRetransmitted()) eifel_tsval_ = TsVal(now);
   // RFC 5681 §3.1 / RFC 6298 §5.4-5.6: collapse cwnd, resend from SND.UNA, back off.
   cc_->OnRto(cc::RtoEvent{now, rtq_.pipe(), rtt_.backoff_count()});
   rtq_.MarkAllLost();

@@ -223,6 +223,36 @@ TEST_F(SpuriousRtoTest, OnlyTheFirstAckOfNewDataDecides) {
   EXPECT_EQ(c_.engine().mib().spurious_rtos, 0u);
 }
 
+TEST(EngineRecoveryTest, AnEchoOfAnEarlierRetransmissionIsNoProofOfASpuriousTimeout) {
+  TcpConfig cfg = C::DefaultConfig();
+  cfg.timestamps = true;
+  C c(cfg);
+  c.engine().Connect(Ms(0));
+  c.Poll(Ms(0));
+  c.Send(Ms(100), Seg().Flags(kSyn).SeqN(5000).AckN(1001).Win(30000).Mss(1460).SackOk()
+                      .Ts(5000, 0));
+  c.Poll(Ms(100));
+  constexpr uint32_t kSeg = 988;
+  c.WritePattern(5 * kSeg);
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.Poll(Ms(100)).has_value());
+  // Segments 2-4 SACKed: the first is lost, and fast retransmit resends it with TSval 150.
+  c.Send(Ms(150), Seg().SeqN(5001).AckN(1001).Win(30000).Ts(5050, 100)
+                      .Sack(1001 + kSeg, 1001 + 4 * kSeg));
+  const auto fast = c.Poll(Ms(150));
+  ASSERT_TRUE(fast.has_value());
+  EXPECT_EQ(fast->seq, SeqNum32(1001));
+  EXPECT_EQ(c.engine().mib().fast_retrans, 1u);
+  // Nothing more comes back until the RTO has fired and resent it once more.
+  std::optional<wire::TcpRepr> rto;
+  for (int ms = 151; ms < 3000 && !rto; ++ms) rto = c.Poll(Ms(ms));
+  ASSERT_TRUE(rto.has_value());
+  EXPECT_EQ(c.engine().mib().timeouts, 1u);
+  // The fast retransmission arrived: its ACK echoes TSval 150, older than the RTO's copy, yet
+  // the timeout was not spurious (the original was lost).
+  c.Send(Ms(3000), Seg().SeqN(5001).AckN(1001 + 5 * kSeg).Win(30000).Ts(5100, 150));
+  EXPECT_EQ(c.engine().mib().spurious_rtos, 0u);
+}
+
 TEST(EngineRecoveryTest, WithoutTimestampsATimeoutIsNeverCalledSpurious) {
   C c;
   c.EstablishActive();

@@ -230,6 +230,14 @@ class RetransmitQueue {
     return newly;
   }
 
+  // Whether any record outstanding has been sent more than once (linear: for the rare RTO).
+  bool AnyRetransmitted() const {
+    for (const SentSegment& s : q_) {
+      if (s.retransmitted) return true;
+    }
+    return false;
+  }
+
   // RFC 4015 §3 (the Eifel response): a timeout proved spurious marked lost segments that are
   // in flight after all. Those not resent yet count in the pipe again; SACK loss detection,
   // which runs next, marks any that really were lost.

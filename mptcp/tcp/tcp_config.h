@@ -25,8 +25,12 @@ struct TcpConfig {
   // window scale (RFC 7323 §2.3). MPTCP sets it to the connection's receive buffer, since a
   // subflow advertises the shared window (RFC 8684 §3.3.4). 0: recv_buffer.
   size_t max_advertised_window = 0;
-  // Most disjoint out-of-order ranges held at once; a segment needing more is dropped.
-  size_t max_ooo_ranges = 32;
+  // Most disjoint out-of-order ranges held at once; a segment needing more is dropped. The
+  // receive buffer bounds the bytes; this bounds the bookkeeping (each operation is linear in
+  // it). A queue overflowing in slow start loses every other segment of a window: 32 ranges
+  // made the receiver drop, unSACKed, all it got past the 32nd hole, and the sender waited for
+  // its RTO. Linux keeps any number (an rbtree, pruned for memory).
+  size_t max_ooo_ranges = 1024;
 
   // RFC 6298 retransmission timer. RFC 6298 says a 1 s minimum; Linux uses 200 ms.
   Duration rto_initial = Duration::Seconds(1);
