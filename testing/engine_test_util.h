@@ -143,12 +143,14 @@ class Conversation {
 
   // Active open completed at t = 100 ms: SYN at 0, the peer's SYN-ACK (ISS 5000) at 100 ms, so
   // SRTT = 100 ms, RTTVAR = 50 ms, RTO = 300 ms. Our next sequence number is 1001, theirs 5001.
-  void EstablishActive(uint16_t peer_window = 30000, bool peer_sack = true) {
+  // With `peer_ts` the SYN-ACK carries timestamps (TSval 5000), for a config that asks for them.
+  void EstablishActive(uint16_t peer_window = 30000, bool peer_sack = true, bool peer_ts = false) {
     engine_.Connect(Ms(0));
     Poll(Ms(0));
     Seg synack = Seg().Flags(kSyn).SeqN(5000).AckN(engine_.iss().value() + 1).Win(peer_window)
                      .Mss(1460);
     if (peer_sack) synack.SackOk();
+    if (peer_ts) synack.Ts(5000, 0);
     Send(Ms(100), synack);
     Poll(Ms(100));  // the third ACK
     Events();

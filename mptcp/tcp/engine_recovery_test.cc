@@ -167,11 +167,7 @@ class SpuriousRtoTest : public ::testing::Test {
   static constexpr uint32_t kSeg = 988;
 
   void SetUp() override {
-    c_.engine().Connect(Ms(0));
-    c_.Poll(Ms(0));
-    c_.Send(Ms(100), Seg().Flags(kSyn).SeqN(5000).AckN(1001).Win(30000).Mss(1460).SackOk()
-                         .Ts(5000, 0));
-    c_.Poll(Ms(100));  // the third ACK
+    c_.EstablishActive(30000, /*peer_sack=*/true, /*peer_ts=*/true);
     c_.WritePattern(3 * kSeg);
     for (uint32_t i = 0; i < 3; ++i) {
       const auto seg = c_.Poll(Ms(100));
@@ -227,11 +223,7 @@ TEST(EngineRecoveryTest, AnEchoOfAnEarlierRetransmissionIsNoProofOfASpuriousTime
   TcpConfig cfg = C::DefaultConfig();
   cfg.timestamps = true;
   C c(cfg);
-  c.engine().Connect(Ms(0));
-  c.Poll(Ms(0));
-  c.Send(Ms(100), Seg().Flags(kSyn).SeqN(5000).AckN(1001).Win(30000).Mss(1460).SackOk()
-                      .Ts(5000, 0));
-  c.Poll(Ms(100));
+  c.EstablishActive(30000, /*peer_sack=*/true, /*peer_ts=*/true);
   constexpr uint32_t kSeg = 988;
   c.WritePattern(5 * kSeg);
   for (int i = 0; i < 5; ++i) ASSERT_TRUE(c.Poll(Ms(100)).has_value());
