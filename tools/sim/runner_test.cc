@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "tools/demo_scenario.h"
 #include "tools/sim/report.h"
@@ -180,33 +181,30 @@ TEST(RunnerTest, AStreamThePathCannotCarryStalls) {
 // queue) holds part of the stream: once the fast path is back, the data stuck on the slow one
 // is resent on it (opportunistic retransmission while the sender is application-limited), so
 // the player stalls no longer than over the fast path alone. Without that, multipath stalled
-// 4.5 s here against 2.5 s for single-path TCP.
+// 4.5 s here against 2.5 s for single-path TCP. Where the fast subflow's next backed-off RTO
+// falls against the return moves both figures, so the return is tried at three times. Met on
+// each since spurious timeouts are undone and a subflow keeps 1,024 out-of-order ranges
+// (2026-12-03; returns at 6.6-7.6 s: 2.22-3.18 s stalled against 2.85-6.08 s for single-path
+// TCP); before, this was a known miss (4.50 s against 2.85 s at 7 s).
 TEST(RunnerTest, DataStuckOnASlowPathDoesNotOutlastTheFastPath) {
-  const Scenario s = FromJson(R"({
-    "seed": 1, "duration_s": 30,
-    "paths": [{"name": "a", "rate_mbps": 3}, {"name": "b", "rate_mbps": 0.5, "delay_ms": 150}],
-    "events": [{"at_s": 4, "path": "a", "action": "down"}, {"at_s": 7, "path": "a", "action": "up"}],
-    "app": {"type": "media", "bitrate_mbps": 2, "length_s": 20},
-    "baseline_path": "a"
-  })");
-  const RunReport r = RunScenario(s);
-  ASSERT_TRUE(r.ok) << r.error;
-  EXPECT_TRUE(r.complete) << FormatSummary(r);
-  ASSERT_NE(r.baseline, nullptr);
-  ASSERT_TRUE(r.baseline->complete) << FormatSummary(*r.baseline);
-  EXPECT_GT(r.baseline->player.total_stall_s, 1.0) << "the outage must hurt single-path TCP";
-  // KNOWN MISS since mapping chunks are cut to whole segments (issue 13): the fast subflow
-  // resumes only at its next backed-off RTO after the path returns, and where that falls
-  // against the 7 s "up" decides the figure (moving "up" between 6.6 and 7.6 s moves this
-  // run's stall between 2.1 and 6.6 s, and single-path TCP's between 2.4 and 6.1 s, with or
-  // without the cut). Probing a stale subflow at a bounded interval (issue 13, path manager
-  // part) removes that dependence; until then the stall is held under a hard limit: 4.50 s
-  // measured, against 2.85 s for single-path TCP.
-  ASSERT_LE(r.player.total_stall_s, 5.0) << FormatTable(r) << FormatSummary(r);
-  if (r.player.total_stall_s > r.baseline->player.total_stall_s) {
-    GTEST_SKIP() << "TARGET MISSED: multipath stalled " << r.player.total_stall_s
-                 << " s against " << r.baseline->player.total_stall_s
-                 << " s for single-path TCP (see the comment above)";
+  for (const char* up : {"6.6", "7", "7.4"}) {
+    SCOPED_TRACE(absl::StrCat("path a back at ", up, " s"));
+    const Scenario s = FromJson(absl::StrCat(R"({
+      "seed": 1, "duration_s": 30,
+      "paths": [{"name": "a", "rate_mbps": 3}, {"name": "b", "rate_mbps": 0.5, "delay_ms": 150}],
+      "events": [{"at_s": 4, "path": "a", "action": "down"},
+                 {"at_s": )", up, R"(, "path": "a", "action": "up"}],
+      "app": {"type": "media", "bitrate_mbps": 2, "length_s": 20},
+      "baseline_path": "a"
+    })"));
+    const RunReport r = RunScenario(s);
+    ASSERT_TRUE(r.ok) << r.error;
+    EXPECT_TRUE(r.complete) << FormatSummary(r);
+    ASSERT_NE(r.baseline, nullptr);
+    ASSERT_TRUE(r.baseline->complete) << FormatSummary(*r.baseline);
+    EXPECT_GT(r.baseline->player.total_stall_s, 1.0) << "the outage must hurt single-path TCP";
+    EXPECT_LE(r.player.total_stall_s, r.baseline->player.total_stall_s)
+        << FormatTable(r) << FormatSummary(r);
   }
 }
 
