@@ -35,11 +35,10 @@ using ::mptcp::testing::SeedSpec;
 
 constexpr SeedSpec kSeeds{"CONFORMANCE", 10, 3};
 
-double Uniform(Random& rng, double lo, double hi) {
-  return lo + (hi - lo) * static_cast<double>(rng.Next() >> 11) / 9007199254740992.0;
-}
-double LogUniform(Random& rng, double lo, double hi) {
-  return std::exp(Uniform(rng, std::log(lo), std::log(hi)));
+// Random's own draws (UniformDouble, Uniform), spread over [lo, hi).
+double Between(Random& rng, double lo, double hi) { return lo + (hi - lo) * rng.UniformDouble(); }
+double LogBetween(Random& rng, double lo, double hi) {
+  return std::exp(Between(rng, std::log(lo), std::log(hi)));
 }
 
 struct SoakRun {
@@ -52,17 +51,17 @@ SoakRun Draw(uint64_t seed, bool stress) {
   SoakRun run;
   HarnessConfig& c = run.cfg;
   c.seed = seed;
-  const size_t paths = 1 + rng.Next() % 3;
+  const size_t paths = 1 + rng.Uniform(3);
   for (size_t i = 0; i < paths; ++i) {
     LinkConfig link;
-    link.bandwidth_bps = static_cast<uint64_t>(Uniform(rng, 5, 100)) * 1'000'000;
-    link.delay = Duration::Millis(static_cast<int64_t>(rng.Next() % 50));
-    link.loss = stress ? 0.05 : LogUniform(rng, 1e-4, 1e-2);
-    link.reorder = Uniform(rng, 0, 0.02);
-    link.reorder_delay = Duration::Millis(1 + static_cast<int64_t>(rng.Next() % 5));
+    link.bandwidth_bps = static_cast<uint64_t>(Between(rng, 5, 100)) * 1'000'000;
+    link.delay = Duration::Millis(static_cast<int64_t>(rng.Uniform(50)));
+    link.loss = stress ? 0.05 : LogBetween(rng, 1e-4, 1e-2);
+    link.reorder = Between(rng, 0, 0.02);
+    link.reorder_delay = Duration::Millis(1 + static_cast<int64_t>(rng.Uniform(5)));
     link.queue_bytes = 1000 * 1500;
     PathConfig p = DocumentationPaths(i + 1, link)[i];
-    const uint16_t piece = rng.Next() % 3 == 0 ? 300 + rng.Next() % 1101 : 0;
+    const auto piece = static_cast<uint16_t>(rng.Uniform(3) == 0 ? 300 + rng.Uniform(1101) : 0);
     if (piece != 0) {
       p.middlebox = [piece](Simulator& sim) {
         return std::make_unique<Segmenter>(sim, SegmenterConfig{piece, Directions::kBoth});
@@ -75,8 +74,8 @@ SoakRun Draw(uint64_t seed, bool stress) {
                           link.loss * 100, link.reorder * 100,
                           piece != 0 ? absl::StrCat(" pieces ", piece).c_str() : "");
   }
-  c.client_bytes = static_cast<size_t>(LogUniform(rng, 256 << 10, 8 << 20));
-  c.server_bytes = static_cast<size_t>(LogUniform(rng, 256 << 10, 8 << 20));
+  c.client_bytes = static_cast<size_t>(LogBetween(rng, 256 << 10, 8 << 20));
+  c.server_bytes = static_cast<size_t>(LogBetween(rng, 256 << 10, 8 << 20));
   c.close_once_written = true;
   c.until_finished = true;
   c.deadline = Duration::Seconds(stress ? 3600 : 900);
