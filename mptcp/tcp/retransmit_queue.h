@@ -106,8 +106,12 @@ class RetransmitQueue {
       if (s.end() <= ack) {
         r.bytes_acked += s.len;
         r.fin_acked |= s.fin;
-        NoteRtt(s, now, r.rtt, r.newest_acked_sent_time);
-        NoteDelivered(s);
+        // A SACKed record was delivered (and timed) when its SACK came: timing it again now
+        // would measure the wait for the hole below it (Linux's tcp_clean_rtx_queue likewise).
+        if (!s.sacked) {
+          NoteRtt(s, now, r.rtt, r.newest_acked_sent_time);
+          NoteDelivered(s);
+        }
         Forget(s, s.len);
         q_.pop_front();
       } else {

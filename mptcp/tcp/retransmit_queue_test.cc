@@ -42,6 +42,26 @@ TEST(RetransmitQueueTest, KarnSkipsRetransmittedRecords) {
   EXPECT_FALSE(r.rtt.has_value());
 }
 
+// A record SACKed earlier was timed by its SACK: the cumulative ACK that finally covers it,
+// once the hole below is filled, must not time it again from its first sending. (That sample
+// was the wait for the hole: seconds on a queue-stretched path, and an RTO inflated to match.)
+TEST(RetransmitQueueTest, SackedRecordsAreNotTimedAgainByTheCumulativeAck) {
+  RetransmitQueue q = Ten();
+  const wire::SackBlock b[] = {Blk(1100, 1400)};
+  const auto s = q.OnSackBlocks(b, SeqNum32(1000), SeqNum32(2000), T(30));
+  ASSERT_TRUE(s.rtt.has_value());
+  EXPECT_EQ(*s.rtt, Duration::Millis(27)) << "1300 was sent at 3 ms";
+  q.MarkFirstLost();
+  q.OnRetransmitted(0, T(31));
+  auto r = q.OnCumulativeAck(SeqNum32(1400), T(300));
+  EXPECT_EQ(r.bytes_acked, 400u);
+  EXPECT_FALSE(r.rtt.has_value()) << "only a retransmission and SACKed records were acked";
+  // A record never SACKed nor resent, acknowledged with them, still times.
+  r = q.OnCumulativeAck(SeqNum32(1500), T(310));
+  ASSERT_TRUE(r.rtt.has_value());
+  EXPECT_EQ(*r.rtt, Duration::Millis(306));
+}
+
 TEST(RetransmitQueueTest, SackMarksWholeRecordsAndDetectsLossPerRfc6675) {
   RetransmitQueue q = Ten();
   const wire::SackBlock b1[] = {Blk(1100, 1300)};
