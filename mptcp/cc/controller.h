@@ -170,8 +170,10 @@ class CongestionController {
   virtual void OnRecoveryExit(Timestamp /*now*/) {}
   // RFC 5681 §3.1: cwnd = loss window (1 MSS), ssthresh reduced on the first timeout.
   virtual void OnRto(const RtoEvent& ev) = 0;
-  // The last RTO was spurious (RFC 5682 F-RTO, RFC 3522 Eifel): undo its reduction.
-  virtual void OnSpuriousRto(Timestamp /*now*/) {}
+  // The last RTO, or the congestion event that began the last recovery, was spurious (RFC 3522
+  // Eifel detection: the original segment arrived after all): undo its reduction (RFC 9438
+  // §4.9; Linux's tcp_undo_cwnd_reduction).
+  virtual void OnSpuriousLoss(Timestamp /*now*/) {}
 
   virtual uint32_t cwnd() const = 0;  // bytes, never below 1 MSS
   virtual uint32_t ssthresh() const = 0;

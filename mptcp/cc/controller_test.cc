@@ -265,26 +265,44 @@ TEST_P(ControllerTest, SpuriousRtoRestoresWindow) {
   cc->OnRto(RtoEvent{flow.now(), cwnd, 0});
   cc->OnRto(RtoEvent{flow.now(), kMss, 1});
   ASSERT_EQ(cc->cwnd(), kMss);
-  cc->OnSpuriousRto(flow.now());
+  cc->OnSpuriousLoss(flow.now());
   EXPECT_EQ(cc->cwnd(), cwnd);
   EXPECT_EQ(cc->ssthresh(), ssthresh);
   // Only once.
   cc->OnRto(RtoEvent{flow.now(), cwnd, 0});
-  cc->OnSpuriousRto(flow.now());
-  cc->OnSpuriousRto(flow.now());
+  cc->OnSpuriousLoss(flow.now());
+  cc->OnSpuriousLoss(flow.now());
   EXPECT_EQ(cc->cwnd(), cwnd);
 }
 
-TEST_P(ControllerTest, SpuriousRtoWithoutRtoOrAfterLossIsNoop) {
+// A fast retransmit proved spurious (the original arrived: RFC 3522) undoes its reduction.
+TEST_P(ControllerTest, SpuriousCongestionEventRestoresWindow) {
+  auto cc = Make(kMss, 100);
+  CcRig flow(*cc);
+  flow.LoseAndRecover(0);
+  flow.RunRounds(5);
+  const uint32_t cwnd = cc->cwnd();
+  const uint32_t ssthresh = cc->ssthresh();
+  cc->OnCongestionEvent(LossEvent{flow.now(), cwnd, kMss});
+  ASSERT_LT(cc->cwnd(), cwnd);
+  cc->OnSpuriousLoss(flow.now());
+  EXPECT_EQ(cc->cwnd(), cwnd);
+  EXPECT_EQ(cc->ssthresh(), ssthresh);
+}
+
+TEST_P(ControllerTest, SpuriousLossWithoutReductionIsNoopAndUndoesOnlyTheLatest) {
   auto cc = Make();
-  cc->OnSpuriousRto(Timestamp::Zero());
+  cc->OnSpuriousLoss(Timestamp::Zero());
   EXPECT_EQ(cc->cwnd(), 10 * kMss);
   EXPECT_EQ(cc->ssthresh(), kInitialSsthresh);
 
+  // An RTO, then a congestion event: undoing the latest leaves the RTO's reduction.
   cc->OnRto(RtoEvent{Timestamp::Zero(), 10 * kMss, 0});
+  const uint32_t ssthresh_after_rto = cc->ssthresh();
   cc->OnCongestionEvent(LossEvent{Timestamp::Zero(), kMss, kMss});
-  cc->OnSpuriousRto(Timestamp::Zero());
+  cc->OnSpuriousLoss(Timestamp::Zero());
   EXPECT_EQ(cc->cwnd(), 2 * kMss);
+  EXPECT_EQ(cc->ssthresh(), ssthresh_after_rto);
 }
 
 TEST_P(ControllerTest, SetMssBeforeFeedbackRescalesInitialWindow) {

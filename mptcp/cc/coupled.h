@@ -109,7 +109,7 @@ class CoupledController : public CongestionController {
     credit_ = 0;
   }
 
-  void OnSpuriousRto(Timestamp /*now*/) final { window_.OnSpuriousRto(); }
+  void OnSpuriousLoss(Timestamp /*now*/) final { window_.OnSpuriousLoss(); }
 
   uint32_t cwnd() const final { return window_.cwnd(); }
   uint32_t ssthresh() const final { return window_.ssthresh(); }

@@ -63,8 +63,8 @@ void ExpectNewRenoStepForStep(CcAlgorithm algorithm, Setup setup, uint64_t seed)
       rig.Rto(0);
       ref.Rto(0);
     } else if (r < 96) {
-      rig.cc(0).OnSpuriousRto(rig.now());
-      ref.cc(0).OnSpuriousRto(ref.now());
+      rig.cc(0).OnSpuriousLoss(rig.now());
+      ref.cc(0).OnSpuriousLoss(ref.now());
     } else if (r < 97) {
       const uint32_t mss = static_cast<uint32_t>(500 + rng() % 1000);
       rig.cc(0).set_mss(mss);

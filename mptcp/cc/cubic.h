@@ -98,7 +98,7 @@ class Cubic final : public CongestionController {
 
   void OnCongestionEvent(const LossEvent& ev) override {
     pristine_ = false;
-    undo_.reset();  // a real loss after an RTO makes that RTO's undo moot
+    undo_ = s_;  // RFC 9438 §4.9; replaces an RTO's: only the latest reduction is undone
     // RFC 9438 §4.7 fast convergence, before the reduction: a flow whose window falls short of
     // its last W_max releases bandwidth by remembering cwnd * (1 + beta) / 2.
     if (options_.fast_convergence && s_.w_max && s_.cwnd < *s_.w_max) {
@@ -132,9 +132,9 @@ class Cubic final : public CongestionController {
     s_.cwnd = mss();  // RFC 5681 §3.1 loss window
   }
 
-  // Restores the state saved at the RTO (RFC 9438 §4.9: cwnd, ssthresh, W_max, K, epoch, W_est
+  // Restores the state saved at the RTO or congestion event (RFC 9438 §4.9: cwnd, ssthresh, W_max, K, epoch, W_est
   // back to their prior values), never shrinking the window or ssthresh reached since.
-  void OnSpuriousRto(Timestamp /*now*/) override {
+  void OnSpuriousLoss(Timestamp /*now*/) override {
     if (!undo_) return;
     const uint32_t cwnd = std::max(s_.cwnd, undo_->cwnd);
     const uint32_t ssthresh = std::max(s_.ssthresh, undo_->ssthresh);

@@ -295,7 +295,7 @@ TEST(CubicTest, SpuriousRtoRestoresCurveState) {
   const auto epoch = cc.epoch_start();
   const uint32_t cwnd = cc.cwnd();
   cc.OnRto(RtoEvent{flow.now(), cwnd, 0});
-  cc.OnSpuriousRto(flow.now());
+  cc.OnSpuriousLoss(flow.now());
   EXPECT_EQ(cc.w_max(), w_max);
   EXPECT_EQ(cc.k(), k);
   EXPECT_EQ(cc.epoch_start(), epoch);

@@ -34,7 +34,7 @@ class NewReno final : public CongestionController {
 
   void OnRecoveryExit(Timestamp /*now*/) override { window_.OnRecoveryExit(); }
   void OnRto(const RtoEvent& ev) override { window_.OnRto(ev, mss()); }
-  void OnSpuriousRto(Timestamp /*now*/) override { window_.OnSpuriousRto(); }
+  void OnSpuriousLoss(Timestamp /*now*/) override { window_.OnSpuriousLoss(); }
 
   uint32_t cwnd() const override { return window_.cwnd(); }
   uint32_t ssthresh() const override { return window_.ssthresh(); }

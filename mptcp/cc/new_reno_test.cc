@@ -95,7 +95,7 @@ TEST(NewRenoTest, SpuriousRtoUndoDoesNotShrinkLaterGrowth) {
   }
   ASSERT_GT(cc.cwnd(), 10000u);
   const uint32_t grown = cc.cwnd();
-  cc.OnSpuriousRto(Timestamp::Zero());
+  cc.OnSpuriousLoss(Timestamp::Zero());
   EXPECT_EQ(cc.cwnd(), grown);
   EXPECT_EQ(cc.ssthresh(), kInitialSsthresh);
 }

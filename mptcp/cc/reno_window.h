@@ -63,7 +63,7 @@ class RenoWindow {
   // NewReno); RFC 6675 §5: cwnd = ssthresh.
   void OnCongestionEvent(uint32_t ssthresh) {
     pristine_ = false;
-    undo_.reset();  // a real loss after an RTO makes that RTO's undo moot
+    undo_ = UndoState{cwnd_, ssthresh_};  // replaces an RTO's: only the latest is undone
     ssthresh_ = ssthresh;
     cwnd_ = ssthresh_;
     bytes_acked_ = 0;
@@ -84,10 +84,10 @@ class RenoWindow {
     bytes_acked_ = 0;
   }
 
-  // Undo as Linux does (tcp_undo_cwnd_reduction): back to at least the pre-RTO window. More
-  // aggressive than RFC 4015 §3's response, which is acceptable because the engine only
-  // reports an RTO as spurious when an Eifel/F-RTO check proves it.
-  void OnSpuriousRto() {
+  // Undo as Linux does (tcp_undo_cwnd_reduction): back to at least the window before the RTO
+  // or congestion event. More aggressive than RFC 4015 §3's response, which is acceptable
+  // because the engine reports a reduction as spurious only when an Eifel check proves it.
+  void OnSpuriousLoss() {
     if (!undo_) return;
     cwnd_ = std::max(cwnd_, undo_->cwnd);
     ssthresh_ = std::max(ssthresh_, undo_->ssthresh);

@@ -276,6 +276,9 @@ class TcpEngine {
   }
   // Retransmission timeouts since data was last acknowledged (a failing path shows here).
   int consecutive_rtos() const { return consecutive_rtos_; }
+  // RFC 6675's DupThresh as this subflow has learnt it: 3, raised to the degree of reordering
+  // seen (in segments, up to TcpConfig::max_reordering), as Linux's tp->reordering.
+  int dupthresh() const { return dupthresh_; }
   // Probe a path that may come back at least every `interval` (zero: off), as MPTCP does for a
   // stale subflow (RFC 8684 §3.3.6) so that it carries data again soon after its path
   // returns, not one backed-off RTO later. The retransmission timer then fires no later than
@@ -419,6 +422,17 @@ class TcpEngine {
   RttEstimator rtt_;
   std::unique_ptr<cc::CongestionController> cc_;
   int dupacks_ = 0;
+  int dupthresh_ = RetransmitQueue::kDupThresh;
+  // A segment was overtaken by `bytes` (Linux's tcp_check_sack_reordering): DupThresh rises
+  // to cover it, in whole segments.
+  void NoteReordering(uint32_t bytes) {
+    if (bytes == 0) return;
+    ++mib_->ts_reorder;
+    const uint32_t mss = smss();
+    if (mss == 0 || bytes <= uint64_t(dupthresh_) * mss) return;
+    dupthresh_ = static_cast<int>(
+        std::min<uint64_t>((uint64_t{bytes} + mss - 1) / mss, uint64_t(config_->max_reordering)));
+  }
   SeqNum32 recovery_point_;
   int consecutive_rtos_ = 0;
   Duration probe_interval_ = Duration::Zero();
@@ -471,8 +485,8 @@ class TcpEngine {
   bool in_recovery_ = false;
   bool rto_recovery_ = false;  // the recovery episode began with an RTO, not fast retransmit
   // RFC 3522 §3.2 (Eifel detection): the timestamp value a retransmission after the episode's
-  // first RTO carries at the least, until the first ACK of new data decides whether the
-  // timeout was spurious (that ACK echoes an earlier transmission).
+  // first RTO, or its fast retransmit, carries at the least, until the first ACK of new data
+  // decides whether the loss was spurious (that ACK echoes an earlier transmission).
   std::optional<uint32_t> eifel_tsval_;
   // RFC 6675 §5 step 4.3 / RFC 6582 §3.2 step 5: this retransmission goes out regardless of
   // cwnd (the first on entering recovery, and after each NewReno partial ACK).

@@ -473,14 +473,22 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
   std::optional<Duration> rtt_sample;
 
   if (ack > snd_una_) {
-    // RFC 3522 §3.2: the first ACK of new data after a timeout echoes a timestamp older than
-    // the retransmission's when the original, merely delayed, arrived first.
-    const bool spurious_rto = eifel_tsval_ && rto_recovery_ && seg.options.timestamps &&
-                              seg.options.timestamps->tsecr != 0 &&
-                              static_cast<int32_t>(seg.options.timestamps->tsecr -
-                                                   *eifel_tsval_) < 0;
+    // RFC 3522 §3.2: the first ACK of new data after a timeout or fast retransmit echoes a
+    // timestamp older than the retransmission's when the original, merely delayed, arrived.
+    const bool original_arrived = eifel_tsval_ && in_recovery_ && seg.options.timestamps &&
+                                  seg.options.timestamps->tsecr != 0 &&
+                                  static_cast<int32_t>(seg.options.timestamps->tsecr -
+                                                       *eifel_tsval_) < 0;
+    const bool spurious_rto = original_arrived && rto_recovery_;
     eifel_tsval_.reset();
+    const SeqNum32 prior_una = snd_una_;
+    const std::optional<SeqNum32> prior_fack = rtq_.fack();
+    const int prior_dupacks = dupacks_;
     const auto acked = rtq_.OnCumulativeAck(ack, now);
+    // Linux's tcp_try_undo_partial: with retransmissions still unresolved the episode may hold
+    // a real loss as well, and nothing is undone.
+    const bool spurious_fast_retransmit =
+        original_arrived && !rto_recovery_ && !rtq_.AnyRetransmitted();
     out.bytes_acked = static_cast<uint32_t>(ack - snd_una_);
     // Release acknowledged bytes from the send buffer (the FIN has no byte there).
     const SeqNum32 data_acked_to = SeqMin(ack, data_end());
@@ -511,10 +519,23 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
       // has not resent yet is in flight), and carry on with new data. The echoed timestamp
       // timed the original above, so the RTO already follows the longer path delay.
       ++mib_->spurious_rtos;
-      cc_->OnSpuriousRto(now);
+      cc_->OnSpuriousLoss(now);
       rtq_.UnmarkLost();
       in_recovery_ = false;
       rto_recovery_ = false;
+      retransmit_now_ = false;
+    } else if (spurious_fast_retransmit) {
+      // The segment fast retransmit resent was late, not lost: undo the reduction, unmark what
+      // was deemed lost (SACK loss detection below re-marks any real loss against the new
+      // DupThresh), and learn how far it was overtaken (Linux's tcp_try_undo_partial and
+      // tcp_try_undo_recovery with tcp_check_sack_reordering(prior SND.UNA)).
+      ++(ack >= recovery_point_ ? mib_->full_undo : mib_->partial_undo);
+      NoteReordering(prior_fack && prior_una < *prior_fack
+                         ? static_cast<uint32_t>(*prior_fack - prior_una)
+                         : static_cast<uint32_t>(prior_dupacks) * smss());
+      cc_->OnSpuriousLoss(now);
+      rtq_.UnmarkLost();
+      in_recovery_ = false;
       retransmit_now_ = false;
     } else if (in_recovery_ && ack >= recovery_point_) {
       // RFC 6675 §5 / RFC 6582: recovery ends when RecoveryPoint is acknowledged.
@@ -554,12 +575,12 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
 
   // Loss detection (RFC 6675 §5 with SACK, RFC 6582 without).
   if (sack_ok_) {
-    rtq_.DetectLossesFromSack(smss());
+    rtq_.DetectLossesFromSack(smss(), dupthresh_);
     // Retransmissions exist only in recovery. RFC 8985 §6.2: RACK's reordering window, a
     // quarter of the minimum RTT.
     if (in_recovery_) mib_->lost_retransmit += rtq_.DetectLostRetransmissions(rtt_.min_rtt() / 4);
   }
-  if (!in_recovery_ && dupacks_ >= RetransmitQueue::kDupThresh) rtq_.MarkFirstLost();
+  if (!in_recovery_ && dupacks_ >= dupthresh_) rtq_.MarkFirstLost();
   if (!in_recovery_ && rtq_.has_lost()) {
     in_recovery_ = true;
     rto_recovery_ = false;
@@ -568,6 +589,9 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
     ++mib_->fast_retrans;
     ++(sack_ok_ ? mib_->sack_recovery : mib_->reno_recovery);
     cc_->OnCongestionEvent(cc::LossEvent{now, flight_before, rtq_.lost_bytes()});
+    // RFC 3522 §3.2 for the fast retransmit about to go out: only when no copy sent before
+    // is outstanding, whose echo could be mistaken for the original's.
+    if (ts_ok_ && !rtq_.AnyRetransmitted()) eifel_tsval_ = TsVal(now);
   }
 
   if (out.bytes_acked > 0 || out.bytes_sacked > 0) {

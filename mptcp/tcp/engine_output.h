@@ -440,10 +440,22 @@ inline void TcpEngine::OnRetransmissionTimeout(Timestamp now) {
     return;
   }
   ++mib_->timeouts;
+  // Linux's tcp_enter_loss: a timeout with DupThresh's worth of SACKed segments outstanding
+  // and no recovery under way means the learnt DupThresh held back a real loss.
+  if (!in_recovery_ && rtq_.sacked_bytes() >= uint64_t{RetransmitQueue::kDupThresh} * smss()) {
+    dupthresh_ = RetransmitQueue::kDupThresh;
+  }
   // RFC 3522 §3.2: the first timeout of an episode arms the check; after a backoff, the first
   // retransmission's stamp still decides. Only when this timeout sends the first copy again:
-  // after a fast retransmit or a probe, an echo older than now may be that earlier copy's.
-  if (ts_ok_ && !rto_recovery_ && !rtq_.AnyRetransmitted()) eifel_tsval_ = TsVal(now);
+  // after a fast retransmit or a probe, an echo older than now may be that earlier copy's (and
+  // the fast retransmit's own check ends here).
+  if (!rto_recovery_) {
+    if (ts_ok_ && !rtq_.AnyRetransmitted()) {
+      eifel_tsval_ = TsVal(now);
+    } else {
+      eifel_tsval_.reset();
+    }
+  }
   // RFC 5681 §3.1 / RFC 6298 §5.4-5.6: collapse cwnd, resend from SND.UNA, back off.
   cc_->OnRto(cc::RtoEvent{now, rtq_.pipe(), rtt_.backoff_count()});
   rtq_.MarkAllLost();

@@ -31,6 +31,10 @@ struct TcpConfig {
   // made the receiver drop, unSACKed, all it got past the 32nd hole, and the sender waited for
   // its RTO. Linux keeps any number (an rbtree, pruned for memory).
   size_t max_ooo_ranges = 1024;
+  // Largest reordering, in segments, that loss detection learns to wait out (Linux
+  // net.ipv4.tcp_max_reordering = 300). The duplicate threshold starts at RFC 6675's 3 and
+  // rises to the degree of reordering a subflow has shown (TcpEngine::dupthresh()).
+  int max_reordering = 300;
 
   // RFC 6298 retransmission timer. RFC 6298 says a 1 s minimum; Linux uses 200 ms.
   Duration rto_initial = Duration::Seconds(1);
@@ -85,6 +89,10 @@ inline absl::Status ValidateTcpConfig(const TcpConfig& c) {
         "uncoupled one (newreno or cubic)"));
   }
   if (c.mss == 0) return absl::InvalidArgumentError("mss must be positive");
+  if (c.max_reordering < 3) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "max_reordering is ", c.max_reordering, "; it must be at least 3 (RFC 6675's DupThresh)"));
+  }
   return absl::OkStatus();
 }
 

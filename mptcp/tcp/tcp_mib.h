@@ -37,6 +37,10 @@ namespace mptcp::tcp {
   X(delayed_acks, "DelayedACKs")                                                    \
   X(timeouts, "TCPTimeouts")                                                        \
   X(spurious_rtos, "TCPSpuriousRTOs")                                               \
+  /* A fast retransmit's reduction undone: the original arrived (Eifel), recovery over or not */ \
+  X(full_undo, "TCPFullUndo")                                                       \
+  X(partial_undo, "TCPPartialUndo")                                                 \
+  X(ts_reorder, "TCPTSReorder")                                                     \
   /* Ours: retransmissions of a stale subflow's probe timer (TcpEngine::SetProbeInterval) */ \
   X(probes, "TCPStaleProbes")                                                       \
   X(syn_retrans, "TCPSynRetrans")                                                   \

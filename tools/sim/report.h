@@ -124,6 +124,10 @@ inline std::string DescribeLink(const LinkChange& l) {
                                     Num(l.gilbert_elliott->MeanLoss() * 100),
                                     Num(std::round(l.gilbert_elliott->MeanBadRun() * 10) / 10)));
   }
+  if (l.reorder && *l.reorder > 0) {
+    parts.push_back(absl::StrCat(Num(*l.reorder * 100), "% reordered by ",
+                                 Num(l.reorder_delay_ms.value_or(0)), " ms"));
+  }
   if (l.queue_bytes) {
     parts.push_back(absl::StrCat("queue ", report_internal::Bytes(*l.queue_bytes)));
   }

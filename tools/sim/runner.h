@@ -231,6 +231,7 @@ inline RunReport RunScenario(const Scenario& scenario, const ProgressFn& progres
             l.set_loss(c.loss);
             l.set_queue_bytes(c.queue_bytes);
             l.set_burst_loss(c.burst_loss);
+            l.set_reorder(c.reorder, c.reorder_delay);
           }
           break;
       }

@@ -19,7 +19,9 @@
 //     downlink, uplink       objects of link fields for one direction (server -> client, and
 //                            client -> server), overriding the ones above
 //   link fields: rate_mbps (> 0), delay_ms, jitter_ms (>= 0), loss (0..1), queue_bytes (> 0,
-//     default 65536), gilbert_elliott {p_good_to_bad, p_bad_to_good, loss_good, loss_bad}
+//     default 65536), gilbert_elliott {p_good_to_bad, p_bad_to_good, loss_good, loss_bad},
+//     reorder (0..1: the share of packets held reorder_delay_ms longer and overtaken),
+//     reorder_delay_ms (>= 0)
 //   events[]                 at_s, path (a path's name), action "down" | "up" | "set"; a set
 //                            takes link fields (and downlink / uplink objects) and changes them
 //   app                      {type "bulk", bytes, direction "download" (default) | "upload"} or
@@ -74,9 +76,12 @@ struct LinkChange {
   std::optional<double> loss;
   std::optional<uint64_t> queue_bytes;
   std::optional<sim::GilbertElliott> gilbert_elliott;
+  std::optional<double> reorder;
+  std::optional<double> reorder_delay_ms;
 
   bool empty() const {
-    return !rate_mbps && !delay_ms && !jitter_ms && !loss && !queue_bytes && !gilbert_elliott;
+    return !rate_mbps && !delay_ms && !jitter_ms && !loss && !queue_bytes && !gilbert_elliott &&
+           !reorder && !reorder_delay_ms;
   }
   // Fields set here replace those of `base`.
   LinkChange Over(const LinkChange& base) const {
@@ -87,6 +92,8 @@ struct LinkChange {
     if (loss) r.loss = loss;
     if (queue_bytes) r.queue_bytes = queue_bytes;
     if (gilbert_elliott) r.gilbert_elliott = gilbert_elliott;
+    if (reorder) r.reorder = reorder;
+    if (reorder_delay_ms) r.reorder_delay_ms = reorder_delay_ms;
     return r;
   }
 };
@@ -103,6 +110,8 @@ inline void ApplyLinkChange(const LinkChange& c, sim::LinkConfig& l) {
   if (c.loss) l.loss = *c.loss;
   if (c.queue_bytes) l.queue_bytes = *c.queue_bytes;
   if (c.gilbert_elliott) l.burst_loss = *c.gilbert_elliott;
+  if (c.reorder) l.reorder = *c.reorder;
+  if (c.reorder_delay_ms) l.reorder_delay = MillisToDuration(*c.reorder_delay_ms);
 }
 
 struct PathSpec {
@@ -374,7 +383,8 @@ class Reader {
 
 inline const std::vector<absl::string_view>& LinkFields() {
   static const std::vector<absl::string_view> kFields = {
-      "rate_mbps", "delay_ms", "jitter_ms", "loss", "queue_bytes", "gilbert_elliott"};
+      "rate_mbps", "delay_ms",    "jitter_ms", "loss", "queue_bytes", "gilbert_elliott",
+      "reorder",   "reorder_delay_ms"};
   return kFields;
 }
 
@@ -392,6 +402,8 @@ inline LinkChange ReadLinkFields(Reader& r, const json& obj, const std::string& 
   c.jitter_ms = r.NonNegative(obj, "jitter_ms", path, 3.6e6);
   c.loss = r.Probability(obj, "loss", path);
   c.queue_bytes = r.Integer(obj, "queue_bytes", path, 1, uint64_t{1} << 40);
+  c.reorder = r.Probability(obj, "reorder", path);
+  c.reorder_delay_ms = r.NonNegative(obj, "reorder_delay_ms", path, 3.6e6);
   if (const json* ge = r.Find(obj, "gilbert_elliott")) {
     const std::string p = Reader::Join(path, "gilbert_elliott");
     if (r.Object(*ge, p, {"p_good_to_bad", "p_bad_to_good", "loss_good", "loss_bad"})) {
@@ -514,7 +526,8 @@ inline void ReadEvents(Reader& r, const json& j, Scenario& s) {
       ReadDirections(r, ej, p, both, e.downlink, e.uplink);
       if (r.ok() && e.downlink.empty() && e.uplink.empty()) {
         return r.Fail(p, "a \"set\" event needs a link field to change (rate_mbps, delay_ms, "
-                         "jitter_ms, loss, queue_bytes, gilbert_elliott)");
+                         "jitter_ms, loss, queue_bytes, gilbert_elliott, reorder, "
+                         "reorder_delay_ms)");
       }
     }
     s.events.push_back(e);

@@ -227,7 +227,7 @@ TEST(ScenarioTest, EachBadFieldNamesItself) {
        "events[0].rate_mbps: only a \"set\" event changes link fields"},
       {"set event without a change", [](json& j) { j["events"][0]["action"] = "set"; },
        "events[0]: a \"set\" event needs a link field to change (rate_mbps, delay_ms, "
-       "jitter_ms, loss, queue_bytes, gilbert_elliott)"},
+       "jitter_ms, loss, queue_bytes, gilbert_elliott, reorder, reorder_delay_ms)"},
       {"no app", [](json& j) { j.erase("app"); }, "app: required (an object with \"type\")"},
       {"media without a bitrate", [](json& j) { j["app"].erase("bitrate_mbps"); },
        "app.bitrate_mbps: required (a positive number)"},
