@@ -33,6 +33,16 @@ TEST(TcpConfigTest, ZeroMssIsAnError) {
   EXPECT_EQ(ValidateTcpConfig(c).code(), absl::StatusCode::kInvalidArgument);
 }
 
+TEST(TcpConfigTest, MaxReorderingBelowThreeIsAClearError) {
+  TcpConfig c;
+  c.max_reordering = 2;
+  const absl::Status s = ValidateTcpConfig(c);
+  EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(s.message().find("max_reordering is 2"), absl::string_view::npos) << s;
+  c.max_reordering = 3;
+  EXPECT_TRUE(ValidateTcpConfig(c).ok());
+}
+
 TEST(CcAlgorithmTest, NamesRoundTrip) {
   for (cc::CcAlgorithm a : {cc::CcAlgorithm::kNewReno, cc::CcAlgorithm::kCubic, cc::CcAlgorithm::kLia,
                             cc::CcAlgorithm::kOlia, cc::CcAlgorithm::kBalia}) {
