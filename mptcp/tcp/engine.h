@@ -424,7 +424,11 @@ class TcpEngine {
   int dupacks_ = 0;
   int dupthresh_ = RetransmitQueue::kDupThresh;
   // A segment was overtaken by `bytes` (Linux's tcp_check_sack_reordering): DupThresh rises
-  // to cover it, in whole segments.
+  // to cover it, in whole segments. Only on proof (the echoed timestamp), not on SACK order
+  // alone as Linux's tcp_sacktag_one also guesses: a receiver reports three or four blocks, so
+  // with many holes a block can be reported long after the data above it and look overtaken
+  // when it was not. Linux can afford the guess (RACK decides loss by time there); raised
+  // from it, this threshold left real losses in the simulator's drop-tail queues to the RTO.
   void NoteReordering(uint32_t bytes) {
     if (bytes == 0) return;
     ++mib_->ts_reorder;

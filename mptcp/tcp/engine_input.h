@@ -482,7 +482,9 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
     const bool spurious_rto = original_arrived && rto_recovery_;
     eifel_tsval_.reset();
     const SeqNum32 prior_una = snd_una_;
-    const std::optional<SeqNum32> prior_fack = rtq_.fack();
+    // How far the late segment was overtaken: up to the highest SACKed (Linux's fack).
+    const std::optional<SeqNum32> prior_fack =
+        original_arrived ? rtq_.HighestSacked() : std::nullopt;
     const int prior_dupacks = dupacks_;
     const auto acked = rtq_.OnCumulativeAck(ack, now);
     // Linux's tcp_try_undo_partial: with retransmissions still unresolved the episode may hold

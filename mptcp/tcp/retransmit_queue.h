@@ -6,7 +6,6 @@
 #ifndef MPTCP_TCP_RETRANSMIT_QUEUE_H_
 #define MPTCP_TCP_RETRANSMIT_QUEUE_H_
 
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -125,7 +124,6 @@ class RetransmitQueue {
         break;
       }
     }
-    if (fack_ && !(ack < *fack_)) fack_.reset();  // behind SND.UNA: nothing left to overtake
     return r;
   }
 
@@ -170,7 +168,6 @@ class RetransmitQueue {
         r.bytes_newly_sacked += s.len;
         NoteRtt(s, now, r.rtt, unused);
         NoteDelivered(s);
-        if (!fack_ || s.end() > *fack_) fack_ = s.end();
       }
     }
     return r;
@@ -284,16 +281,6 @@ class RetransmitQueue {
     return std::nullopt;
   }
 
-  // The forward-most sequence number SACKed and not yet cumulatively acknowledged (Linux's
-  // fack): how far a late segment was overtaken is measured up to it.
-  //
-  // Not used to guess reordering from SACK order alone, as Linux's tcp_sacktag_one does: a
-  // receiver reports at most three or four blocks, so with many holes a block can be reported
-  // first long after the data above it, and look overtaken when it was not. Linux can afford
-  // that guess (RACK decides loss by time there); raised from it, a duplicate threshold left
-  // real losses to the RTO in the simulator's drop-tail queues.
-  std::optional<SeqNum32> fack() const { return fack_; }
-
  private:
   void MarkLost(SentSegment& s) {
     s.lost = true;
@@ -324,7 +311,6 @@ class RetransmitQueue {
   }
 
   Fifo<SentSegment> q_;
-  std::optional<SeqNum32> fack_;
   std::optional<Timestamp> newest_delivered_sent_;
   uint32_t pipe_ = 0;
   uint32_t sacked_bytes_ = 0;

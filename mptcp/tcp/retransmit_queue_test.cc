@@ -62,24 +62,6 @@ TEST(RetransmitQueueTest, SackedRecordsAreNotTimedAgainByTheCumulativeAck) {
   EXPECT_EQ(*r.rtt, Duration::Millis(306));
 }
 
-// fack: the highest end SACKed, whatever the order of an ACK's blocks, until the cumulative ACK
-// passes it.
-TEST(RetransmitQueueTest, FackIsTheHighestSackedUntilTheCumulativeAckPassesIt) {
-  RetransmitQueue q = Ten();
-  EXPECT_FALSE(q.fack().has_value());
-  const wire::SackBlock both[] = {Blk(1300, 1500), Blk(1600, 1700)};
-  q.OnSackBlocks(both, SeqNum32(1000), SeqNum32(2000), T(20));
-  ASSERT_TRUE(q.fack().has_value());
-  EXPECT_EQ(*q.fack(), SeqNum32(1700));
-  const wire::SackBlock lower[] = {Blk(1100, 1200)};
-  q.OnSackBlocks(lower, SeqNum32(1000), SeqNum32(2000), T(21));
-  EXPECT_EQ(*q.fack(), SeqNum32(1700));
-  q.OnCumulativeAck(SeqNum32(1500), T(30));
-  EXPECT_EQ(*q.fack(), SeqNum32(1700));
-  q.OnCumulativeAck(SeqNum32(1700), T(31));
-  EXPECT_FALSE(q.fack().has_value());
-}
-
 TEST(RetransmitQueueTest, SackMarksWholeRecordsAndDetectsLossPerRfc6675) {
   RetransmitQueue q = Ten();
   const wire::SackBlock b1[] = {Blk(1100, 1300)};
