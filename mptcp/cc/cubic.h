@@ -132,8 +132,9 @@ class Cubic final : public CongestionController {
     s_.cwnd = mss();  // RFC 5681 §3.1 loss window
   }
 
-  // Restores the state saved at the RTO or congestion event (RFC 9438 §4.9: cwnd, ssthresh, W_max, K, epoch, W_est
-  // back to their prior values), never shrinking the window or ssthresh reached since.
+  // Restores the state saved at the RTO or congestion event (RFC 9438 §4.9: cwnd, ssthresh,
+  // W_max, K, epoch, W_est back to their prior values), never shrinking the window or
+  // ssthresh reached since.
   void OnSpuriousLoss(Timestamp /*now*/) override {
     if (!undo_) return;
     const uint32_t cwnd = std::max(s_.cwnd, undo_->cwnd);
