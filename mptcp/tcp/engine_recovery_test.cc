@@ -267,67 +267,70 @@ class ReorderingTest : public ::testing::Test {
   static constexpr uint32_t kSeg = 988;
   static uint32_t At(uint32_t i) { return 1001 + i * kSeg; }
 
-  void SetUp() override {
+  static TcpConfig Config() {
     TcpConfig cfg = C::DefaultConfig();
     cfg.timestamps = true;
-    c_ = std::make_unique<C>(cfg);
-    c_->EstablishActive(30000, /*peer_sack=*/true, /*peer_ts=*/true);
-    c_->WritePattern(10 * kSeg);
-    for (int i = 0; i < 10; ++i) ASSERT_TRUE(c_->Poll(Ms(100)).has_value());
-    cwnd_before_ = c_->engine().cwnd();
-    EXPECT_EQ(c_->engine().dupthresh(), 3);
-    c_->Send(Ms(150), Seg().SeqN(5001).AckN(At(0)).Win(30000).Ts(5050, 100).Sack(At(1), At(4)));
-    const auto fast = c_->Poll(Ms(150));
+    return cfg;
+  }
+
+  void SetUp() override {
+    c_.EstablishActive(30000, /*peer_sack=*/true, /*peer_ts=*/true);
+    c_.WritePattern(10 * kSeg);
+    for (int i = 0; i < 10; ++i) ASSERT_TRUE(c_.Poll(Ms(100)).has_value());
+    cwnd_before_ = c_.engine().cwnd();
+    EXPECT_EQ(c_.engine().dupthresh(), 3);
+    c_.Send(Ms(150), Seg().SeqN(5001).AckN(At(0)).Win(30000).Ts(5050, 100).Sack(At(1), At(4)));
+    const auto fast = c_.Poll(Ms(150));
     ASSERT_TRUE(fast.has_value());
     EXPECT_EQ(fast->seq, SeqNum32(At(0)));
     ASSERT_TRUE(fast->options.timestamps.has_value());
     EXPECT_EQ(fast->options.timestamps->tsval, 150u);
-    EXPECT_LT(c_->engine().cwnd(), cwnd_before_);
-    c_->Send(Ms(151), Seg().SeqN(5001).AckN(At(0)).Win(30000).Ts(5051, 100).Sack(At(1), At(6)));
+    EXPECT_LT(c_.engine().cwnd(), cwnd_before_);
+    c_.Send(Ms(151), Seg().SeqN(5001).AckN(At(0)).Win(30000).Ts(5051, 100).Sack(At(1), At(6)));
   }
 
-  std::unique_ptr<C> c_;
+  C c_{Config()};
   uint32_t cwnd_before_ = 0;
 };
 
 TEST_F(ReorderingTest, ALateOriginalUndoesTheFastRetransmitAndRaisesDupThresh) {
-  c_->Send(Ms(152), Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5052, 100));
-  const TcpMib& mib = c_->engine().mib();
+  c_.Send(Ms(152), Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5052, 100));
+  const TcpMib& mib = c_.engine().mib();
   EXPECT_EQ(mib.partial_undo, 1u) << "recovery point (all ten) not reached";
   EXPECT_EQ(mib.ts_reorder, 1u);
-  EXPECT_FALSE(c_->engine().in_recovery());
-  EXPECT_GE(c_->engine().cwnd(), cwnd_before_) << "the reduction undone";
-  EXPECT_EQ(c_->engine().dupthresh(), 6) << "overtaken by the five SACKed above it";
+  EXPECT_FALSE(c_.engine().in_recovery());
+  EXPECT_GE(c_.engine().cwnd(), cwnd_before_) << "the reduction undone";
+  EXPECT_EQ(c_.engine().dupthresh(), 6) << "overtaken by the five SACKed above it";
   // The next late segment (6), overtaken by three: no longer a loss.
-  c_->Send(Ms(160), Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5060, 100).Sack(At(7), At(10)));
-  c_->ExpectNothing(Ms(160), "three SACKed above 6 are within the learnt DupThresh");
-  c_->Send(Ms(161), Seg().SeqN(5001).AckN(At(10)).Win(30000).Ts(5061, 100));
+  c_.Send(Ms(160), Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5060, 100).Sack(At(7), At(10)));
+  c_.ExpectNothing(Ms(160), "three SACKed above 6 are within the learnt DupThresh");
+  c_.Send(Ms(161), Seg().SeqN(5001).AckN(At(10)).Win(30000).Ts(5061, 100));
   EXPECT_EQ(mib.retrans_segs, 1u);
   EXPECT_EQ(mib.fast_retrans, 1u);
 }
 
 TEST_F(ReorderingTest, AnAckEchoingTheRetransmissionKeepsTheReduction) {
   // The original was lost after all: the hole is filled by the copy stamped 150.
-  c_->Send(Ms(200), Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5100, 150));
-  const TcpMib& mib = c_->engine().mib();
+  c_.Send(Ms(200), Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5100, 150));
+  const TcpMib& mib = c_.engine().mib();
   EXPECT_EQ(mib.partial_undo + mib.full_undo, 0u);
   EXPECT_EQ(mib.ts_reorder, 0u);
-  EXPECT_LT(c_->engine().cwnd(), cwnd_before_);
-  EXPECT_TRUE(c_->engine().in_recovery());
-  EXPECT_EQ(c_->engine().dupthresh(), 3);
+  EXPECT_LT(c_.engine().cwnd(), cwnd_before_);
+  EXPECT_TRUE(c_.engine().in_recovery());
+  EXPECT_EQ(c_.engine().dupthresh(), 3);
 }
 
 TEST_F(ReorderingTest, ATimeoutForgetsADupThreshThatHeldBackALoss) {
-  c_->Send(Ms(152), Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5052, 100));
-  ASSERT_EQ(c_->engine().dupthresh(), 6);
+  c_.Send(Ms(152), Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5052, 100));
+  ASSERT_EQ(c_.engine().dupthresh(), 6);
   // 6 really is lost, with three SACKed above it: only the timeout finds it.
-  c_->Send(Ms(160), Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5060, 100).Sack(At(7), At(10)));
+  c_.Send(Ms(160), Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5060, 100).Sack(At(7), At(10)));
   std::optional<wire::TcpRepr> rto;
-  for (int ms = 161; ms < 3000 && !rto; ++ms) rto = c_->Poll(Ms(ms));
+  for (int ms = 161; ms < 3000 && !rto; ++ms) rto = c_.Poll(Ms(ms));
   ASSERT_TRUE(rto.has_value());
   EXPECT_EQ(rto->seq, SeqNum32(At(6)));
-  EXPECT_EQ(c_->engine().mib().timeouts, 1u);
-  EXPECT_EQ(c_->engine().dupthresh(), 3) << "Linux's tcp_enter_loss";
+  EXPECT_EQ(c_.engine().mib().timeouts, 1u);
+  EXPECT_EQ(c_.engine().dupthresh(), 3) << "Linux's tcp_enter_loss";
 }
 
 }  // namespace mptcp::tcp::testing

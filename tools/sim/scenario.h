@@ -383,8 +383,8 @@ class Reader {
 
 inline const std::vector<absl::string_view>& LinkFields() {
   static const std::vector<absl::string_view> kFields = {
-      "rate_mbps", "delay_ms",    "jitter_ms", "loss", "queue_bytes", "gilbert_elliott",
-      "reorder",   "reorder_delay_ms"};
+      "rate_mbps",       "delay_ms", "jitter_ms",       "loss", "queue_bytes",
+      "gilbert_elliott", "reorder",  "reorder_delay_ms"};
   return kFields;
 }
 
