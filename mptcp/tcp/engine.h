@@ -20,6 +20,7 @@
 #include "mptcp/cc/factory.h"
 #include "mptcp/poll.h"
 #include "mptcp/seq.h"
+#include "mptcp/tcp/ack_path_delay.h"
 #include "mptcp/tcp/engine_types.h"
 #include "mptcp/tcp/recv_buffer.h"
 #include "mptcp/tcp/retransmit_queue.h"
@@ -234,6 +235,12 @@ class TcpEngine {
   uint64_t bytes_received() const { return bytes_received_; }
   const TcpConfig& config() const { return *config_; }
   const RttEstimator& rtt() const { return rtt_; }
+  const AckPathDelay& ack_path() const {
+    static const AckPathDelay kNoSample;
+    return ack_path_ ? *ack_path_ : kNoSample;
+  }
+  // What the subflow delivers per unit of time (the retransmission queue's estimate).
+  const DeliveryRate& delivery_rate() const { return rtq_.delivery_rate(); }
   const cc::CongestionController& congestion_controller() const { return *cc_; }
   // (The MPTCP connection points a coupled controller at its coupling group through this.)
   cc::CongestionController& mutable_congestion_controller() { return *cc_; }
@@ -314,7 +321,8 @@ class TcpEngine {
   // Bytes of engine state (the object, the retransmission records and the controller),
   // besides the data buffers; and the bytes the buffers hold allocated.
   size_t StateBytes() const {
-    return sizeof(*this) + rtq_.allocated_bytes() + cc_->state_bytes();
+    return sizeof(*this) + rtq_.allocated_bytes() + cc_->state_bytes() +
+           (ack_path_ ? sizeof(AckPathDelay) : 0);
   }
   size_t BufferBytes() const {
     return send_buffer_.allocated_bytes() + recv_buffer_.allocated_bytes();
@@ -420,6 +428,7 @@ class TcpEngine {
   RecvBuffer recv_buffer_;
   RetransmitQueue rtq_;
   RttEstimator rtt_;
+  std::unique_ptr<AckPathDelay> ack_path_;  // once data has been in flight
   std::unique_ptr<cc::CongestionController> cc_;
   int dupacks_ = 0;
   int dupthresh_ = RetransmitQueue::kDupThresh;

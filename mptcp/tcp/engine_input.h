@@ -409,6 +409,11 @@ inline SegmentOutcome TcpEngine::OnSegmentSynchronized(Timestamp now, const wire
       out.drop = DropReason::kBadAck;
       return out;
     }
+    if (ts_ok_ && seg.options.timestamps && (ack_path_ || !rtq_.empty())) {
+      // Allocated once data is in flight: an idle connection's subflows carry none of it.
+      if (!ack_path_) ack_path_ = std::make_unique<AckPathDelay>();
+      ack_path_->OnSegment(now, seg.options.timestamps->tsval);
+    }
     ProcessAck(now, seg, out);
     if (state_ == TcpState::kClosed) return out;
   }
@@ -566,6 +571,7 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
   // a hole and must not trigger fast retransmit.
   if (maybe_dupack && (sack_ok_ ? out.bytes_sacked > 0 : !window_update)) ++dupacks_;
   if (rtt_sample) rtt_.OnSample(*rtt_sample);
+  rtq_.OnAckEnd(now, rtt_.min_rtt(), rtt_.srtt());
   if (out.bytes_acked > 0) {
     // RFC 6298 §5.2-5.3: stop the timer when all is acknowledged, else restart it.
     if (rtq_.empty()) {

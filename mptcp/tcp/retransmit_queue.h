@@ -8,11 +8,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 
 #include "mptcp/fifo.h"
 #include "mptcp/seq.h"
+#include "mptcp/tcp/delivery_rate.h"
 #include "mptcp/time.h"
 #include "mptcp/wire/tcp_options.h"
 
@@ -26,6 +28,7 @@ struct SentSegment {
   bool sacked = false;       // selectively acknowledged (RFC 2018)
   bool lost = false;         // deemed lost and not yet retransmitted
   bool retransmitted = false;  // ever retransmitted: no RTT sample from it (Karn, RFC 6298 §3)
+  DeliverySnapshot delivery = {};  // the delivery state at the latest transmission
 
   SeqNum32 end() const { return seq + len; }
   bool in_pipe() const { return !sacked && !lost; }
@@ -58,9 +61,22 @@ class RetransmitQueue {
   uint32_t sacked_bytes() const { return sacked_bytes_; }
   uint32_t lost_bytes() const { return lost_bytes_; }
   bool has_lost() const { return lost_bytes_ > 0; }
+  // The delivery rate of what this queue sent (acknowledged or SACKed per unit of time).
+  const DeliveryRate& delivery_rate() const {
+    static const DeliveryRate kNothingSent;
+    return rate_ ? *rate_ : kNothingSent;
+  }
+  // An ACK has been applied (OnCumulativeAck and OnSackBlocks): it yields one rate sample.
+  void OnAckEnd(Timestamp now, Duration min_rtt, Duration srtt) {
+    if (rate_) rate_->OnAckEnd(now, min_rtt, srtt);
+  }
 
   void OnSent(SeqNum32 seq, uint32_t len, bool fin, Timestamp now) {
-    q_.push_back(SentSegment{seq, len, now, fin});
+    SentSegment s{seq, len, now, fin};
+    // Allocated with the first data: an idle connection's subflows carry none of it.
+    if (!rate_) rate_ = std::make_unique<DeliveryRate>();
+    s.delivery = rate_->Snapshot(now, q_.empty());
+    q_.push_back(s);
     pipe_ += len;
   }
 
@@ -95,6 +111,7 @@ class RetransmitQueue {
     }
     s.retransmitted = true;
     s.sent_time = now;
+    s.delivery = rate_->Snapshot(now, false);
   }
 
   // Removes everything below `ack` (RFC 9293 §3.10.7.4: SND.UNA < SEG.ACK =< SND.NXT already
@@ -111,12 +128,14 @@ class RetransmitQueue {
         if (!s.sacked) {
           NoteRtt(s, now, r.rtt, r.newest_acked_sent_time);
           NoteDelivered(s);
+          rate_->OnDelivered(s.delivery, s.sent_time, s.len, now);
         }
         Forget(s, s.len);
         q_.pop_front();
       } else {
         // Partially acknowledged (the peer or a middlebox resegmented).
         const uint32_t n = static_cast<uint32_t>(ack - s.seq);
+        if (!s.sacked) rate_->OnDelivered(s.delivery, s.sent_time, n, now);
         Forget(s, n);
         s.seq = ack;
         s.len -= n;
@@ -168,6 +187,7 @@ class RetransmitQueue {
         r.bytes_newly_sacked += s.len;
         NoteRtt(s, now, r.rtt, unused);
         NoteDelivered(s);
+        rate_->OnDelivered(s.delivery, s.sent_time, s.len, now);
       }
     }
     return r;
@@ -269,7 +289,9 @@ class RetransmitQueue {
     }
   }
 
-  size_t allocated_bytes() const { return q_.allocated_bytes(); }
+  size_t allocated_bytes() const {
+    return q_.allocated_bytes() + (rate_ ? sizeof(DeliveryRate) : 0);
+  }
   // Frees the memory of an empty queue.
   void ShrinkIfEmpty() { q_.ShrinkIfEmpty(); }
 
@@ -311,6 +333,7 @@ class RetransmitQueue {
   }
 
   Fifo<SentSegment> q_;
+  std::unique_ptr<DeliveryRate> rate_;  // from the first segment sent
   std::optional<Timestamp> newest_delivered_sent_;
   uint32_t pipe_ = 0;
   uint32_t sacked_bytes_ = 0;

@@ -165,6 +165,27 @@ TEST(RetransmitQueueTest, RtoMarksAllUnsackedLostAndSplitKeepsCounters) {
   EXPECT_TRUE(q.empty());
 }
 
+TEST(RetransmitQueueTest, EveryByteIsDeliveredOnceToTheRateEstimate) {
+  // Ten records of 100 bytes sent 1 ms apart; the last five SACKed at 50 ms, everything
+  // cumulatively acknowledged at 56 ms: SACKed records count when SACKed, not again.
+  RetransmitQueue q = Ten();
+  const wire::SackBlock blocks[] = {Blk(1500, 2000)};
+  q.OnSackBlocks(blocks, SeqNum32(1000), SeqNum32(2000), T(50));
+  q.OnAckEnd(T(50), Duration::Millis(40), Duration::Millis(50));
+  EXPECT_EQ(q.delivery_rate().delivered(), 500u);
+  // The newest SACKed record was sent at 9 ms with nothing delivered before it: 500 bytes
+  // over the 50 ms since the first send.
+  ASSERT_TRUE(q.delivery_rate().bandwidth().has_value());
+  EXPECT_DOUBLE_EQ(q.delivery_rate().latest(), 500 / 0.050);
+  q.OnCumulativeAck(SeqNum32(2000), T(56));
+  q.OnAckEnd(T(56), Duration::Millis(40), Duration::Millis(50));
+  EXPECT_EQ(q.delivery_rate().delivered(), 1000u);
+  // A partial cumulative ACK delivers its part.
+  q.OnSent(SeqNum32(2000), 100, false, T(60));
+  q.OnCumulativeAck(SeqNum32(2040), T(110));
+  EXPECT_EQ(q.delivery_rate().delivered(), 1040u);
+}
+
 TEST(RetransmitQueueTest, FinRecordIsReported) {
   RetransmitQueue q;
   q.OnSent(SeqNum32(10), 51, true, T(0));  // 50 bytes + FIN
