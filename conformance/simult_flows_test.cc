@@ -64,12 +64,12 @@ struct KnownMissCase {
   double hard_limit;  // x the selftest's time limit
 };
 const std::vector<KnownMissCase> kKnownMisses = {
-    // Our extra case, not the selftest's: both directions at once, where each direction's data
-    // queues ahead of the other's ACKs on the same links (docs/conformance.md).
-    {"balanced_bwidth_with_unbalanced_delay/BothWays", 1.15},       // 1,000 seeds: max 1.068
-    // (unbalanced_bwidth_with_unbalanced_delay/BothWays left the list when chunks were cut to
-    // whole segments: 20 seeds, max 4.094 s against 4.128 s.)
-    {"unbalanced_bwidth_with_opposed_unbalanced_delay/BothWays", 3.0},  // max 2.767, p99 2.54
+    // Our extra case, not the selftest's: both directions at once. The other BothWays cases
+    // left the list as the in-flight limit learnt to count the ACKs queued behind the other
+    // direction's data (balanced bwidth with unbalanced delay, 2026-12-03) and as chunks were
+    // cut to whole segments (unbalanced bwidth with unbalanced delay). This one misses by about
+    // 1 %: docs/conformance.md.
+    {"unbalanced_bwidth_with_opposed_unbalanced_delay/BothWays", 1.1},  // 1,000 seeds: max 1.018
 };
 
 const KnownMissCase* KnownMiss(const std::string& id) {

@@ -443,6 +443,16 @@ class Connection final : private PathManagerHost {
   bool CanSchedule() const;
   uint32_t SubflowRoom(const Subflow& s, uint64_t avail) const;
   size_t SubflowInflightLimit(const Subflow& s) const;
+  // What SubflowInflightLimit() allows in flight on a path whose bandwidth-delay product is
+  // smaller (a LAN, a slow link): 90 full segments, 10 ms at 100 Mbit/s, 100 ms at 10 Mbit/s.
+  // Also the limit until the subflow's first delivery-rate sample. Below it, a subflow sharing
+  // a shallow bottleneck with loss-based TCP flows is held by this limit instead of its
+  // congestion window and no longer shares by loss (64 KiB: the coupled controllers' MPTCP
+  // connection took 1.65 times a TCP flow's share, conformance/cc_fairness_test); above it,
+  // each direction's queue on a slow path delays the other's ACKs (256 KiB: simult_flows
+  // BothWays runs over their limit).
+  static constexpr size_t kMinInflightLimit = 128 * 1024;
+  static bool DeliversLess(const Subflow& a, const Subflow& b);
   bool RegularSubflowAlive() const;
   // Subflows that carry (or carried) data; joins still in their handshake do not count.
   size_t DataSubflows() const {

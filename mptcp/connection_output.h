@@ -306,8 +306,12 @@ inline void Connection::Schedule(Timestamp now) {
         ++mib_.opportunistic_retrans;
         reinjected_ever_ = true;
         // Penalise the slow subflow: a congestion signal, at most once per its RTT.
-        if (Subflow& h = *c.holder; h.last_penalty == Timestamp::Never() ||
-                                    now >= h.last_penalty + h.engine.rtt().srtt()) {
+        // Only a holder that delivers less than the subflow taking its data over: halving
+        // the window of the faster path (a long fat one holding up a window too small for
+        // it) would lower the connection's rate, not raise it.
+        if (Subflow& h = *c.holder;
+            DeliversLess(h, *c.subflow) && (h.last_penalty == Timestamp::Never() ||
+                                           now >= h.last_penalty + h.engine.rtt().srtt())) {
           h.last_penalty = now;
           h.engine.Penalize(now);
           ++mib_.penalized;
@@ -432,23 +436,45 @@ inline uint32_t Connection::SubflowRoom(const Subflow& s, uint64_t avail) const 
 }
 
 // A subflow's send buffer holds what it has in flight, so its size caps the subflow's rate at
-// buffer / RTT: the configured subflow.send_buffer (256 KiB by default) is too little for a
-// long fat path (30 Mbit/s over 100 ms needs 375 KB), yet a larger fixed size lets loss-based
-// congestion control fill a deep queue and delay everything behind it. So the limit follows
-// the path: twice the bandwidth-delay product estimated as cwnd * min_rtt / srtt (the rate
-// the subflow achieves, times its unloaded RTT; BBR bounds in-flight data the same way), never
-// below subflow.send_buffer nor above the connection's send buffer. Without queueing
-// (srtt ~ min_rtt) it stays clear of cwnd; as the subflow's own queue doubles its RTT, it
-// stops cwnd's growth.
+// buffer / RTT: a fixed size is too little for a long fat path (30 Mbit/s over 100 ms needs
+// 375 KB), yet with a larger one loss-based congestion control fills a deep queue and delays
+// everything behind it, the other direction's ACKs included. So the limit follows the path:
+//
+//   limit = max(gain * bandwidth * min_rtt, kMinInflightLimit)
+//           + bandwidth * queueing on the way back
+//
+// The first term is the path's bandwidth-delay product and as much again (gain 2) while the
+// subflow ramps up, whose samples lag the rate it is about to reach; half as much again (gain
+// 1.5) once its bandwidth has stopped growing (tcp::DeliveryRate's full-bandwidth test, BBR's
+// end of startup): that much may queue ahead of the peer. The bandwidth is what the subflow
+// delivered per unit of time, which holds whatever limits the sender (cwnd / SRTT does not:
+// once this limit holds the subflow back, cwnd means nothing). The second term counts bytes
+// delivered already whose ACKs wait in a queue on the way back (tcp::AckPathDelay), behind the
+// other direction's data when both directions send on one path: in flight for the sender, yet
+// queued nowhere ahead of the peer. Without it each direction's queue starved the other of
+// ACKs (the simult_flows BothWays runs, docs/conformance.md). Never above the connection's
+// send buffer.
 inline size_t Connection::SubflowInflightLimit(const Subflow& s) const {
-  const size_t floor = config_.subflow.send_buffer;
-  const size_t ceiling = std::max(floor, config_.send_buffer);
-  const auto& rtt = s.engine.rtt();
-  if (!rtt.has_sample() || rtt.srtt() <= Duration::Zero()) return floor;
-  const double bdp = static_cast<double>(s.engine.cwnd()) *
-                     static_cast<double>(rtt.min_rtt().nanos()) /
-                     static_cast<double>(rtt.srtt().nanos());
-  return std::clamp<size_t>(static_cast<size_t>(2 * bdp), floor, ceiling);
+  const size_t ceiling = std::max(kMinInflightLimit, config_.send_buffer);
+  const tcp::DeliveryRate& rate = s.engine.delivery_rate();
+  const std::optional<double> bandwidth = rate.bandwidth();  // bytes per second
+  if (!bandwidth) return kMinInflightLimit;  // until the first ACK's sample
+  const double gain = rate.full_bandwidth_reached() ? 1.5 : 2.0;
+  const double min_rtt = s.engine.rtt().min_rtt().seconds();
+  // Part of the RTT's excess over its minimum, whatever the peer's clock claims.
+  const Duration excess = std::max(Duration::Zero(), s.engine.rtt().srtt() - s.engine.rtt().min_rtt());
+  const double reverse = std::min(s.engine.ack_path().queueing(), excess).seconds();
+  const double limit =
+      std::max(gain * *bandwidth * min_rtt, static_cast<double>(kMinInflightLimit)) +
+      *bandwidth * reverse;
+  return static_cast<size_t>(std::min(limit, static_cast<double>(ceiling)));
+}
+
+// Whether subflow a delivers less per unit of time than b (unknown counts as less).
+inline bool Connection::DeliversLess(const Subflow& a, const Subflow& b) {
+  const std::optional<double> ra = a.engine.delivery_rate().bandwidth();
+  const std::optional<double> rb = b.engine.delivery_rate().bandwidth();
+  return !ra || !rb || *ra < *rb;
 }
 
 // Plain TCP after fallback: the one subflow takes what its buffer can; the connection keeps

@@ -186,7 +186,7 @@ TEST(SweepTest, RunsAShard) {
   o.suite = Suite::kSimultFlows;
   o.cases = {"balanced_bwidth/Download",
              "unbalanced_bwidth_with_opposed_unbalanced_delay/BothWays"};
-  o.seeds = SeedRange{1, 1};
+  o.seeds = SeedRange{2, 2};  // a seed the opposed-delay BothWays case misses (4.16 s)
   o.quiet = true;
   std::FILE* out = std::tmpfile();
   std::FILE* err = std::tmpfile();
@@ -213,7 +213,7 @@ TEST(SweepTest, RunsAShard) {
   EXPECT_EQ(runs[1]["within_limit"], false);
   EXPECT_TRUE(absl::StrContains(
       errors, "replay: bazel-bin/tools/mptcp_sim --suite=simult_flows "
-              "--case=unbalanced_bwidth_with_opposed_unbalanced_delay/BothWays --seed=1"))
+              "--case=unbalanced_bwidth_with_opposed_unbalanced_delay/BothWays --seed=2"))
       << errors;
   EXPECT_FALSE(absl::StrContains(errors, "balanced_bwidth/Download")) << errors;
 }
