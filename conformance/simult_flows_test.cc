@@ -58,7 +58,7 @@ namespace {
 // figures and the diagnosis). Each is "<case>/<transfer>", with a hard limit: a known miss is
 // reported and skipped, but any seed slower than hard_limit x the time limit fails, so that a
 // miss cannot grow unseen. The hard limits sit above the worst of the 1,000-seed sweep
-// (docs/sweeps/simult_flows_bothways_1000.txt, "max / limit"), with some margin.
+// (docs/sweeps/simult_flows_bothways_delay_1000.txt, "max / limit"), with some margin.
 struct KnownMissCase {
   const char* id;
   double hard_limit;  // x the selftest's time limit

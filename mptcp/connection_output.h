@@ -462,7 +462,8 @@ inline size_t Connection::SubflowInflightLimit(const Subflow& s) const {
   const double gain = rate.full_bandwidth_reached() ? 1.5 : 2.0;
   const double min_rtt = s.engine.rtt().min_rtt().seconds();
   // Part of the RTT's excess over its minimum, whatever the peer's clock claims.
-  const Duration excess = std::max(Duration::Zero(), s.engine.rtt().srtt() - s.engine.rtt().min_rtt());
+  const Duration excess =
+      std::max(Duration::Zero(), s.engine.rtt().srtt() - s.engine.rtt().min_rtt());
   const double reverse = std::min(s.engine.ack_path().queueing(), excess).seconds();
   const double limit =
       std::max(gain * *bandwidth * min_rtt, static_cast<double>(kMinInflightLimit)) +
