@@ -61,14 +61,13 @@ class AckPathDelay {
       return;
     }
     const Duration since_first = now - first_;
-    // Until the tick is known the minimum is kept for every candidate from the first sample
-    // on, so that the queue that built up while the tick was being measured counts as queue.
-    int64_t delay[kTicks.size()];
-    for (size_t i = 0; i < kTicks.size(); ++i) {
-      delay[i] = OneWayDelay(since_first, ticks, kTicks[i]);
-      if (tick_ < 0 || tick_ == static_cast<int>(i)) mins_[i].Update(now, delay[i]);
-    }
-    if (tick_ < 0) {
+    const bool calibrating = tick_ < 0;
+    if (calibrating) {
+      // Until the tick is known the minimum is kept for every candidate from the first
+      // segment on, so that the queue built up while the tick was measured counts as queue.
+      for (size_t i = 0; i < kTicks.size(); ++i) {
+        mins_[i].Update(now, OneWayDelay(since_first, ticks, kTicks[i]));
+      }
       if (since_first < kCalibration || ticks <= 0) return;
       tick_ = TickFor(since_first, ticks);
       if (tick_ < 0) {
@@ -78,7 +77,10 @@ class AckPathDelay {
         return;
       }
     }
-    latest_ = Duration::Nanos(delay[tick_] - mins_[tick_].min());
+    WindowedMin& m = mins_[tick_];
+    const int64_t delay = OneWayDelay(since_first, ticks, kTicks[tick_]);
+    if (!calibrating) m.Update(now, delay);  // (a calibrating segment updated every candidate)
+    latest_ = Duration::Nanos(delay - m.min());
     // Smoothed with SRTT's gain (RFC 6298 §2.3), so that one late ACK does not move it.
     smoothed_ = has_estimate_ ? (smoothed_ * 7 + latest_) / 8 : latest_;
     has_estimate_ = true;
