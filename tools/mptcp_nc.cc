@@ -235,12 +235,16 @@ struct RunReport {
   Timestamp send_done;              // stdin's last byte acknowledged by the peer
   Timestamp recv_done;              // the peer's last byte written to stdout (EOF)
   bool fell_back = false;
+  // Data sent again on another subflow (reinjected after a failure, or opportunistically
+  // retransmitted): the subflows' acknowledged bytes may count it twice.
+  uint64_t resent = 0;
   // Each subflow as last seen, including those gone before the end.
   std::map<SubflowId, SubflowInfo> subflows;
   Timestamp subflows_at;
 
   void TakeSubflows(const Connection& c) {
     fell_back = c.fallen_back();
+    resent = c.mib().reinjected_bytes;
     for (const SubflowInfo& s : c.Subflows()) subflows.insert_or_assign(s.id, s);
   }
 };
@@ -270,6 +274,10 @@ void PrintReport(const RunReport& r, Timestamp end) {
   };
   direction("sent", r.sent, send_time);
   direction("received", r.received, recv_time);
+  if (!r.fell_back) {
+    std::fprintf(stderr, "mptcp_nc: report: resent on another subflow %llu B\n",
+                 static_cast<unsigned long long>(r.resent));
+  }
   for (const auto& [id, s] : r.subflows) {
     std::fprintf(stderr,
                  "mptcp_nc: report: subflow %u %s -> %s: acked %llu B, received %llu B, "
