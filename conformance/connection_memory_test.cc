@@ -41,7 +41,7 @@ HarnessConfig Config(size_t paths, size_t bytes, uint64_t seed) {
   c.client_bytes = bytes;
   c.server_bytes = 0;
   c.seed = seed;
-  c.close_once_written = true;
+  c.close_at = HarnessConfig::CloseAt::kWrittenNow;
   c.until_finished = true;
   for (EndpointConfig* e : {&c.client, &c.server}) {
     e->connection.send_buffer = 512 * 1024;

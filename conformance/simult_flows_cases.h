@@ -92,6 +92,9 @@ inline HarnessConfig SelftestConfig(const SelftestCase& c, Transfer t, uint64_t 
   cfg.paths[1].up = cfg.paths[1].down = NetemLink(c.rate2, c.delay2, jitter);
   cfg.client_bytes = t == Transfer::kDownload ? kSmall : kLarge;
   cfg.server_bytes = t == Transfer::kUpload ? kSmall : kLarge;
+  // mptcp_connect -j (poll mode) shuts down its write side once its input is sent, reading or
+  // not: in BothWays each end's DATA_FIN follows its own data, not the end of the peer's.
+  cfg.close_at = HarnessConfig::CloseAt::kWritten;
   // The selftest's mptcp_connect gives up after 2 * 30 s.
   cfg.deadline = Duration::Seconds(61);
   cfg.stall_timeout = Duration::Seconds(30);

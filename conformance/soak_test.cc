@@ -76,7 +76,7 @@ SoakRun Draw(uint64_t seed, bool stress) {
   }
   c.client_bytes = static_cast<size_t>(LogBetween(rng, 256 << 10, 8 << 20));
   c.server_bytes = static_cast<size_t>(LogBetween(rng, 256 << 10, 8 << 20));
-  c.close_once_written = true;
+  c.close_at = HarnessConfig::CloseAt::kWrittenNow;
   c.until_finished = true;
   c.deadline = Duration::Seconds(stress ? 3600 : 900);
   c.stall_timeout = Duration::Seconds(120);

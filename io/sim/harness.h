@@ -15,9 +15,10 @@
 // The client application connects over path 0 at time zero and, once the connection is fully
 // established (and has not fallen back), joins every other path (MP_JOIN). Each side writes a
 // seeded stream (io::StreamPattern, one per direction) of its configured size, checks every
-// byte it reads against the peer's stream, and closes once it has written and read everything
-// (the client also waits until it has asked for its joins: connections refuse joins once
-// closing), or with close_once_written as soon as it has written everything. A side with a live
+// byte it reads against the peer's stream, and closes (half-closes: its DATA_FIN follows its
+// data) once it has written and read everything (the client also waits until it has asked for
+// its joins: connections refuse joins once closing), or as HarnessConfig::close_at says. A side
+// with a live
 // source (HarnessConfig::*_source) writes its stream only as fast as the source produces it,
 // as a media server sends a stream it is encoding or pacing. The run ends when
 // both have read everything, seen the peer's end of stream and closed; or fails on a wrong
@@ -127,9 +128,16 @@ struct HarnessConfig {
   SourceFn server_source;
   bool join_all = true;
   bool close_when_done = true;
-  // Close as soon as the side has written its stream, without waiting to read the peer's or
-  // for the client's joins: a side that sends nothing closes at once (a half-close).
-  bool close_once_written = false;
+  // When each side closes, with close_when_done.
+  enum class CloseAt : uint8_t {
+    kDone,     // it has written its stream and read the peer's (the client, asked for its joins)
+    // It has written its stream (the client, asked for its joins), reading or not: as
+    // mptcp_connect's poll mode shuts down its write side once its input is sent.
+    kWritten,
+    // It has written its stream, not waiting for joins: a side that sends nothing closes at once.
+    kWrittenNow,
+  };
+  CloseAt close_at = CloseAt::kDone;
   // With close_when_done: the run ends only once both connections are finished too (every
   // subflow's FIN exchange done, TIME-WAIT counting), not as soon as they report Closed.
   bool until_finished = false;
@@ -160,7 +168,7 @@ inline HarnessConfig BothWaysBulkConfig(std::vector<PathConfig> paths, size_t by
   c.client_bytes = bytes;
   c.server_bytes = bytes;
   c.seed = seed;
-  c.close_once_written = true;
+  c.close_at = HarnessConfig::CloseAt::kWrittenNow;
   c.until_finished = true;
   for (EndpointConfig* e : {&c.client, &c.server}) {
     e->connection.send_buffer = 2 << 20;
@@ -559,9 +567,17 @@ inline void Harness::Pump(Side& s, Timestamp now, Connection& c) {
   // closing as soon as the writes are queued would keep a transfer off its other paths.
   const bool joins_settled = !s.client || s.joined || !cfg_.join_all ||
                              cfg_.paths.size() < 2 || c.fallen_back();
-  const bool ready = cfg_.close_once_written
-                         ? s.written == s.to_send
-                         : s.written == s.to_send && s.read == s.to_receive && joins_settled;
+  bool ready = s.written == s.to_send;
+  switch (cfg_.close_at) {
+    case HarnessConfig::CloseAt::kDone:
+      ready = ready && s.read == s.to_receive && joins_settled;
+      break;
+    case HarnessConfig::CloseAt::kWritten:
+      ready = ready && joins_settled;
+      break;
+    case HarnessConfig::CloseAt::kWrittenNow:
+      break;
+  }
   if (ready && !s.closed && cfg_.close_when_done) {
     c.Close(now);
     s.closed = true;
