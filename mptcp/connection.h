@@ -453,6 +453,8 @@ class Connection final : private PathManagerHost {
   // BothWays runs over their limit).
   static constexpr size_t kMinInflightLimit = 128 * 1024;
   static bool DeliversLess(const Subflow& a, const Subflow& b);
+  // How long a byte handed to subflow s now takes to reach the peer (estimated).
+  static Duration ForwardDelay(const Subflow& s);
   bool RegularSubflowAlive() const;
   // Subflows that carry (or carried) data; joins still in their handshake do not count.
   size_t DataSubflows() const {

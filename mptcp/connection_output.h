@@ -180,6 +180,7 @@ inline Connection::SchedulePlan Connection::NextChunk() const {
   ctx.send_window = data_wnd_end_ > data_una_ ? data_wnd_end_ - data_una_ : 0;
   ctx.window_left = data_wnd_end_ > snd_data_nxt_ ? data_wnd_end_ - snd_data_nxt_ : 0;
   ctx.unsent = data_end > snd_data_nxt_ ? data_end - snd_data_nxt_ : 0;
+  ctx.app_limited = WeClosed(state_) || send_buffer_.free_space() > 0;
   for (const DataRange& r : reinject_) {  // the first range not yet acknowledged
     if (r.dsn + r.len <= data_una_) continue;
     ctx.reinjection = true;
@@ -242,7 +243,10 @@ inline bool Connection::PlanChunk(SchedulePlan& plan, Chunk::Source source,
                                           .backup = s.backup(),
                                           .rttvar = e.rtt().rttvar(),
                                           .mss = e.SegmentPayload(reserve),
-                                          .queued = static_cast<uint32_t>(e.unsent_bytes())};
+                                          .queued = static_cast<uint32_t>(e.unsent_bytes()),
+                                          .forward_delay = ForwardDelay(s),
+                                          .delivery_rate =
+                                              e.delivery_rate().bandwidth().value_or(0)};
     sub[n] = &s;
     start[n++] = dsn;
   }
@@ -459,7 +463,7 @@ inline size_t Connection::SubflowInflightLimit(const Subflow& s) const {
   const tcp::DeliveryRate& rate = s.engine.delivery_rate();
   const std::optional<double> bandwidth = rate.bandwidth();  // bytes per second
   if (!bandwidth) return kMinInflightLimit;  // until the first ACK's sample
-  const double gain = rate.full_bandwidth_reached() ? 1.5 : 2.0;
+  const double gain = rate.full_bandwidth_reached() ? 1.25 : 2.0;
   const double min_rtt = s.engine.rtt().min_rtt().seconds();
   // Part of the RTT's excess over its minimum, whatever the peer's clock claims.
   const Duration excess =
@@ -476,6 +480,20 @@ inline bool Connection::DeliversLess(const Subflow& a, const Subflow& b) {
   const std::optional<double> ra = a.engine.delivery_rate().bandwidth();
   const std::optional<double> rb = b.engine.delivery_rate().bandwidth();
   return !ra || !rb || *ra < *rb;
+}
+
+// Half the minimum RTT, plus the queue ahead: SRTT's excess over the minimum less the part
+// tcp::AckPathDelay puts on the way back, plus what the subflow holds unsent at its delivery
+// rate. Both halves of the minimum are taken equal (nothing here measures one-way delay).
+inline Duration Connection::ForwardDelay(const Subflow& s) {
+  const tcp::TcpEngine& e = s.engine;
+  const Duration min_rtt = e.rtt().min_rtt();
+  const Duration excess = std::max(Duration::Zero(), e.rtt().srtt() - min_rtt);
+  Duration d = min_rtt / 2 + excess - std::min(e.ack_path().queueing(), excess);
+  if (const std::optional<double> bw = e.delivery_rate().bandwidth(); bw && *bw > 0) {
+    d = d + Duration::Nanos(static_cast<int64_t>(e.unsent_bytes() / *bw * 1e9));
+  }
+  return d;
 }
 
 // Plain TCP after fallback: the one subflow takes what its buffer can; the connection keeps

@@ -6,6 +6,7 @@
 #define MPTCP_SCHEDULER_SCHEDULER_H_
 
 #include <cstddef>
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -28,6 +29,11 @@ struct SubflowCandidate {
   Duration rttvar;          // RFC 6298 RTTVAR
   uint32_t mss = 0;         // payload bytes of a full segment
   uint32_t queued = 0;      // bytes handed to the subflow and not yet sent
+  // How long a byte handed to the subflow now would take to reach the peer (the connection's
+  // estimate: half the minimum RTT plus the queue ahead of it), and the rate the subflow
+  // delivers at (bytes per second; 0 before its first sample).
+  Duration forward_delay;
+  double delivery_rate = 0;
 };
 
 // What the connection knows beside the candidates: the shared window and the backlog.
@@ -38,6 +44,9 @@ struct SchedulingContext {
   uint64_t window_left = 0;
   // Bytes the application queued that no subflow has had yet.
   uint64_t unsent = 0;
+  // Nothing more is on its way for now: the application has closed, or left room in the send
+  // buffer. Otherwise `unsent` is what a full buffer let in, not what is left.
+  bool app_limited = false;
   // The chunk on offer is a reinjection (the receiver already waits for it): no scheduler
   // should hold it back for a faster subflow.
   bool reinjection = false;
@@ -92,6 +101,33 @@ inline std::optional<size_t> LowestRttWithRoom(std::span<const SubflowCandidate>
     }
   }
   return best;
+}
+
+// The end of the data (the application has nothing more for now): another measured subflow, full
+// or not, that would deliver every byte left to send (the unsent bytes within the peer's
+// window) before candidate `pick` delivered
+// its first segment, if any (the one finishing soonest). Sending on `pick` would then only
+// make the transfer end later: ECF's test (Lim et al., CoNEXT 2017; mptcp/scheduler/ecf.h) on
+// the connection's estimates of forward delay and delivery rate rather than on RTT and cwnd,
+// which count the queue on the way back and the window, not the rate. Never while more is left
+// than the other subflow delivers in the difference of their forward delays.
+inline std::optional<size_t> FinishesSooner(std::span<const SubflowCandidate> c, size_t pick,
+                                            const SchedulingContext& context) {
+  const SubflowCandidate& b = c[pick];
+  if (!context.app_limited || b.delivery_rate <= 0) return std::nullopt;
+  const double left = static_cast<double>(std::min(context.unsent, context.window_left));
+  const double first = b.forward_delay.seconds() + std::min<double>(left, b.mss) / b.delivery_rate;
+  std::optional<size_t> sooner;
+  double soonest = first;
+  for (size_t j = 0; j < c.size(); ++j) {
+    if (j == pick || !c[j].has_rtt || c[j].delivery_rate <= 0) continue;
+    const double end = c[j].forward_delay.seconds() + left / c[j].delivery_rate;
+    if (end < soonest) {
+      sooner = j;
+      soonest = end;
+    }
+  }
+  return sooner;
 }
 
 // The lowest-RTT measured candidate, full or not (BLEST's and ECF's "fastest subflow").

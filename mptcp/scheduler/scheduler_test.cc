@@ -55,11 +55,70 @@ TEST(MinRttSchedulerTest, MeasuredBeatsUnmeasured) {
   EXPECT_EQ(s.Pick(c, kNoContext), 0u);
 }
 
-TEST(MinRttSchedulerTest, NeverWaitsForAFullFasterSubflow) {
+TEST(MinRttSchedulerTest, NeverWaitsForAFullFasterSubflowWhileMoreIsComing) {
   MinRttScheduler s;
   // Whatever the window: the slow subflow has room, so it is used.
   std::vector<SubflowCandidate> c = {Busy(1, 10, 10, 10), Busy(2, 100, 10, 0)};
   EXPECT_EQ(s.Pick(c, Window(20 * kMss, 1 << 20)), 1u);
+  // Even with the last bytes on offer, unless the application has nothing more for now (a
+  // full send buffer lets in only what was acknowledged).
+  c[0].forward_delay = Duration::Millis(5);
+  c[0].delivery_rate = 3.5e6;
+  c[1].forward_delay = Duration::Millis(100);
+  c[1].delivery_rate = 1.2e6;
+  EXPECT_EQ(s.Pick(c, Window(1 << 20, 10 * kMss)), 1u);
+}
+
+// The end of a transfer over a fast path (forward delay 25 ms, 3.5 MB/s) and a slow one whose
+// queue holds 100 ms (1.2 MB/s) but whose smoothed RTT is the lower (the fast path's RTT counts
+// a queue on the way back).
+std::vector<SubflowCandidate> EndOfTransfer() {
+  std::vector<SubflowCandidate> c = {Busy(1, 150, 100, 100), Busy(2, 120, 200, 150)};
+  c[0].forward_delay = Duration::Millis(25);
+  c[0].delivery_rate = 3.5e6;
+  c[1].forward_delay = Duration::Millis(100);
+  c[1].delivery_rate = 1.2e6;
+  return c;
+}
+
+SchedulingContext LastBytes(uint64_t unsent) {
+  SchedulingContext ctx = Window(4 << 20, unsent);
+  ctx.app_limited = true;
+  return ctx;
+}
+
+TEST(MinRttSchedulerTest, TheLastBytesWaitForTheSubflowThatDeliversThemFirst) {
+  MinRttScheduler s;
+  std::vector<SubflowCandidate> c = EndOfTransfer();
+  // 100 KB: 25 + 29 ms on subflow 1, against 100 ms before subflow 2's first segment arrives.
+  EXPECT_FALSE(s.Pick(c, LastBytes(100'000)).has_value());
+  // Subflow 1 has room again: it takes them, though subflow 2's RTT is lower.
+  c[0].room = 4 * kMss;
+  EXPECT_EQ(s.Pick(c, LastBytes(100'000)), 0u);
+}
+
+TEST(MinRttSchedulerTest, UsesEverySubflowWhileMoreIsLeftThanTheFastOneCanEndSooner) {
+  MinRttScheduler s;
+  const std::vector<SubflowCandidate> c = EndOfTransfer();
+  // 400 KB: 25 + 114 ms on subflow 1 alone; subflow 2 delivers its first segment at 101 ms.
+  EXPECT_EQ(s.Pick(c, LastBytes(400'000)), 1u);
+}
+
+TEST(MinRttSchedulerTest, NeverHoldsBackAReinjection) {
+  MinRttScheduler s;
+  SchedulingContext ctx = LastBytes(kMss);
+  ctx.reinjection = true;
+  EXPECT_EQ(s.Pick(EndOfTransfer(), ctx), 1u);
+}
+
+TEST(MinRttSchedulerTest, ASubflowWithoutARateSampleNeitherWaitsNorIsWaitedFor) {
+  MinRttScheduler s;
+  std::vector<SubflowCandidate> c = EndOfTransfer();
+  c[0].delivery_rate = 0;
+  EXPECT_EQ(s.Pick(c, LastBytes(kMss)), 1u);
+  c = EndOfTransfer();
+  c[1].delivery_rate = 0;
+  EXPECT_EQ(s.Pick(c, LastBytes(kMss)), 1u);
 }
 
 TEST(RoundRobinSchedulerTest, RotatesAmongSubflowsWithRoom) {
