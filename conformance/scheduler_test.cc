@@ -377,8 +377,10 @@ TEST(PenaltyTest, OnlyAHolderThatDeliversLessIsPenalised) {
   // simult_flows' opposed-delay case both ways at once: the 30 Mbit/s, 100 ms path holds up
   // the 1 MiB window while the 10 Mbit/s, 2 ms one has room. Halving the faster path's window
   // lowers the connection's rate (4.68 s against 4.15 s over 20 seeds with every holder
-  // penalised). Two penalties remain here, each when the holder had delivered less than the
-  // short path, or had no rate sample yet (4 with every holder penalised).
+  // penalised, when the rule came in). Two penalties remain here, each when the holder had
+  // delivered less than the short path, or had no rate sample yet (4 with every holder
+  // penalised), among about a hundred opportunistic retransmissions (96 since the in-flight
+  // limit keeps a quarter of the path's bandwidth-delay product queued, not half).
   const SelftestCase& opposed = kCases[4];
   ASSERT_STREQ(opposed.name, "unbalanced_bwidth_with_opposed_unbalanced_delay");
   const HarnessResult b = Harness(SelftestConfig(opposed, Transfer::kBothWays, 1)).Run();
@@ -389,7 +391,7 @@ TEST(PenaltyTest, OnlyAHolderThatDeliversLessIsPenalised) {
   std::printf("fast holder: opportunistic %llu, penalised %llu\n",
               static_cast<unsigned long long>(opportunistic),
               static_cast<unsigned long long>(penalised));
-  EXPECT_GT(opportunistic, 100u);
+  EXPECT_GT(opportunistic, 50u);
   EXPECT_LE(penalised, 2u);
 }
 

@@ -179,14 +179,14 @@ std::string Slurp(std::FILE* f) {
 }
 
 // A real shard: a run within its limit and one over it (our BothWays variant of the
-// opposed-delay case, a known miss), each a JSON line; the one over the limit also on stderr
+// opposed-delay case on one of the few seeds it misses), each a JSON line; the one over the limit also on stderr
 // with its replay command, and neither is an invariant failure.
 TEST(SweepTest, RunsAShard) {
   SweepOptions o;
   o.suite = Suite::kSimultFlows;
   o.cases = {"balanced_bwidth/Download",
              "unbalanced_bwidth_with_opposed_unbalanced_delay/BothWays"};
-  o.seeds = SeedRange{2, 2};  // a seed the opposed-delay BothWays case misses (4.16 s)
+  o.seeds = SeedRange{176, 176};  // the opposed-delay BothWays case misses it (4.14 s)
   o.quiet = true;
   std::FILE* out = std::tmpfile();
   std::FILE* err = std::tmpfile();
@@ -213,7 +213,7 @@ TEST(SweepTest, RunsAShard) {
   EXPECT_EQ(runs[1]["within_limit"], false);
   EXPECT_TRUE(absl::StrContains(
       errors, "replay: bazel-bin/tools/mptcp_sim --suite=simult_flows "
-              "--case=unbalanced_bwidth_with_opposed_unbalanced_delay/BothWays --seed=2"))
+              "--case=unbalanced_bwidth_with_opposed_unbalanced_delay/BothWays --seed=176"))
       << errors;
   EXPECT_FALSE(absl::StrContains(errors, "balanced_bwidth/Download")) << errors;
 }
