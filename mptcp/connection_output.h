@@ -448,10 +448,12 @@ inline uint32_t Connection::SubflowRoom(const Subflow& s, uint64_t avail) const 
 //           + bandwidth * queueing on the way back
 //
 // The first term is the path's bandwidth-delay product and as much again (gain 2) while the
-// subflow ramps up, whose samples lag the rate it is about to reach; half as much again (gain
-// 1.5) once its bandwidth has stopped growing (tcp::DeliveryRate's full-bandwidth test, BBR's
-// end of startup): that much may queue ahead of the peer. The bandwidth is what the subflow
-// delivered per unit of time, which holds whatever limits the sender (cwnd / SRTT does not:
+// subflow ramps up, whose samples lag the rate it is about to reach; a quarter as much again
+// (gain 1.25, BBR's probing gain) once its bandwidth has stopped growing (tcp::DeliveryRate's
+// full-bandwidth test, BBR's end of startup): that much may queue ahead of the peer. More
+// (1.5) let a path whose ACKs come compressed, its rate overestimated, take most of the
+// connection's send buffer and starve the other subflows of data. The bandwidth is what the
+// subflow delivered per unit of time, which holds whatever limits the sender (cwnd / SRTT does not:
 // once this limit holds the subflow back, cwnd means nothing). The second term counts bytes
 // delivered already whose ACKs wait in a queue on the way back (tcp::AckPathDelay), behind the
 // other direction's data when both directions send on one path: in flight for the sender, yet

@@ -89,7 +89,8 @@ check "upload: report sent" "$(report "$work/up.err" sent)" 3000017
 check "upload: report received" "$(report "$work/up.err" received)" 0
 read -r acked lines <<<"$(subflows "$work/up.err" acked)"
 check "upload: subflow lines" "$lines" 2
-resent="$(sed -n 's/^mptcp_nc: report: resent on another subflow \([0-9]*\) B$/\1/p' "$work/up.err")"
+resent="$(sed -n 's/^mptcp_nc: report: resent on another subflow \([0-9]*\) B$/\1/p' \
+  "$work/up.err")"
 check "upload: a resent line" "${resent:+yes}" yes
 if [[ -z "$acked" || "$acked" -lt 3000017 || "$acked" -gt $((3000017 + ${resent:-0})) ]]; then
   echo "FAIL: upload: subflows' acked bytes, summed: got '$acked', want 3000017 plus at most" \

@@ -5,8 +5,8 @@
 #ifndef MPTCP_SCHEDULER_SCHEDULER_H_
 #define MPTCP_SCHEDULER_SCHEDULER_H_
 
-#include <cstddef>
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -103,14 +103,14 @@ inline std::optional<size_t> LowestRttWithRoom(std::span<const SubflowCandidate>
   return best;
 }
 
-// The end of the data (the application has nothing more for now): another measured subflow, full
-// or not, that would deliver every byte left to send (the unsent bytes within the peer's
-// window) before candidate `pick` delivered
-// its first segment, if any (the one finishing soonest). Sending on `pick` would then only
-// make the transfer end later: ECF's test (Lim et al., CoNEXT 2017; mptcp/scheduler/ecf.h) on
-// the connection's estimates of forward delay and delivery rate rather than on RTT and cwnd,
-// which count the queue on the way back and the window, not the rate. Never while more is left
-// than the other subflow delivers in the difference of their forward delays.
+// The end of the data (the application has nothing more for now): another measured subflow,
+// full or not, that would deliver every byte left to send (the unsent bytes within the peer's
+// window) before candidate `pick` delivered its first segment, if any (the one finishing
+// soonest). Sending on `pick` would then only make the transfer end later: ECF's test (Lim et
+// al., CoNEXT 2017; mptcp/scheduler/ecf.h) on the connection's estimates of forward delay and
+// delivery rate rather than on RTT and cwnd, which count the queue on the way back and the
+// window, not the rate. Never while more is left than the other subflow delivers in the
+// difference of their forward delays.
 inline std::optional<size_t> FinishesSooner(std::span<const SubflowCandidate> c, size_t pick,
                                             const SchedulingContext& context) {
   const SubflowCandidate& b = c[pick];

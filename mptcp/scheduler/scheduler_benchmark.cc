@@ -1,7 +1,8 @@
 // Per-decision cost of each scheduler with 2, 4 and 8 candidate subflows: one Pick and, when it
 // picks, the OnScheduled the connection then calls. The fastest subflow is full and the others
 // have room, so BLEST and ECF take their estimating path (the most work they do); the window
-// alternates between one that makes them wait and one that lets them send.
+// alternates between one that makes them wait and one that lets them send, the first with the
+// application's last bytes on offer, so that the default takes its end-of-data test too.
 //
 //   bazel run --config=opt //mptcp/scheduler:scheduler_benchmark
 #include <benchmark/benchmark.h>
@@ -30,9 +31,11 @@ void BM_Decision(benchmark::State& state) {
     c[i].cwnd = 30 * 1420;
     c[i].in_flight = i == 0 ? c[i].cwnd : 10 * 1420;
     c[i].room = c[i].cwnd - c[i].in_flight;
+    c[i].forward_delay = c[i].srtt / 2;
+    c[i].delivery_rate = c[i].cwnd / c[i].srtt.seconds();
   }
   const SchedulingContext contexts[2] = {
-      {.send_window = 64 * 1024, .window_left = 32 * 1024, .unsent = 1 << 20},
+      {.send_window = 64 * 1024, .window_left = 32 * 1024, .unsent = 1 << 20, .app_limited = true},
       {.send_window = 4 << 20, .window_left = 2 << 20, .unsent = 1 << 20}};
   size_t k = 0;
   for (auto _ : state) {

@@ -179,8 +179,8 @@ std::string Slurp(std::FILE* f) {
 }
 
 // A real shard: a run within its limit and one over it (our BothWays variant of the
-// opposed-delay case on one of the few seeds it misses), each a JSON line; the one over the limit also on stderr
-// with its replay command, and neither is an invariant failure.
+// opposed-delay case on one of the few seeds it misses), each a JSON line; the one over the
+// limit also on stderr with its replay command, and neither is an invariant failure.
 TEST(SweepTest, RunsAShard) {
   SweepOptions o;
   o.suite = Suite::kSimultFlows;
