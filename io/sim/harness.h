@@ -17,13 +17,13 @@
 // seeded stream (io::StreamPattern, one per direction) of its configured size, checks every
 // byte it reads against the peer's stream, and closes (half-closes: its DATA_FIN follows its
 // data) once it has written and read everything (the client also waits until it has asked for
-// its joins: connections refuse joins once closing), or as HarnessConfig::close_at says. A side
-// with a live
-// source (HarnessConfig::*_source) writes its stream only as fast as the source produces it,
-// as a media server sends a stream it is encoding or pacing. The run ends when
-// both have read everything, seen the peer's end of stream and closed; or fails on a wrong
-// byte, an unexpected close, a host livelock, no application progress for `stall_timeout`,
-// the simulated deadline, an empty event queue, or the step limit. Same config, same run.
+// its joins: connections refuse joins once closing), or when HarnessConfig::close_at says.
+// A side with a live source (HarnessConfig::*_source) writes its stream only as fast as the
+// source produces it, as a media server sends a stream it is encoding or pacing. The run ends
+// when both have read everything, seen the peer's end of stream and closed; or fails on a
+// wrong byte, an unexpected close, a host livelock, no application progress for
+// `stall_timeout`, the simulated deadline, an empty event queue, or the step limit. Same
+// config, same run.
 //
 // For scenario tests: Harness::At runs an action at a simulated time as an application would
 // (the hosts wake right after, so what it did to a connection goes out at once),
