@@ -12,7 +12,8 @@
 namespace mptcp {
 
 enum class SchedulerKind : uint8_t {
-  kMinRtt,      // lowest smoothed RTT first among subflows with room (the default, as Linux)
+  kMinRtt,      // lowest smoothed RTT first among subflows with room (the default, as Linux);
+                // the data's last bytes go to the subflow that delivers them first
   kRoundRobin,  // rotate among subflows with room
   kRedundant,   // every chunk on every subflow (lowest latency, capacity of one path)
   kBlest,       // lowest RTT first, unless a slow subflow would block the shared window
