@@ -453,6 +453,11 @@ class Connection final : private PathManagerHost {
   // BothWays runs over their limit).
   static constexpr size_t kMinInflightLimit = 128 * 1024;
   static bool DeliversLess(const Subflow& a, const Subflow& b);
+  // Subflow s's queueing: ahead of its data, and on the way back to it (behind its ACKs).
+  struct Queueing {
+    Duration ahead, back;
+  };
+  static Queueing QueueingSplit(const Subflow& s);
   // How long a byte handed to subflow s now takes to reach the peer (estimated).
   static Duration ForwardDelay(const Subflow& s);
   bool RegularSubflowAlive() const;

@@ -467,10 +467,7 @@ inline size_t Connection::SubflowInflightLimit(const Subflow& s) const {
   if (!bandwidth) return kMinInflightLimit;  // until the first ACK's sample
   const double gain = rate.full_bandwidth_reached() ? 1.25 : 2.0;
   const double min_rtt = s.engine.rtt().min_rtt().seconds();
-  // Part of the RTT's excess over its minimum, whatever the peer's clock claims.
-  const Duration excess =
-      std::max(Duration::Zero(), s.engine.rtt().srtt() - s.engine.rtt().min_rtt());
-  const double reverse = std::min(s.engine.ack_path().queueing(), excess).seconds();
+  const double reverse = QueueingSplit(s).back.seconds();
   const double limit =
       std::max(gain * *bandwidth * min_rtt, static_cast<double>(kMinInflightLimit)) +
       *bandwidth * reverse;
@@ -484,14 +481,21 @@ inline bool Connection::DeliversLess(const Subflow& a, const Subflow& b) {
   return !ra || !rb || *ra < *rb;
 }
 
-// Half the minimum RTT, plus the queue ahead: SRTT's excess over the minimum less the part
-// tcp::AckPathDelay puts on the way back, plus what the subflow holds unsent at its delivery
-// rate. Both halves of the minimum are taken equal (nothing here measures one-way delay).
+// SRTT's excess over the minimum RTT, split into the queue on the way back (tcp::AckPathDelay,
+// never more than the excess, whatever the peer's clock claims) and the rest, the queue ahead.
+inline Connection::Queueing Connection::QueueingSplit(const Subflow& s) {
+  const tcp::TcpEngine& e = s.engine;
+  const Duration excess = std::max(Duration::Zero(), e.rtt().srtt() - e.rtt().min_rtt());
+  const Duration back = std::min(e.ack_path().queueing(), excess);
+  return Queueing{.ahead = excess - back, .back = back};
+}
+
+// Half the minimum RTT, plus the queue ahead, plus what the subflow holds unsent at its
+// delivery rate. Both halves of the minimum are taken equal (nothing here measures one-way
+// delay).
 inline Duration Connection::ForwardDelay(const Subflow& s) {
   const tcp::TcpEngine& e = s.engine;
-  const Duration min_rtt = e.rtt().min_rtt();
-  const Duration excess = std::max(Duration::Zero(), e.rtt().srtt() - min_rtt);
-  Duration d = min_rtt / 2 + excess - std::min(e.ack_path().queueing(), excess);
+  Duration d = e.rtt().min_rtt() / 2 + QueueingSplit(s).ahead;
   if (const std::optional<double> bw = e.delivery_rate().bandwidth(); bw && *bw > 0) {
     d = d + Duration::Nanos(static_cast<int64_t>(e.unsent_bytes() / *bw * 1e9));
   }
