@@ -20,6 +20,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -664,6 +665,13 @@ absl::Status OurPeer::WaitReady(Duration timeout) {
   return ready_future_.get();
 }
 
+bool OurPeer::PostPathManagerCommand(const PmCommand& command) {
+  std::lock_guard<std::mutex> lock(pm_mu_);
+  if (connection_gone_) return false;
+  pm_pending_.push_back(command);
+  return true;
+}
+
 OurResult OurPeer::Join() {
   if (thread_.joinable()) thread_.join();
   return result_;
@@ -786,6 +794,10 @@ bool OffloadFromEnvironment() {
 }
 
 void OurPeer::Body() {
+  absl::Cleanup gone = [this] {  // on every way out: path-manager commands go nowhere now
+    std::lock_guard<std::mutex> lock(pm_mu_);
+    connection_gone_ = true;
+  };
   OurResult& r = result_;
   std::vector<std::unique_ptr<io::TunDevice>> tuns;
   for (int i = 0; i < config_.tun_count; ++i) {
@@ -887,7 +899,7 @@ void OurPeer::Body() {
   crypto::Sha256 hash;
   std::vector<uint8_t> buf(1 << 16);
   bool extra_opened = config_.extra_subflows.empty();
-  std::vector<bool> pm_done(config_.pm_commands.size(), false);
+  int pm_commands_run = 0;
   bool close_called = false;
   uint16_t remote_port = config_.remote.port;
   int joins = 0;
@@ -918,12 +930,16 @@ void OurPeer::Body() {
       return;
     }
     seen = true;
-    for (size_t k = 0; k < config_.pm_commands.size(); ++k) {
-      if (pm_done[k] || now - r.started < config_.pm_commands[k].first) continue;
-      pm_done[k] = true;
-      const absl::Status s = c->PathManagerCommand(now, config_.pm_commands[k].second);
-      r.subflow_log.push_back(absl::StrFormat("path-manager command %d at %.3fs: %s", k,
-                                              (now - r.started).seconds(), s.ToString()));
+    std::vector<PmCommand> commands;
+    {
+      std::lock_guard<std::mutex> lock(pm_mu_);
+      commands.swap(pm_pending_);
+    }
+    for (const PmCommand& command : commands) {
+      const absl::Status s = c->PathManagerCommand(now, command);
+      r.subflow_log.push_back(absl::StrFormat("path-manager command %d at %.3fs: %s",
+                                              pm_commands_run++, (now - r.started).seconds(),
+                                              s.ToString()));
     }
     if (config_.server && remote_port == 0 && c->subflow_count() > 0) {
       remote_port = c->Subflows()[0].tuple.remote.port;

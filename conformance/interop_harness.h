@@ -31,6 +31,7 @@
 #include <map>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <thread>
@@ -286,9 +287,6 @@ struct OurPeerConfig {
   // ours against `seed`, the peer's against `peer_seed` when set.
   bool check_stream = false;
   std::optional<uint64_t> peer_seed;
-  // Path-manager commands (`ip mptcp endpoint ...` in our stack), each run once this long after
-  // the connection started (accepted, for a server).
-  std::vector<std::pair<Duration, PmCommand>> pm_commands;
 };
 
 struct OurResult : TransferResult {
@@ -329,6 +327,11 @@ class OurPeer {
   OurResult Join();
   uint64_t received_so_far() const { return received_.load(); }
   uint64_t sent_so_far() const { return sent_.load(); }
+  // Runs a path-manager command (`ip mptcp endpoint ...` in our stack) on the connection at the
+  // loop's next turn, from any thread; false once the connection is gone. Tests post commands
+  // when the peer shows the state they expect, never at a fixed time: a loaded machine delays
+  // the test's thread by hundreds of milliseconds.
+  bool PostPathManagerCommand(const PmCommand& command);
 
  private:
   void Body();
@@ -337,6 +340,9 @@ class OurPeer {
   std::promise<absl::Status> ready_;
   std::future<absl::Status> ready_future_;
   std::atomic<uint64_t> received_{0}, sent_{0};
+  std::mutex pm_mu_;
+  std::vector<PmCommand> pm_pending_;  // guarded by pm_mu_
+  bool connection_gone_ = false;       // guarded by pm_mu_
   OurResult result_;
   std::thread thread_;
 };

@@ -77,6 +77,32 @@ std::string FlagsOf(const std::string& subflow) {
   return subflow.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
 }
 
+// The bytes the kernel received on a subflow (its `bytes_received:`; 0 if none yet).
+uint64_t BytesReceivedOf(const std::string& subflow) {
+  const size_t at = subflow.find("bytes_received:");
+  uint64_t n = 0;
+  if (at == std::string::npos) return 0;
+  const size_t from = at + 15, end = subflow.find_first_of(" \t", from);
+  if (!absl::SimpleAtoi(subflow.substr(from, end == std::string::npos ? end : end - from), &n)) {
+    return 0;
+  }
+  return n;
+}
+
+// KernelSubflowsTo, every 20 ms until `done` holds of it or `timeout` passes: the last seen.
+template <typename Done>
+std::vector<std::string> PollKernelSubflowsTo(Netns& kern, const IpAddress& ip, Duration timeout,
+                                              Done done) {
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::nanoseconds(timeout.nanos());
+  std::vector<std::string> seen = KernelSubflowsTo(kern, ip);
+  for (int i = 0; i < 1000 && !done(seen) && std::chrono::steady_clock::now() < deadline; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    seen = KernelSubflowsTo(kern, ip);
+  }
+  return seen;
+}
+
 // (1) A kernel client whose two addresses are `fullmesh` endpoints reaches our listener, which
 // announces its second address: every kernel address reaches every one of ours, 4 subflows,
 // each carrying our data.
@@ -120,10 +146,11 @@ TEST_F(InteropTest, KernelFullmeshClientAndOurSignalEndpoints) {
 }
 
 // (2) Our MP_PRIO and REMOVE_ADDR change the kernel's subflows. The kernel client joins the
-// address we announce; at 0.5 s `endpoint change id 5 backup` sends MP_PRIO on that subflow
-// (the kernel marks it B: backup asked by the remote end, and counts MPPrioRx); at 1.2 s
-// `endpoint delete id 5` sends REMOVE_ADDR (RmAddr) and the kernel's subflow to that address
-// goes. Both paths are shaped to 20 Mbit/s so that the transfer is under way meanwhile.
+// address we announce; then `endpoint change id 5 backup` sends MP_PRIO on that subflow (the
+// kernel marks it B: backup asked by the remote end, and counts MPPrioRx); then `endpoint
+// delete id 5` sends REMOVE_ADDR (RmAddr) and the kernel's subflow to that address goes. Each
+// command is posted once the kernel's `ss` shows the previous step, so a slow machine only slows
+// the test. Both paths are shaped to 20 Mbit/s so that the transfer is under way meanwhile.
 TEST_F(InteropTest, OurMpPrioAndRemoveAddrChangeTheKernelsSubflows) {
   if (!HaveTool("tc")) MPTCP_SKIP_MISSING_PREREQUISITE("no tc: cannot shape the paths");
   ShapePaths("20mbit");
@@ -132,28 +159,31 @@ TEST_F(InteropTest, OurMpPrioAndRemoveAddrChangeTheKernelsSubflows) {
   const IpAddress second = Topology::Path(1).ours;
   const uint64_t prio_before = NstatCounter("MPTcpExtMPPrioRx");
   const uint64_t rm_before = NstatCounter("MPTcpExtRmAddr");
-  OurPeerConfig cfg = OurPmServer(bytes, {Endpoint(second.ToString() + ",signal,id=5")});
-  PmCommand to_backup{.type = PmCommand::Type::kEndpointChange};
-  to_backup.endpoint.id = 5;
-  to_backup.endpoint.backup = true;
-  cfg.pm_commands.emplace_back(Duration::Millis(500), to_backup);
-  cfg.pm_commands.emplace_back(Duration::Millis(1200),
-                               PmCommand{.type = PmCommand::Type::kEndpointDelete, .id = 5});
-  OurPeer ours(topo_->ours().name(), cfg);
+  OurPeer ours(topo_->ours().name(),
+               OurPmServer(bytes, {Endpoint(second.ToString() + ",signal,id=5")}));
   ASSERT_TRUE(ours.WaitReady().ok());
   KernelPeerConfig kc = KernelClient(bytes);
   kc.local = {Topology::Path(0).kernel, 0};
   kc.half_close_delay = Duration::Seconds(2);  // the connection outlives both commands
   KernelPeer kernel(topo_->kern().name(), kc);
-  for (int i = 0; i < 200 && ours.received_so_far() == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  const std::vector<std::string> before = KernelSubflowsTo(topo_->kern(), second);
-  std::this_thread::sleep_for(std::chrono::milliseconds(650));  // ~0.9 s: after MP_PRIO
-  const std::vector<std::string> backup = KernelSubflowsTo(topo_->kern(), second);
-  std::this_thread::sleep_for(std::chrono::milliseconds(800));  // ~1.7 s: after REMOVE_ADDR
-  const std::vector<std::string> after = KernelSubflowsTo(topo_->kern(), second);
+  auto kernel_subflows = [&](auto done) {
+    return PollKernelSubflowsTo(topo_->kern(), second, Duration::Seconds(5), done);
+  };
+  auto is_backup = [](const std::string& s) { return FlagsOf(s).find('B') != std::string::npos; };
+  // Joined, and carrying our data.
+  const std::vector<std::string> before = kernel_subflows(
+      [](const std::vector<std::string>& v) { return !v.empty() && BytesReceivedOf(v[0]) > 0; });
+  PmCommand to_backup{.type = PmCommand::Type::kEndpointChange};
+  to_backup.endpoint.id = 5;
+  to_backup.endpoint.backup = true;
+  const bool backup_posted = before.size() == 1 && ours.PostPathManagerCommand(to_backup);
+  const std::vector<std::string> backup = kernel_subflows(
+      [&](const std::vector<std::string>& v) { return v.size() != 1 || is_backup(v[0]); });
+  const bool delete_posted =
+      backup_posted &&
+      ours.PostPathManagerCommand(PmCommand{.type = PmCommand::Type::kEndpointDelete, .id = 5});
+  const std::vector<std::string> after =
+      kernel_subflows([](const std::vector<std::string>& v) { return v.empty(); });
   const TransferResult k = kernel.Join();
   const OurResult o = ours.Join();
   ExpectExact(o, k, bytes);
@@ -164,10 +194,12 @@ TEST_F(InteropTest, OurMpPrioAndRemoveAddrChangeTheKernelsSubflows) {
               second.ToString().c_str(), show(before).c_str(), show(backup).c_str(),
               show(after).c_str());
   ASSERT_EQ(before.size(), 1u) << "the kernel joined our announced address\n" << counters;
-  EXPECT_EQ(FlagsOf(before[0]).find('B'), std::string::npos) << before[0];
+  EXPECT_FALSE(is_backup(before[0])) << before[0];
+  EXPECT_GT(BytesReceivedOf(before[0]), 0u) << "it carried our data before MP_PRIO: " << before[0];
+  ASSERT_TRUE(backup_posted) << "the connection ended before MP_PRIO\n" << Describe(o);
   ASSERT_EQ(backup.size(), 1u) << counters;
-  EXPECT_NE(FlagsOf(backup[0]).find('B'), std::string::npos)
-      << "MP_PRIO made it a backup at the kernel: " << backup[0];
+  EXPECT_TRUE(is_backup(backup[0])) << "MP_PRIO made it a backup at the kernel: " << backup[0];
+  ASSERT_TRUE(delete_posted) << "the connection ended before REMOVE_ADDR\n" << Describe(o);
   EXPECT_TRUE(after.empty()) << "REMOVE_ADDR closed it:\n" << show(after);
   EXPECT_EQ(o.mib.mp_prio_tx, 1u) << Describe(o);
   EXPECT_EQ(NstatCounter("MPTcpExtMPPrioRx"), prio_before + 1) << counters;
