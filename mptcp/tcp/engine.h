@@ -198,10 +198,11 @@ class TcpEngine {
   bool HasOutput(size_t option_reserve = 0) const {
     return NextTransmission(last_now_, option_reserve).has_value();
   }
-  // The earliest armed timer (RTO, delayed ACK, persist, TIME-WAIT); Never() when none is.
+  // The earliest armed timer (RTO, RACK's reordering timer, delayed ACK, persist, TIME-WAIT);
+  // Never() when none is.
   Timestamp NextTimer() const {
-    return Earliest(rto_timer_.deadline(), delack_timer_.deadline(), persist_timer_.deadline(),
-                    time_wait_timer_.deadline());
+    return Earliest(rto_timer_.deadline(), rack_timer_.deadline(), delack_timer_.deadline(),
+                    persist_timer_.deadline(), time_wait_timer_.deadline());
   }
   // Runs the timers due at `now`. Does nothing when nothing is due.
   void OnTimeout(Timestamp now);
@@ -441,11 +442,30 @@ class TcpEngine {
   void NoteReordering(uint32_t bytes) {
     if (bytes == 0) return;
     ++mib_->ts_reorder;
+    rtq_.NoteReordering();
     const uint32_t mss = smss();
     if (mss == 0 || bytes <= uint64_t(dupthresh_) * mss) return;
     dupthresh_ = static_cast<int>(
         std::min<uint64_t>((uint64_t{bytes} + mss - 1) / mss, uint64_t(config_->max_reordering)));
   }
+  // RACK's reordering window (RFC 8985 §6.2 step 4; RetransmitQueue::ReorderingWindow).
+  Duration RackReorderingWindow() const {
+    return rtq_.ReorderingWindow(in_recovery_, uint64_t{uint32_t(dupthresh_)} * smss(),
+                                 rtt_.min_rtt(), rtt_.srtt());
+  }
+  // RFC 8985 §6.2 step 5 and §6.3: marks what RACK deems lost, and arms the reordering timer
+  // for what it may deem lost later.
+  void DetectLossesRack(Timestamp now) {
+    const auto r = rtq_.DetectLossesRack(now, RackReorderingWindow());
+    if (r.wait > Duration::Zero()) {
+      rack_timer_.Arm(now + r.wait);
+    } else {
+      rack_timer_.Disarm();
+    }
+  }
+  void OnRackTimeout(Timestamp now);
+  // Fast recovery (RFC 6675 §5) once loss detection has marked a segment lost outside of one.
+  void MaybeEnterFastRecovery(Timestamp now, uint32_t flight_before);
   SeqNum32 recovery_point_;
   int consecutive_rtos_ = 0;
   Duration probe_interval_ = Duration::Zero();
@@ -465,6 +485,7 @@ class TcpEngine {
 
   // Timers.
   Timer rto_timer_;
+  Timer rack_timer_;  // RFC 8985 §6.3: the reordering timer
   Timer delack_timer_;
   Timer persist_timer_;
   Timer time_wait_timer_;
@@ -492,6 +513,17 @@ class TcpEngine {
   bool fin_received_ = false;
   bool has_ooo_fin_ = false;
   uint8_t recent_ooo_count_ = 0;
+  // RFC 2883 §4: the duplicate to report in the next ACK's first SACK block.
+  std::optional<wire::SackBlock> dsack_;
+  // Data received again below RCV.NXT: the part already received is reported as a D-SACK (a
+  // sender uses it to undo a spurious retransmission, RFC 3708, and RACK to widen its
+  // reordering window, RFC 8985 §6.2). Duplicates above RCV.NXT are not reported.
+  void NoteDuplicate(SeqNum32 seq, size_t len) {
+    if (!sack_ok_ || len == 0 || !(seq < rcv_nxt_)) return;
+    const SeqNum32 end = SeqMin(seq + static_cast<uint32_t>(len), rcv_nxt_);
+    dsack_ = wire::SackBlock{seq, end};
+    ++mib_->dsack_old_sent;
+  }
   bool ws_ok_ = false;
   bool sack_ok_ = false;
   bool ts_ok_ = false;
@@ -656,6 +688,7 @@ inline void TcpEngine::EnterClosed(CloseReason reason) {
   SetState(TcpState::kClosed);
   close_reason_ = reason;
   rto_timer_.Disarm();
+  rack_timer_.Disarm();
   delack_timer_.Disarm();
   persist_timer_.Disarm();
   time_wait_timer_.Disarm();
@@ -668,6 +701,7 @@ inline void TcpEngine::EnterClosed(CloseReason reason) {
 inline void TcpEngine::EnterTimeWait(Timestamp now) {
   SetState(TcpState::kTimeWait);
   rto_timer_.Disarm();
+  rack_timer_.Disarm();
   persist_timer_.Disarm();
   // RFC 9293 §3.10.7.4: start (or restart) the 2 MSL timer.
   time_wait_timer_.Arm(now + config_->time_wait);

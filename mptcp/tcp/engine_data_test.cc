@@ -127,11 +127,17 @@ TEST(EngineDataTest, OverlappingAndDuplicateDataIsTrimmed) {
   // Overlaps the first 500 bytes already received.
   auto out = c.Send(Ms(101), Seg().SeqN(5501).AckN(1001).Win(30000).Bytes(C::PatternBytes(500, 1000)));
   EXPECT_EQ(out.bytes_delivered, 500u);
-  c.Expect(Ms(101), Seg().SeqN(1001).AckN(6501).Win(18500));
+  c.Expect(Ms(101), Seg().SeqN(1001).AckN(6501).Win(18500).Sack(5501, 6001),
+           "RFC 2883: the part received twice, as a D-SACK");
   // An entire duplicate is out of window: answered with an ACK at once.
   out = c.Send(Ms(102), Seg().SeqN(5001).AckN(1001).Win(30000).Bytes(C::PatternBytes(0, 1000)));
   EXPECT_EQ(out.drop, DropReason::kOutOfWindow);
-  c.Expect(Ms(102), Seg().SeqN(1001).AckN(6501).Win(18500), "duplicate ACKed");
+  c.Expect(Ms(102), Seg().SeqN(1001).AckN(6501).Win(18500).Sack(5001, 6001),
+           "duplicate ACKed, with its D-SACK");
+  c.Send(Ms(103), Seg().SeqN(6501).AckN(1001).Win(30000).Data(100, 'x'));
+  c.Expect(Ms(103) + c.engine().config().delayed_ack_timeout,
+           Seg().SeqN(1001).AckN(6601).Win(18400), "a D-SACK is reported once");
+  EXPECT_EQ(c.engine().mib().dsack_old_sent, 2u);
   std::vector<uint8_t> got(1500);
   ASSERT_EQ(c.engine().Read(got), 1500u);
   EXPECT_EQ(got, C::PatternBytes(0, 1500));

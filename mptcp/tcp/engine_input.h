@@ -303,6 +303,7 @@ inline SegmentOutcome TcpEngine::OnSegmentSynchronized(Timestamp now, const wire
   if (ts_ok_ && !rst && seg.options.timestamps &&
       static_cast<int32_t>(seg.options.timestamps->tsval - ts_recent_) < 0) {
     ++mib_->paws_estab_rejected;
+    NoteDuplicate(seg.seq, seg.payload.size());
     ack_now_ = true;
     out.drop = DropReason::kPaws;
     return out;
@@ -334,6 +335,7 @@ inline SegmentOutcome TcpEngine::OnSegmentSynchronized(Timestamp now, const wire
       // Duplicates carrying data or a FIN are always answered (the sender needs the ACK);
       // pure ACKs only within the rate limit.
       if (!payload.empty() || fin) {
+        NoteDuplicate(seq, payload.size());
         ack_now_ = true;
       } else {
         RateLimitedAck(now);
@@ -429,6 +431,7 @@ inline SegmentOutcome TcpEngine::OnSegmentSynchronized(Timestamp now, const wire
   if (seq < rcv_nxt_) {
     // Trim the part already received.
     const uint32_t skip = static_cast<uint32_t>(rcv_nxt_ - seq);
+    NoteDuplicate(seq, payload.size());
     if (skip >= payload.size()) {
       const uint32_t past = skip - static_cast<uint32_t>(payload.size());
       payload = {};
@@ -476,6 +479,7 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
   const uint32_t new_wnd = uint32_t{seg.window} << snd_wscale_;
   const bool window_update = new_wnd != snd_wnd_;
   std::optional<Duration> rtt_sample;
+  rtq_.SetMinRtt(rtt_.min_rtt());
 
   if (ack > snd_una_) {
     // RFC 3522 §3.2: the first ACK of new data after a timeout or fast retransmit echoes a
@@ -549,6 +553,7 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
       in_recovery_ = false;
       if (!rto_recovery_) cc_->OnRecoveryExit(now);
       rto_recovery_ = false;
+      rtq_.OnRecoveryExit();  // RACK's widened reordering window wears off
     } else if (in_recovery_ && !sack_ok_ && !rto_recovery_) {
       rtq_.MarkFirstLost();  // RFC 6582 §3.2 step 5: a partial ACK retransmits the next hole
       retransmit_now_ = true;
@@ -563,6 +568,7 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
     const auto s = rtq_.OnSackBlocks(seg.options.sacks(), snd_una_, snd_nxt_, now);
     out.bytes_sacked = s.bytes_newly_sacked;
     if (s.dsack) ++mib_->dsack_recv;
+    rtq_.OnAckForReorderingWindow(s.dsack, snd_una_, snd_nxt_);
     mib_->sack_discard += static_cast<uint64_t>(s.discarded_blocks);
     if (!rtt_sample) rtt_sample = s.rtt;
   }
@@ -581,26 +587,16 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
     }
   }
 
-  // Loss detection (RFC 6675 §5 with SACK, RFC 6582 without).
+  // Loss detection (RFC 6675 §5 and RACK, RFC 8985 §6, with SACK; RFC 6582 without).
   if (sack_ok_) {
     rtq_.DetectLossesFromSack(smss(), dupthresh_);
+    DetectLossesRack(now);
     // Retransmissions exist only in recovery. RFC 8985 §6.2: RACK's reordering window, a
     // quarter of the minimum RTT.
     if (in_recovery_) mib_->lost_retransmit += rtq_.DetectLostRetransmissions(rtt_.min_rtt() / 4);
   }
   if (!in_recovery_ && dupacks_ >= dupthresh_) rtq_.MarkFirstLost();
-  if (!in_recovery_ && rtq_.has_lost()) {
-    in_recovery_ = true;
-    rto_recovery_ = false;
-    recovery_point_ = snd_nxt_;
-    retransmit_now_ = true;
-    ++mib_->fast_retrans;
-    ++(sack_ok_ ? mib_->sack_recovery : mib_->reno_recovery);
-    cc_->OnCongestionEvent(cc::LossEvent{now, flight_before, rtq_.lost_bytes()});
-    // RFC 3522 §3.2 for the fast retransmit about to go out: only when no copy sent before
-    // is outstanding, whose echo could be mistaken for the original's.
-    if (ts_ok_ && !rtq_.AnyRetransmitted()) eifel_tsval_ = TsVal(now);
-  }
+  MaybeEnterFastRecovery(now, flight_before);
 
   if (out.bytes_acked > 0 || out.bytes_sacked > 0) {
     cc::AckEvent ev;
@@ -646,6 +642,20 @@ inline void TcpEngine::ProcessAck(Timestamp now, const wire::TcpRepr& seg, Segme
     default:
       break;
   }
+}
+
+inline void TcpEngine::MaybeEnterFastRecovery(Timestamp now, uint32_t flight_before) {
+  if (in_recovery_ || !rtq_.has_lost()) return;
+  in_recovery_ = true;
+  rto_recovery_ = false;
+  recovery_point_ = snd_nxt_;
+  retransmit_now_ = true;
+  ++mib_->fast_retrans;
+  ++(sack_ok_ ? mib_->sack_recovery : mib_->reno_recovery);
+  cc_->OnCongestionEvent(cc::LossEvent{now, flight_before, rtq_.lost_bytes()});
+  // RFC 3522 §3.2 for the fast retransmit about to go out: only when no copy sent before
+  // is outstanding, whose echo could be mistaken for the original's.
+  if (ts_ok_ && !rtq_.AnyRetransmitted()) eifel_tsval_ = TsVal(now);
 }
 
 inline void TcpEngine::ProcessText(Timestamp now, const wire::TcpRepr& seg, SeqNum32 seq,

@@ -21,18 +21,21 @@ inline uint32_t TcpEngine::TsVal(Timestamp now) const {
 // SACK blocks we would report, given `space` option bytes (each block 8 bytes plus NOP NOP
 // kind length = 4).
 inline size_t TcpEngine::SackOptionLength(size_t space) const {
-  if (!sack_ok_ || recv_buffer_.ooo_ranges().empty() || space < 12) return 0;
+  const size_t blocks = recv_buffer_.ooo_ranges().range_count() + (dsack_ ? 1 : 0);
+  if (!sack_ok_ || blocks == 0 || space < 12) return 0;
   const size_t fit = std::min<size_t>((space - 4) / 8, wire::kMaxSackBlocks);
-  const size_t n = std::min(fit, recv_buffer_.ooo_ranges().range_count());
+  const size_t n = std::min(fit, blocks);
   return n == 0 ? 0 : 4 + 8 * n;
 }
 
 // RFC 2018 §4: the first block holds the most recently received out-of-order segment; the
-// others repeat recent blocks, then the rest from the highest down.
+// others repeat recent blocks, then the rest from the highest down. RFC 2883 §4: a D-SACK
+// block, for a duplicate just received, goes before them all.
 inline void TcpEngine::FillSackBlocks(wire::TcpOptions& opts, size_t space) const {
   const size_t len = SackOptionLength(space);
   if (len == 0) return;
   const size_t want = (len - 4) / 8;
+  if (dsack_) opts.AddSackBlock(*dsack_);
   const auto ranges = recv_buffer_.ooo_ranges().ranges();
   auto add_range = [&](const Assembler::Range& r) {
     const wire::SackBlock b{rcv_nxt_ + static_cast<uint32_t>(r.start),
@@ -354,6 +357,7 @@ inline size_t TcpEngine::Emit(Timestamp now, const Transmission& tx,
 // What sending an ACK of rcv_nxt_ with window `advertised` (bytes) from `seq` changes.
 inline void TcpEngine::NoteAckSent(SeqNum32 seq, uint32_t advertised) {
   ack_now_ = false;
+  dsack_.reset();  // reported once (RFC 2883 §4: in the first ACK after the duplicate)
   unacked_segments_ = 0;
   delack_timer_.Disarm();
   last_ack_sent_ = rcv_nxt_;
@@ -406,7 +410,17 @@ inline void TcpEngine::OnTimeout(Timestamp now) {
     persist_timer_.Arm(now + PersistInterval());
     ++plan_counter_;
   }
+  if (rack_timer_.Expired(now)) OnRackTimeout(now);
   if (rto_timer_.Expired(now)) OnRetransmissionTimeout(now);
+}
+
+// RFC 8985 §6.3: the reordering timer ran out; what it waited for is lost now.
+inline void TcpEngine::OnRackTimeout(Timestamp now) {
+  rack_timer_.Disarm();
+  ++plan_counter_;
+  const uint32_t flight_before = rtq_.pipe();
+  DetectLossesRack(now);
+  MaybeEnterFastRecovery(now, flight_before);
 }
 
 inline void TcpEngine::OnRetransmissionTimeout(Timestamp now) {
@@ -459,6 +473,7 @@ inline void TcpEngine::OnRetransmissionTimeout(Timestamp now) {
   // RFC 5681 §3.1 / RFC 6298 §5.4-5.6: collapse cwnd, resend from SND.UNA, back off.
   cc_->OnRto(cc::RtoEvent{now, rtq_.pipe(), rtt_.backoff_count()});
   rtq_.MarkAllLost();
+  rack_timer_.Disarm();  // nothing left for it to decide
   retransmit_now_ = false;
   in_recovery_ = true;  // no fast recovery until everything sent so far is acknowledged
   rto_recovery_ = true;

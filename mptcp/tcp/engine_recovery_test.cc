@@ -246,6 +246,24 @@ TEST(EngineRecoveryTest, AnEchoOfAnEarlierRetransmissionIsNoProofOfASpuriousTime
   EXPECT_EQ(c.engine().mib().spurious_rtos, 0u);
 }
 
+// RFC 8985 §6: two segments, the second SACKed: too few for DupThresh, but RACK deems the
+// first lost once the second's RTT plus the reordering window (a quarter of the 100 ms minimum
+// RTT) has passed since it was sent.
+TEST(EngineRecoveryTest, RackDeemsASegmentLostWhenOneSentAfterItIsSackedAndTimePasses) {
+  C c;
+  c.EstablishActive();
+  c.WritePattern(2000);
+  c.Expect(Ms(100), DataSeg(1001, 0, 1000));
+  c.Expect(Ms(100), DataSeg(2001, 1000, 1000).Flags(kAck | kPsh));
+  c.Send(Ms(200), Seg().SeqN(5001).AckN(1001).Win(30000).Sack(2001, 3001));
+  c.ExpectNothing(Ms(224), "within the reordering window");
+  c.Expect(Ms(225), DataSeg(1001, 0, 1000), "RACK's reordering timer");
+  c.Send(Ms(325), Seg().SeqN(5001).AckN(3001).Win(30000));
+  EXPECT_EQ(c.engine().mib().fast_retrans, 1u);
+  EXPECT_EQ(c.engine().mib().timeouts, 0u);
+  EXPECT_FALSE(c.engine().in_recovery());
+}
+
 TEST(EngineRecoveryTest, WithoutTimestampsATimeoutIsNeverCalledSpurious) {
   C c;
   c.EstablishActive();
@@ -320,17 +338,21 @@ TEST_F(ReorderingTest, AnAckEchoingTheRetransmissionKeepsTheReduction) {
   EXPECT_EQ(c_.engine().dupthresh(), 3);
 }
 
-TEST_F(ReorderingTest, ATimeoutForgetsADupThreshThatHeldBackALoss) {
+// 6 really is lost, with three SACKed above it, within the learnt DupThresh: RACK (RFC 8985
+// §6.2) still finds it by time, once the reordering window (a quarter of the 50 ms minimum
+// RTT: reordering was proven) has passed since the SACK of the segments sent with it, long
+// before the RTO would.
+TEST_F(ReorderingTest, RackFindsALossTheLearntDupThreshHeldBack) {
   c_.Send(Ms(152), Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5052, 100));
   ASSERT_EQ(c_.engine().dupthresh(), 6);
-  // 6 really is lost, with three SACKed above it: only the timeout finds it.
   c_.Send(Ms(160), Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5060, 100).Sack(At(7), At(10)));
-  std::optional<wire::TcpRepr> rto;
-  for (int ms = 161; ms < 3000 && !rto; ++ms) rto = c_.Poll(Ms(ms));
-  ASSERT_TRUE(rto.has_value());
-  EXPECT_EQ(rto->seq, SeqNum32(At(6)));
-  EXPECT_EQ(c_.engine().mib().timeouts, 1u);
-  EXPECT_EQ(c_.engine().dupthresh(), 3) << "Linux's tcp_enter_loss";
+  c_.ExpectNothing(Ms(172), "within RACK.rtt (60 ms) + the reordering window (12.5 ms)");
+  const auto fast = c_.Poll(Ms(173));
+  ASSERT_TRUE(fast.has_value());
+  EXPECT_EQ(fast->seq, SeqNum32(At(6)));
+  EXPECT_EQ(c_.engine().mib().timeouts, 0u);
+  EXPECT_EQ(c_.engine().mib().fast_retrans, 2u);
+  EXPECT_EQ(c_.engine().dupthresh(), 6) << "no timeout: the learnt DupThresh stays";
 }
 
 }  // namespace mptcp::tcp::testing

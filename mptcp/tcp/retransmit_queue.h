@@ -1,11 +1,12 @@
 // The sender's record of every segment sent and not yet cumulatively acknowledged: the SACK
-// scoreboard of RFC 6675, loss marking (IsLost, RACK's rule for lost retransmissions, NewReno
+// scoreboard of RFC 6675, loss marking (IsLost, RACK's time-based rules of RFC 8985, NewReno
 // partial ACKs, RTO), the "pipe" estimate of bytes in flight, and RTT samples that obey
 // Karn's rule. Records follow transmission
 // boundaries; a record may be split when a retransmission must be shorter.
 #ifndef MPTCP_TCP_RETRANSMIT_QUEUE_H_
 #define MPTCP_TCP_RETRANSMIT_QUEUE_H_
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -34,10 +35,24 @@ struct SentSegment {
   bool in_pipe() const { return !sacked && !lost; }
 };
 
+// RACK's state (RFC 8985 §6.1), per subflow, allocated with its first data.
+struct RackState {
+  Timestamp xmit = Timestamp::Never();  // RACK.xmit_ts; Never() until a delivery
+  Timestamp xmit_before_ack = Timestamp::Never();  // RACK.xmit_ts as the last ACK left it
+  SeqNum32 end_seq;                     // RACK.end_seq
+  Duration rtt = Duration::Zero();      // RACK.rtt
+  Duration min_rtt = Duration::Zero();  // RACK.min_RTT: Zero() while unknown
+  std::optional<SeqNum32> dsack_round;  // RACK.dsack_round
+  uint8_t reo_wnd_mult = 1;             // RACK.reo_wnd_mult
+  uint8_t reo_wnd_persist = 0;          // RACK.reo_wnd_persist
+  bool reordering_seen = false;         // RACK.reordering_seen
+};
+
 struct CumulativeAckResult {
   uint32_t bytes_acked = 0;  // sequence space newly acknowledged
   bool fin_acked = false;
-  std::optional<Duration> rtt;  // from the newest acked, never-retransmitted record
+  // From the newest acked record, when none of those acked was ever retransmitted.
+  std::optional<Duration> rtt;
   std::optional<Timestamp> newest_acked_sent_time;
 };
 
@@ -68,13 +83,17 @@ class RetransmitQueue {
   }
   // An ACK has been applied (OnCumulativeAck and OnSackBlocks): it yields one rate sample.
   void OnAckEnd(Timestamp now, Duration min_rtt, Duration srtt) {
+    if (rack_) rack_->xmit_before_ack = rack_->xmit;
     if (rate_) rate_->OnAckEnd(now, min_rtt, srtt);
   }
 
   void OnSent(SeqNum32 seq, uint32_t len, bool fin, Timestamp now) {
     SentSegment s{seq, len, now, fin};
     // Allocated with the first data: an idle connection's subflows carry none of it.
-    if (!rate_) rate_ = std::make_unique<DeliveryRate>();
+    if (!rate_) {
+      rate_ = std::make_unique<DeliveryRate>();
+      rack_ = std::make_unique<RackState>();
+    }
     s.delivery = rate_->Snapshot(now, q_.empty());
     q_.push_back(s);
     pipe_ += len;
@@ -118,8 +137,10 @@ class RetransmitQueue {
   // checked by the caller). A record straddling `ack` is trimmed.
   CumulativeAckResult OnCumulativeAck(SeqNum32 ack, Timestamp now) {
     CumulativeAckResult r;
+    bool retransmission_acked = false;
     while (!q_.empty() && q_.front().seq < ack) {
       SentSegment& s = q_.front();
+      retransmission_acked |= s.retransmitted;
       if (s.end() <= ack) {
         r.bytes_acked += s.len;
         r.fin_acked |= s.fin;
@@ -127,7 +148,7 @@ class RetransmitQueue {
         // would measure the wait for the hole below it (Linux's tcp_clean_rtx_queue likewise).
         if (!s.sacked) {
           NoteRtt(s, now, r.rtt, r.newest_acked_sent_time);
-          NoteDelivered(s);
+          NoteDelivered(s, now);
           rate_->OnDelivered(s.delivery, s.sent_time, s.len, now);
         }
         Forget(s, s.len);
@@ -143,6 +164,12 @@ class RetransmitQueue {
         break;
       }
     }
+    // Karn's rule (RFC 6298 §3) for the whole ACK, as Linux's tcp_clean_rtx_queue applies it
+    // (FLAG_RETRANS_DATA_ACKED): an ACK that covers a retransmission was held back by the hole
+    // that retransmission filled, so the originals after it, sent long before, would time the
+    // wait for the loss's recovery (a 200 ms "RTT" on a 20 ms path after a timeout). The
+    // timestamp echo, of the hole-filling copy (RFC 7323 §4.3), times it instead.
+    if (retransmission_acked) r.rtt.reset();
     return r;
   }
 
@@ -186,7 +213,7 @@ class RetransmitQueue {
         sacked_bytes_ += s.len;
         r.bytes_newly_sacked += s.len;
         NoteRtt(s, now, r.rtt, unused);
-        NoteDelivered(s);
+        NoteDelivered(s, now);
         rate_->OnDelivered(s.delivery, s.sent_time, s.len, now);
       }
     }
@@ -224,16 +251,44 @@ class RetransmitQueue {
   // (the network carried a later segment, so the retransmission is not merely late). Without
   // this, a lost retransmission waits for the RTO. Returns the records newly marked lost.
   uint32_t DetectLostRetransmissions(Duration reo_wnd) {
-    if (!newest_delivered_sent_) return 0;
+    if (!rack_ || rack_->xmit.IsNever()) return 0;
     uint32_t newly = 0;
     for (SentSegment& s : q_) {
       if (!s.retransmitted || s.sacked || s.lost) continue;
-      if (*newest_delivered_sent_ > s.sent_time + reo_wnd) {
+      if (rack_->xmit > s.sent_time + reo_wnd) {
         MarkLost(s);
         ++newly;
       }
     }
     return newly;
+  }
+
+  // RACK's loss detection (RFC 8985 §6.2 step 5) for records sent once: a record sent before
+  // the most recently sent delivered one is lost once RACK.rtt plus the reordering window has
+  // passed since its sending. Lost retransmissions are DetectLostRetransmissions's. Returns the
+  // bytes newly marked lost and, when a record is not lost yet only for want of time, how long
+  // until it would be (the reordering timer, §6.3); Zero() when none waits.
+  struct RackResult {
+    uint32_t newly_lost = 0;
+    Duration wait = Duration::Zero();
+  };
+  RackResult DetectLossesRack(Timestamp now, Duration reo_wnd) {
+    RackResult r;
+    if (!rack_ || rack_->xmit.IsNever()) return r;
+    for (SentSegment& s : q_) {
+      // Records are in sequence order, and a record sent once after the RACK segment lies
+      // above it: nothing further up was sent before it.
+      if (s.seq >= rack_->end_seq) break;
+      if (s.sacked || s.lost || s.retransmitted) continue;
+      const Duration remaining = (s.sent_time + rack_->rtt + reo_wnd) - now;
+      if (remaining <= Duration::Zero()) {
+        MarkLost(s);
+        r.newly_lost += s.len;
+      } else {
+        r.wait = std::max(r.wait, remaining);
+      }
+    }
+    return r;
   }
 
   // RFC 6582 / RFC 5681 §3.2 without SACK: the first unacknowledged record is presumed lost
@@ -290,10 +345,50 @@ class RetransmitQueue {
   }
 
   size_t allocated_bytes() const {
-    return q_.allocated_bytes() + (rate_ ? sizeof(DeliveryRate) : 0);
+    return q_.allocated_bytes() + (rate_ ? sizeof(DeliveryRate) + sizeof(RackState) : 0);
   }
   // Frees the memory of an empty queue.
   void ShrinkIfEmpty() { q_.ShrinkIfEmpty(); }
+
+  // RACK.reordering_seen (RFC 8985 §6.2 step 3): a segment sent once was delivered after one
+  // sent later.
+  bool reordering_seen() const { return rack_ && rack_->reordering_seen; }
+  // Reordering proven otherwise (the engine's timestamp check of a fast retransmit).
+  void NoteReordering() {
+    if (rack_) rack_->reordering_seen = true;
+  }
+  // The path's minimum RTT, before an ACK is applied (RACK's test of a retransmission).
+  void SetMinRtt(Duration min_rtt) {
+    if (rack_) rack_->min_rtt = min_rtt;
+  }
+  // RACK's reordering window (RFC 8985 §6.2 step 4): a quarter of the minimum RTT times
+  // RACK.reo_wnd_mult, at most SRTT; zero while no reordering is seen and either in recovery
+  // or with DupThresh's worth SACKed (RACK then acts as fast as RFC 6675 would).
+  Duration ReorderingWindow(bool in_recovery, uint64_t dupthresh_bytes, Duration min_rtt,
+                            Duration srtt) const {
+    if (!rack_) return Duration::Zero();
+    if (!rack_->reordering_seen && (in_recovery || sacked_bytes_ >= dupthresh_bytes)) {
+      return Duration::Zero();
+    }
+    return std::min(min_rtt / 4 * rack_->reo_wnd_mult, srtt);
+  }
+  // §6.2 step 4: a D-SACK (a retransmission was spurious) widens the window by a step, at
+  // most once per round trip; the widening lasts 16 recoveries.
+  void OnAckForReorderingWindow(bool dsack, SeqNum32 snd_una, SeqNum32 snd_nxt) {
+    if (!rack_) return;
+    if (rack_->dsack_round && snd_una >= *rack_->dsack_round) rack_->dsack_round.reset();
+    if (dsack && !rack_->dsack_round) {
+      rack_->dsack_round = snd_nxt;
+      if (rack_->reo_wnd_mult < kMaxReoWndMult) ++rack_->reo_wnd_mult;
+      rack_->reo_wnd_persist = 16;
+    }
+  }
+  void OnRecoveryExit() {
+    if (rack_ && rack_->reo_wnd_persist > 0 && --rack_->reo_wnd_persist == 0) {
+      rack_->reo_wnd_mult = 1;
+    }
+  }
+  static constexpr uint8_t kMaxReoWndMult = 64;  // SRTT caps the window long before
 
   // Highest sequence number SACKed, if any.
   std::optional<SeqNum32> HighestSacked() const {
@@ -315,12 +410,25 @@ class RetransmitQueue {
     else if (s.lost) lost_bytes_ -= n;
     else pipe_ -= n;
   }
-  // RACK.xmit_ts (RFC 8985 §6.1): the latest transmission time of a delivered segment; only a
-  // never-retransmitted one, whose delivery is unambiguous.
-  void NoteDelivered(const SentSegment& s) {
-    if (s.retransmitted) return;
-    if (!newest_delivered_sent_ || s.sent_time > *newest_delivered_sent_) {
-      newest_delivered_sent_ = s.sent_time;
+  // RACK.xmit_ts, RACK.end_seq and RACK.rtt (RFC 8985 §6.2 steps 1-2): the most recently sent
+  // of the delivered segments, and its RTT. A retransmitted one counts only when delivered at
+  // least a minimum RTT after its latest sending (§6.2 step 2, as Linux's tcp_rack_advance):
+  // sooner, the ACK was for an earlier copy.
+  void NoteDelivered(const SentSegment& s, Timestamp now) {
+    RackState& r = *rack_;  // allocated with the first record
+    if (s.retransmitted && (r.min_rtt <= Duration::Zero() || now - s.sent_time < r.min_rtt)) {
+      return;
+    }
+    // §6.2 step 3: delivered after a segment sent later was, by an earlier ACK: reordering.
+    // (Within one ACK, blocks come in the receiver's order, not the sending order.)
+    if (!s.retransmitted && !r.xmit_before_ack.IsNever() && s.sent_time < r.xmit_before_ack) {
+      r.reordering_seen = true;
+    }
+    if (r.xmit.IsNever() || s.sent_time > r.xmit ||
+        (s.sent_time == r.xmit && s.end() > r.end_seq)) {
+      r.xmit = s.sent_time;
+      r.end_seq = s.end();
+      r.rtt = now - s.sent_time;
     }
   }
   static void NoteRtt(const SentSegment& s, Timestamp now, std::optional<Duration>& rtt,
@@ -334,7 +442,7 @@ class RetransmitQueue {
 
   Fifo<SentSegment> q_;
   std::unique_ptr<DeliveryRate> rate_;  // from the first segment sent
-  std::optional<Timestamp> newest_delivered_sent_;
+  std::unique_ptr<RackState> rack_;     // with rate_
   uint32_t pipe_ = 0;
   uint32_t sacked_bytes_ = 0;
   uint32_t lost_bytes_ = 0;

@@ -62,6 +62,21 @@ TEST(RetransmitQueueTest, SackedRecordsAreNotTimedAgainByTheCumulativeAck) {
   EXPECT_EQ(*r.rtt, Duration::Millis(306));
 }
 
+// Karn's rule for the whole ACK (Linux's FLAG_RETRANS_DATA_ACKED): a cumulative ACK that covers
+// a retransmission waited for it, so the originals after it, whose SACKs were lost, must not
+// time that wait (the timestamp echo times the retransmission instead).
+TEST(RetransmitQueueTest, AnAckCoveringARetransmissionTimesNoOriginalWithIt) {
+  RetransmitQueue q = Ten();
+  q.MarkFirstLost();
+  q.OnRetransmitted(0, T(231));  // the RTO's copy of 1000, 228 ms after 1200 was sent
+  auto r = q.OnCumulativeAck(SeqNum32(1300), T(251));
+  EXPECT_EQ(r.bytes_acked, 300u);
+  EXPECT_FALSE(r.rtt.has_value()) << "1100 and 1200 were held back by the hole at 1000";
+  r = q.OnCumulativeAck(SeqNum32(1400), T(260));
+  ASSERT_TRUE(r.rtt.has_value()) << "an ACK of originals only still times";
+  EXPECT_EQ(*r.rtt, Duration::Millis(257));
+}
+
 TEST(RetransmitQueueTest, SackMarksWholeRecordsAndDetectsLossPerRfc6675) {
   RetransmitQueue q = Ten();
   const wire::SackBlock b1[] = {Blk(1100, 1300)};

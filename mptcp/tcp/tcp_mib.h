@@ -49,6 +49,7 @@ namespace mptcp::tcp {
   X(sack_recovery, "TCPSackRecovery")                                               \
   X(reno_recovery, "TCPRenoRecovery")                                               \
   X(dsack_recv, "TCPDSACKRecv")                                                     \
+  X(dsack_old_sent, "TCPDSACKOldSent")                                              \
   X(sack_discard, "TCPSACKDiscard")                                                 \
   X(win_probe, "TCPWinProbe")                                                       \
   X(abort_on_timeout, "TCPAbortOnTimeout")                                          \
