@@ -355,4 +355,23 @@ TEST_F(ReorderingTest, RackFindsALossTheLearntDupThreshHeldBack) {
   EXPECT_EQ(c_.engine().dupthresh(), 6) << "no timeout: the learnt DupThresh stays";
 }
 
+// The same loss, its SACK arriving 5 ms before the RTO falls due: RACK would wait its 12.5 ms
+// window, so the RTO finds it, and (Linux's tcp_enter_loss) a timeout with DupThresh's worth
+// SACKed and no recovery under way resets the learnt DupThresh, which held the loss back.
+TEST_F(ReorderingTest, ATimeoutForgetsADupThreshThatHeldBackALoss) {
+  c_.Send(Ms(152), Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5052, 100));
+  ASSERT_EQ(c_.engine().dupthresh(), 6);
+  const PollAt due = c_.engine().NextDeadline();
+  ASSERT_FALSE(due.never());
+  const Timestamp rto = due.at();
+  c_.Send(rto - Duration::Millis(5),
+          Seg().SeqN(5001).AckN(At(6)).Win(30000).Ts(5060, 100).Sack(At(7), At(10)));
+  c_.ExpectNothing(rto - Duration::Millis(1), "RACK waits, the RTO is not due yet");
+  const auto resent = c_.Poll(rto);
+  ASSERT_TRUE(resent.has_value());
+  EXPECT_EQ(resent->seq, SeqNum32(At(6)));
+  EXPECT_EQ(c_.engine().mib().timeouts, 1u);
+  EXPECT_EQ(c_.engine().dupthresh(), 3) << "Linux's tcp_enter_loss";
+}
+
 }  // namespace mptcp::tcp::testing
